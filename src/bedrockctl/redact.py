@@ -34,7 +34,7 @@ SECRET_KEYS = frozenset(
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Access key ids: keep the prefix and the last 4 so people can still tell keys apart.
-    (re.compile(r"\b((?:AKIA|ASIA|AROA|AIDA|ABIA|ACCA)[A-Z0-9]{4})[A-Z0-9]{8}([A-Z0-9]{4})\b"), r"\1****\2"),
+    (re.compile(r"\b(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{12}([A-Z0-9]{4})\b"), r"\1****\2"),
     # key=value / key: value forms of secret fields (also JSON "key": "value").
     (
         re.compile(

@@ -1,0 +1,356 @@
+"""SessionFactory: the only place that builds boto3 sessions and clients.
+
+Resolution order: explicit keys -> profile -> environment -> default chain (SSO, credential_process, web
+identity, container, instance role); then an optional role assumption (``role_arn`` + ``external_id`` +
+session name, and an optional ``role_chain``) with credentials that refresh themselves before they expire.
+It remembers which link resolved (provenance), and caches clients per (credential identity, service, region).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.credentials import Credentials, RefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
+from dateutil.parser import isoparse
+
+from bedrockctl import __version__
+from bedrockctl.aws.errors import translate
+from bedrockctl.aws.sso import sso_token_expiry
+from bedrockctl.errors import AssumeRoleFailed, NoCredentialsFound
+from bedrockctl.redact import mask_key_id
+from bedrockctl.settings import AwsSettings
+
+Clock = Callable[[], datetime]
+
+# botocore's credential "method" names, said in words.
+SOURCE_LABELS: dict[str, str] = {
+    "explicit": "explicit access keys (config or flags)",
+    "env": "environment variables (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)",
+    "shared-credentials-file": "shared credentials file (~/.aws/credentials)",
+    "config-file": "AWS config file (~/.aws/config)",
+    "custom-process": "credential_process in the AWS config profile",
+    "sso": "AWS IAM Identity Center (SSO) cached session",
+    "assume-role": "role assumed through the profile's role_arn",
+    "assume-role-with-web-identity": "web identity token (OIDC) role",
+    "container-role": "container credentials (ECS/EKS task role)",
+    "iam-role": "EC2 instance profile role (IMDS)",
+    "boto-config": "legacy boto config file",
+    "bedrockctl-assume-role": "role assumed by bedrockctl (role_arn / external_id)",
+    "injected-session": "a boto3 Session supplied by the caller",
+}
+
+
+def describe_source(method: str | None) -> str:
+    if not method:
+        return "unknown"
+    return SOURCE_LABELS.get(method, method)
+
+
+@dataclass
+class Identity:
+    account: str
+    arn: str
+    user_id: str
+    principal_type: str
+
+    @classmethod
+    def from_sts(cls, resp: dict[str, Any]) -> Identity:
+        arn = str(resp["Arn"])
+        resource = arn.split(":", 5)[-1]
+        kind = resource.split("/", 1)[0]
+        principal_type = {
+            "user": "IAMUser",
+            "assumed-role": "AssumedRole",
+            "root": "Root",
+            "federated-user": "FederatedUser",
+        }.get(kind, kind)
+        if principal_type == "AssumedRole" and "/AWSReservedSSO_" in arn:
+            principal_type = "AssumedRole (IAM Identity Center)"
+        return cls(account=str(resp["Account"]), arn=arn, user_id=str(resp["UserId"]), principal_type=principal_type)
+
+
+@dataclass
+class Provenance:
+    """Which link of the credential chain resolved, and what it yields."""
+
+    source: str
+    source_label: str
+    profile: str | None
+    region: str | None
+    access_key_id: str | None  # masked
+    expiry: datetime | None = None
+    sso_token_expiry: datetime | None = None
+    base_source: str | None = None  # when a role was assumed on top of another source
+    roles: list[str] = field(default_factory=list)
+    external_id_used: bool = False
+    endpoint_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "credential_source": self.source,
+            "credential_source_description": self.source_label,
+            "base_credential_source": self.base_source,
+            "profile": self.profile,
+            "region": self.region,
+            "access_key_id": self.access_key_id,
+            "expiry": self.expiry.isoformat() if self.expiry else None,
+            "sso_token_expiry": self.sso_token_expiry.isoformat() if self.sso_token_expiry else None,
+            "assumed_roles": self.roles,
+            "external_id_used": self.external_id_used,
+            "endpoint_url": self.endpoint_url,
+        }
+
+
+def default_config(settings: AwsSettings, extra: Config | None = None) -> Config:
+    """One botocore Config for every client: standard retries, short connect, long read, our user agent."""
+    cfg = Config(
+        retries={"mode": "standard", "max_attempts": settings.retry_attempts},
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        user_agent_extra=f"bedrockctl/{__version__}",
+        max_pool_connections=50,
+    )
+    return cfg.merge(extra) if extra is not None else cfg
+
+
+class SessionFactory:
+    """Builds (and caches) boto3 sessions and clients with known provenance.
+
+    Library users may inject their own ``boto3.Session`` and/or botocore ``Config``. ``clock`` lets tests move
+    time forward to exercise the refresh of assumed-role credentials.
+    """
+
+    def __init__(
+        self,
+        settings: AwsSettings | None = None,
+        *,
+        session: boto3.Session | None = None,
+        config: Config | None = None,
+        clock: Clock | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.settings = settings or AwsSettings()
+        self._injected = session
+        self.config = default_config(self.settings, config)
+        self._clock = clock
+        self._env = os.environ if env is None else env
+        self._lock = threading.RLock()
+        self._session: boto3.Session | None = None
+        self._base_method: str | None = None
+        self._clients: dict[tuple[Any, ...], BaseClient] = {}
+        self._identity: Identity | None = None
+        self._roles: list[tuple[str, bool]] = []
+
+    # -- sessions ----------------------------------------------------------------------------------------
+    @property
+    def region(self) -> str | None:
+        if self.settings.region:
+            return self.settings.region
+        if self._injected is not None and self._injected.region_name:
+            return str(self._injected.region_name)
+        return self.session().region_name
+
+    def _base_session(self) -> boto3.Session:
+        s = self.settings
+        if self._injected is not None:
+            return self._injected
+        bs = botocore.session.Session(profile=s.profile) if s.profile else botocore.session.Session()
+        bs.set_config_variable("sts_regional_endpoints", "regional")
+        if s.access_key_id and s.secret_access_key:
+            bs.set_credentials(s.access_key_id, s.secret_access_key, s.session_token)
+        try:
+            return boto3.Session(botocore_session=bs, region_name=s.region)
+        except BotoCoreError as exc:
+            raise translate(exc, profile=s.profile) from exc
+
+    def session(self) -> boto3.Session:
+        """The session whose credentials every client uses (role assumption applied)."""
+        with self._lock:
+            if self._session is not None:
+                return self._session
+            base = self._base_session()
+            creds = self._resolve(base)
+            self._base_method = "injected-session" if self._injected is not None else creds.method
+            chain = list(self.settings.role_chain)
+            if self.settings.role_arn:
+                chain.append(
+                    {
+                        "role_arn": self.settings.role_arn,
+                        "external_id": self.settings.external_id or "",
+                        "role_session_name": self.settings.role_session_name,
+                    }
+                )
+            current = base
+            for link in chain:
+                current = self._assume(current, link)
+            self._session = current
+            return current
+
+    def _resolve(self, session: boto3.Session) -> Credentials:
+        try:
+            creds = session.get_credentials()
+        except BotoCoreError as exc:
+            raise translate(exc, profile=self.settings.profile) from exc
+        if creds is None:
+            raise NoCredentialsFound(
+                "No AWS credentials were found in flags, config, profile, environment or the default chain"
+                + (f" (profile {self.settings.profile!r})" if self.settings.profile else "")
+            )
+        return creds
+
+    def _assume(self, base: boto3.Session, link: dict[str, str]) -> boto3.Session:
+        s = self.settings
+        role_arn = link["role_arn"]
+        external_id = link.get("external_id") or None
+        session_name = link.get("role_session_name") or s.role_session_name
+        sts = base.client("sts", region_name=s.region or base.region_name or "us-east-1", config=self.config)
+
+        def fetch() -> dict[str, Any]:
+            kwargs: dict[str, Any] = {
+                "RoleArn": role_arn,
+                "RoleSessionName": session_name,
+                "DurationSeconds": s.duration,
+            }
+            if external_id:
+                kwargs["ExternalId"] = external_id
+            try:
+                resp = sts.assume_role(**kwargs)
+            except (ClientError, BotoCoreError) as exc:
+                err = translate(exc, service="sts", operation="AssumeRole")
+                raise AssumeRoleFailed(
+                    f"Could not assume {role_arn}" + (" with the configured external id" if external_id else "")
+                    + f": {err.message}",
+                    details={"role_arn": role_arn, "cause": err.code},
+                ) from exc
+            c = resp["Credentials"]
+            expiration: datetime = c["Expiration"]
+            if self._clock is not None:  # rebase the lifetime onto the injected clock
+                expiration = self._clock() + (expiration - datetime.now(expiration.tzinfo))
+            return {
+                "access_key": c["AccessKeyId"],
+                "secret_key": c["SecretAccessKey"],
+                "token": c["SessionToken"],
+                "expiry_time": expiration.isoformat(),
+            }
+
+        first = fetch()
+        kwargs: dict[str, Any] = {}
+        if self._clock is not None:
+            kwargs["time_fetcher"] = self._clock
+        creds = RefreshableCredentials(
+            access_key=first["access_key"],
+            secret_key=first["secret_key"],
+            token=first["token"],
+            expiry_time=isoparse(first["expiry_time"]),
+            refresh_using=fetch,
+            method="bedrockctl-assume-role",
+            **kwargs,
+        )
+        # botocore refreshes 15 min (advisory) / 10 min (mandatory) before expiry: with short sessions that would
+        # call STS on every request, so scale the windows to the session length.
+        creds._advisory_refresh_timeout = min(15 * 60, s.duration // 3)
+        creds._mandatory_refresh_timeout = min(10 * 60, s.duration // 6)
+        bs = botocore.session.Session()
+        bs.set_config_variable("sts_regional_endpoints", "regional")
+        bs._credentials = creds
+        new = boto3.Session(botocore_session=bs, region_name=s.region or base.region_name)
+        with self._lock:
+            self._roles.append((role_arn, bool(external_id)))
+        return new
+
+    # -- clients -----------------------------------------------------------------------------------------
+    def endpoint_for(self, service: str) -> str | None:
+        """The custom endpoint for ``service``: AWS_ENDPOINT_URL_<SERVICE>, then the configured one."""
+        specific = self._env.get("AWS_ENDPOINT_URL_" + service.upper().replace("-", "_"))
+        return specific or self.settings.endpoint_url or self._env.get("AWS_ENDPOINT_URL") or None
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A cached client for ``service`` in ``region`` (thread-safe)."""
+        session = self.session()
+        region = region or self.region
+        key = (id(session), service, region)
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached is not None:
+                return cached
+            try:
+                client = session.client(
+                    service, region_name=region, config=self.config, endpoint_url=self.endpoint_for(service)
+                )
+            except BotoCoreError as exc:
+                raise translate(exc, service=service, region=region) from exc
+            self._clients[key] = client
+            return client
+
+    # -- provenance --------------------------------------------------------------------------------------
+    def provenance(self) -> Provenance:
+        session = self.session()
+        creds = session.get_credentials()
+        assert creds is not None  # _resolve guaranteed it
+        method = getattr(creds, "method", None) or "unknown"
+        try:
+            frozen = creds.get_frozen_credentials()  # resolves deferred (SSO, process) credentials
+        except BotoCoreError as exc:
+            raise translate(exc, profile=self.settings.profile) from exc
+        expiry: datetime | None = getattr(creds, "_expiry_time", None)
+        sso_expiry = None
+        profile = self.settings.profile or (session.profile_name if self._injected is None else None)
+        if self._base_method == "sso" and profile:
+            sso_expiry = sso_token_expiry(session._session, profile)  # noqa: SLF001
+        roles = [arn for arn, _ in self._roles]
+        return Provenance(
+            source=method,
+            source_label=describe_source(method),
+            profile=profile if profile != "default" or self.settings.profile else None,
+            region=self.region,
+            access_key_id=mask_key_id(frozen.access_key),
+            expiry=expiry,
+            sso_token_expiry=sso_expiry,
+            base_source=describe_source(self._base_method) if roles else None,
+            roles=roles,
+            external_id_used=any(used for _, used in self._roles),
+            endpoint_url=self.endpoint_for("sts"),
+        )
+
+    def identity(self, refresh: bool = False) -> Identity:
+        if self._identity is None or refresh:
+            try:
+                resp = self.client("sts").get_caller_identity()
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, service="sts", operation="GetCallerIdentity", profile=self.settings.profile) from exc
+            self._identity = Identity.from_sts(resp)
+        return self._identity
+
+    def whoami(self) -> dict[str, Any]:
+        prov = self.provenance()
+        ident = self.identity()
+        out = {"account": ident.account, "arn": ident.arn, "user_id": ident.user_id,
+               "principal_type": ident.principal_type}
+        out.update(prov.to_dict())
+        return out
+
+    def for_role(self, role_arn: str, external_id: str | None = None, session_name: str | None = None,
+                 region: str | None = None) -> SessionFactory:
+        """A factory that assumes ``role_arn`` on top of this one's credentials (role chaining)."""
+        settings = AwsSettings(**{**self.settings.__dict__})
+        settings.role_chain = [*self.settings.role_chain]
+        if self.settings.role_arn:
+            settings.role_chain.append({"role_arn": self.settings.role_arn,
+                                        "external_id": self.settings.external_id or "",
+                                        "role_session_name": self.settings.role_session_name})
+        settings.role_arn = role_arn
+        settings.external_id = external_id
+        settings.role_session_name = session_name or self.settings.role_session_name
+        settings.region = region or self.settings.region
+        return SessionFactory(settings, session=self._injected, config=self.config, clock=self._clock, env=dict(self._env))
+
