@@ -228,5 +228,10 @@ def load_settings(
 def describe_sources(settings: Settings) -> dict[str, Any]:
     """Every setting with its value (secrets masked) and origin, for ``bedrockctl config show``."""
     flat = dict(_flatten("", settings.as_dict()))
-    return {k: {"value": redact({k.split(".")[-1]: v})[k.split(".")[-1]], "source": settings.sources.get(k, "default")}
-            for k, v in sorted(flat.items())}
+    return {
+        k: {
+            "value": redact({k.split(".")[-1]: v})[k.split(".")[-1]],
+            "source": settings.sources.get(k, "default"),
+        }
+        for k, v in sorted(flat.items())
+    }

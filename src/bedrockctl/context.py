@@ -41,11 +41,14 @@ def setup_logging(cfg: LoggingSettings, verbose: bool = False) -> None:
     level = logging.DEBUG if verbose else getattr(logging, cfg.level, logging.WARNING)
     root = logging.getLogger("bedrockctl")
     root.setLevel(level)
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
     handler: logging.Handler = logging.FileHandler(cfg.file) if cfg.file else logging.StreamHandler(sys.stderr)
-    fmt = '{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}' if cfg.json \
+    fmt = (
+        '{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}'
+        if cfg.json
         else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     handler.setFormatter(logging.Formatter(fmt))
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
@@ -68,6 +71,7 @@ class AppContext:
         env: Mapping[str, str] | None = None,
     ) -> AppContext:
         settings = load_settings(flags, env=env, config_path=config_path, ssm_loader=ssm_loader)
-        factory = SessionFactory(settings.aws, session=session, config=botocore_config,
-                                 env=dict(env) if env is not None else None)
+        factory = SessionFactory(
+            settings.aws, session=session, config=botocore_config, env=dict(env) if env is not None else None
+        )
         return cls(settings=settings, sessions=factory)

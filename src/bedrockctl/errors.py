@@ -98,9 +98,7 @@ class NoCredentialsFound(CredentialsError):
 class ExpiredCredentials(CredentialsError):
     code = "BRC-CRED-002"
     title = "AWS credentials have expired"
-    default_remediation = (
-        "Refresh the temporary credentials (re-run the command that issued them, or `aws sso login`)."
-    )
+    default_remediation = "Refresh the temporary credentials (re-run the command that issued them, or `aws sso login`)."
 
 
 class SSOTokenExpired(CredentialsError):
@@ -155,9 +153,7 @@ class AccessDenied(BedrockctlError):
 class ModelAccessNotGranted(AccessDenied):
     code = "BRC-AUTH-002"
     title = "Model access not granted in this account"
-    default_remediation = (
-        "Request access in the Bedrock console (Model access) for this model and region, then retry."
-    )
+    default_remediation = "Request access in the Bedrock console (Model access) for this model and region, then retry."
 
 
 class ResourceNotFound(BedrockctlError):
@@ -261,8 +257,7 @@ class UnsupportedRegion(BedrockctlError):
     code = "BRC-REG-001"
     title = "Region not supported"
     default_remediation = (
-        "Pick a region where Amazon Bedrock is offered (`bedrockctl models --all-regions`) with --region "
-        "or AWS_REGION."
+        "Pick a region where Amazon Bedrock is offered (`bedrockctl models --all-regions`) with --region or AWS_REGION."
     )
     exit_code = 2
     http_status = 400
@@ -305,7 +300,7 @@ def render_markdown() -> str:
         "Generated from `src/bedrockctl/errors.py` by `python -m bedrockctl.errors > docs/errors.md`.",
         "Every error bedrockctl reports carries one of these codes and a remediation. The CLI prints",
         "`CODE: message` and the remediation on one line each and exits with the listed code; with `--json` it",
-        "prints `{\"error\": {...}}`.",
+        'prints `{"error": {...}}`.',
         "",
         "| code | title | exit | HTTP | remediation |",
         "| --- | --- | --- | --- | --- |",

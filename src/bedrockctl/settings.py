@@ -164,7 +164,8 @@ def _coerce(kind: Any, key: str, value: Any, sources: dict[str, str]) -> Any:
             return {str(k): str(v) for k, v in value.items()}
     except (ValueError, TypeError):
         expected = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}.get(
-            base, base.replace("list[float]", "a list of percentages").replace("list[str]", "a list of strings")
+            base,
+            base.replace("list[float]", "a list of percentages").replace("list[str]", "a list of strings"),
         )
         raise _fail(sources, key, value, expected) from None
     return value

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import boto3
-from botocore.client import BaseClient
 import pytest
+from botocore.client import BaseClient
 from dateutil.tz import tzlocal
 
 from bedrockctl.aws.session import SessionFactory
@@ -16,8 +16,14 @@ from bedrockctl.settings import AwsSettings
 
 TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                   "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"sts:ExternalId": "ext-123"}}}],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": "ext-123"}},
+        }
+    ],
 }
 
 
@@ -30,10 +36,12 @@ class Clock:
 
 
 def _base(moto_url: str) -> tuple[boto3.Session, list[dict[str, list[str]]]]:
-    session = boto3.Session(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="base-secret",
-                            region_name="us-east-1")
+    session = boto3.Session(
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="base-secret", region_name="us-east-1"
+    )
     session.client("iam", endpoint_url=moto_url).create_role(
-        RoleName="bedrock-reader", AssumeRolePolicyDocument=json.dumps(TRUST))
+        RoleName="bedrock-reader", AssumeRolePolicyDocument=json.dumps(TRUST)
+    )
     sent: list[dict[str, list[str]]] = []
 
     def capture(request: object, **_: object) -> None:
@@ -48,9 +56,16 @@ def test_assume_role_sends_external_id_and_refreshes(moto_env: str) -> None:
     session, sent = _base(moto_env)
     clock = Clock()
     f = SessionFactory(
-        AwsSettings(region="us-east-1", role_arn="arn:aws:iam::123456789012:role/bedrock-reader",
-                    external_id="ext-123", role_session_name="audit", duration=900),
-        session=session, clock=clock)
+        AwsSettings(
+            region="us-east-1",
+            role_arn="arn:aws:iam::123456789012:role/bedrock-reader",
+            external_id="ext-123",
+            role_session_name="audit",
+            duration=900,
+        ),
+        session=session,
+        clock=clock,
+    )
     who = f.whoami()
     assert who["arn"] == "arn:aws:sts::123456789012:assumed-role/bedrock-reader/audit"
     assert who["credential_source"] == "bedrockctl-assume-role"
@@ -73,8 +88,11 @@ def test_assume_role_sends_external_id_and_refreshes(moto_env: str) -> None:
 
 def test_no_refresh_while_fresh(moto_env: str) -> None:
     session, sent = _base(moto_env)
-    f = SessionFactory(AwsSettings(region="us-east-1", role_arn="arn:aws:iam::123456789012:role/bedrock-reader",
-                                   duration=3600), session=session, clock=Clock())
+    f = SessionFactory(
+        AwsSettings(region="us-east-1", role_arn="arn:aws:iam::123456789012:role/bedrock-reader", duration=3600),
+        session=session,
+        clock=Clock(),
+    )
     for _ in range(3):
         f.client("sts").get_caller_identity()
     assert len(sent) == 1
@@ -93,23 +111,32 @@ def test_role_chaining(moto_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(BaseClient, "_make_api_call", observe)
     session.client("iam", endpoint_url=moto_env).create_role(
-        RoleName="org-reader", AssumeRolePolicyDocument=json.dumps(TRUST))
-    first = SessionFactory(AwsSettings(region="us-east-1",
-                                       role_arn="arn:aws:iam::123456789012:role/bedrock-reader",
-                                       external_id="ext-123"), session=session)
-    chained = first.for_role("arn:aws:iam::123456789012:role/org-reader", external_id="ext-456",
-                             session_name="scan")
+        RoleName="org-reader", AssumeRolePolicyDocument=json.dumps(TRUST)
+    )
+    first = SessionFactory(
+        AwsSettings(
+            region="us-east-1",
+            role_arn="arn:aws:iam::123456789012:role/bedrock-reader",
+            external_id="ext-123",
+        ),
+        session=session,
+    )
+    chained = first.for_role("arn:aws:iam::123456789012:role/org-reader", external_id="ext-456", session_name="scan")
     who = chained.whoami()
     assert who["arn"].endswith("assumed-role/org-reader/scan")
-    assert who["assumed_roles"] == ["arn:aws:iam::123456789012:role/bedrock-reader",
-                                    "arn:aws:iam::123456789012:role/org-reader"]
+    assert who["assumed_roles"] == [
+        "arn:aws:iam::123456789012:role/bedrock-reader",
+        "arn:aws:iam::123456789012:role/org-reader",
+    ]
     assert [s["ExternalId"] for s in sent] == [["ext-123"], ["ext-456"]]
 
 
 def test_expiry_is_reported(moto_env: str) -> None:
     session, _ = _base(moto_env)
-    f = SessionFactory(AwsSettings(region="us-east-1", role_arn="arn:aws:iam::123456789012:role/bedrock-reader",
-                                   duration=900), session=session)
+    f = SessionFactory(
+        AwsSettings(region="us-east-1", role_arn="arn:aws:iam::123456789012:role/bedrock-reader", duration=900),
+        session=session,
+    )
     expiry = f.provenance().expiry
     assert expiry is not None
     assert timedelta(minutes=10) < expiry - datetime.now(UTC) <= timedelta(minutes=16)

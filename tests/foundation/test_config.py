@@ -25,27 +25,39 @@ def test_defaults_only(clean_env: Path, tmp_path: Path) -> None:
 
 
 def test_precedence_flags_env_file_ssm_defaults(clean_env: Path, tmp_path: Path) -> None:
-    write(tmp_path / "bedrockctl.toml", '[aws]\nregion = "eu-west-1"\nprofile = "file-profile"\n'
-          'role_session_name = "from-file"\n[defaults]\nmodel = "file-model"\n')
+    write(
+        tmp_path / "bedrockctl.toml",
+        '[aws]\nregion = "eu-west-1"\nprofile = "file-profile"\n'
+        'role_session_name = "from-file"\n[defaults]\nmodel = "file-model"\n',
+    )
     env = {"AWS_REGION": "us-west-2", "BEDROCK_MODEL_ID": "env-model", "BEDROCKCTL_SSM_PATH": "/bedrockctl/"}
     calls: list[str] = []
 
     def ssm(path: str, aws: dict[str, object]) -> dict[str, str]:
         calls.append(path)
         assert aws["region"] in ("ca-central-1", "eu-west-1")  # read with what the other sources said
-        return {"/bedrockctl/aws/region": "ap-south-1", "/bedrockctl/defaults/agent_id": "AGENT1",
-                "/bedrockctl/defaults/model": "ssm-model"}
+        return {
+            "/bedrockctl/aws/region": "ap-south-1",
+            "/bedrockctl/defaults/agent_id": "AGENT1",
+            "/bedrockctl/defaults/model": "ssm-model",
+        }
 
-    s = load_settings({"aws.region": "ca-central-1", "aws.profile": None}, env=env, cwd=tmp_path,
-                      home=clean_env, ssm_loader=ssm)
+    s = load_settings(
+        {"aws.region": "ca-central-1", "aws.profile": None},
+        env=env,
+        cwd=tmp_path,
+        home=clean_env,
+        ssm_loader=ssm,
+    )
     assert calls == ["/bedrockctl/"]
     assert s.aws.region == "ca-central-1" and s.sources["aws.region"] == "flag"
     assert s.defaults.model == "env-model" and s.sources["defaults.model"] == "env:BEDROCK_MODEL_ID"
     assert s.aws.profile == "file-profile" and s.sources["aws.profile"].startswith("file:")
     assert s.defaults.agent_id == "AGENT1" and s.sources["defaults.agent_id"] == "ssm:/bedrockctl/defaults/agent_id"
     assert s.aws.retry_attempts == 5 and "aws.retry_attempts" not in s.sources
-    s2 = load_settings(env={k: v for k, v in env.items() if k != "AWS_REGION"}, cwd=tmp_path, home=clean_env,
-                       ssm_loader=ssm)
+    s2 = load_settings(
+        env={k: v for k, v in env.items() if k != "AWS_REGION"}, cwd=tmp_path, home=clean_env, ssm_loader=ssm
+    )
     assert s2.aws.region == "eu-west-1"  # file beats SSM
 
 
@@ -72,7 +84,9 @@ def test_dotenv_fills_but_does_not_override(clean_env: Path, tmp_path: Path) -> 
 
 
 def test_environments_section(clean_env: Path, tmp_path: Path) -> None:
-    write(tmp_path / "bedrockctl.toml", """
+    write(
+        tmp_path / "bedrockctl.toml",
+        """
 [environments.dev]
 monthly_budget_usd = 50
 alert_thresholds = [50, 80]
@@ -86,7 +100,8 @@ tier_routes = { sonnet = "haiku" }
 url = "sqlite:///x.db"
 [logging]
 level = "debug"
-""")
+""",
+    )
     s = load_settings(env={}, cwd=tmp_path, home=clean_env)
     dev = s.environments["dev"]
     assert dev.monthly_budget_usd == 50.0 and dev.alert_thresholds == [50.0, 80.0] and dev.hard_stop_pct == 95
@@ -95,8 +110,11 @@ level = "debug"
 
 
 def test_orchestrator_conf(clean_env: Path, tmp_path: Path) -> None:
-    write(tmp_path / "orchestrator.conf", "[provider]\nprovider = bedrock\n[aws]\naws_region = eu-west-1\n"
-          "[bedrock]\nmodel_id = anthropic.claude-3-haiku-20240307-v1:0\n")
+    write(
+        tmp_path / "orchestrator.conf",
+        "[provider]\nprovider = bedrock\n[aws]\naws_region = eu-west-1\n"
+        "[bedrock]\nmodel_id = anthropic.claude-3-haiku-20240307-v1:0\n",
+    )
     s = load_settings(env={}, cwd=tmp_path, home=clean_env)
     assert s.aws.region == "eu-west-1"
     assert s.defaults.model == "anthropic.claude-3-haiku-20240307-v1:0"
@@ -127,10 +145,18 @@ def test_llm_provider_other_than_bedrock(clean_env: Path, tmp_path: Path, value:
         ('[aws]\nduration = "long"\n', "aws.duration", "'long'", "an integer"),
         ('[aws]\nrole_arn = "not-an-arn"\n', "aws.role_arn", "'not-an-arn'", "an IAM role ARN"),
         ('[aws]\nregoin = "us-east-1"\n', "aws.regoin", "'us-east-1'", "one of the keys"),
-        ("[environments.dev]\nalert_thresholds = [\"x\"]\n", "environments.dev.alert_thresholds", "['x']",
-         "a list of percentages"),
-        ("[environments.dev]\nmonthly_budget_usd = -5\n", "environments.dev.monthly_budget_usd", "-5",
-         "a non-negative amount"),
+        (
+            '[environments.dev]\nalert_thresholds = ["x"]\n',
+            "environments.dev.alert_thresholds",
+            "['x']",
+            "a list of percentages",
+        ),
+        (
+            "[environments.dev]\nmonthly_budget_usd = -5\n",
+            "environments.dev.monthly_budget_usd",
+            "-5",
+            "a non-negative amount",
+        ),
         ("[environments.dev]\nhard_stop_pct = 0\n", "environments.dev.hard_stop_pct", "0", "a percentage"),
         ('[logging]\nlevel = "chatty"\n', "logging.level", "'chatty'", "one of DEBUG"),
         ("[aws]\nretry_attempts = 99\n", "aws.retry_attempts", "99", "between 1 and 20"),
@@ -182,8 +208,10 @@ def test_half_a_key_pair_is_an_error_and_secret_is_never_shown(clean_env: Path, 
 
 def test_describe_sources_masks_secrets(clean_env: Path, tmp_path: Path) -> None:
     secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-    write(tmp_path / "bedrockctl.toml",
-          f'[aws]\naccess_key_id = "AKIAIOSFODNN7EXAMPLE"\nsecret_access_key = "{secret}"\n')
+    write(
+        tmp_path / "bedrockctl.toml",
+        f'[aws]\naccess_key_id = "AKIAIOSFODNN7EXAMPLE"\nsecret_access_key = "{secret}"\n',
+    )
     s = load_settings(env={}, cwd=tmp_path, home=clean_env)
     shown = describe_sources(s)
     assert secret not in repr(shown)

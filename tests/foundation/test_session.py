@@ -37,8 +37,9 @@ def test_environment_variables(moto_env: str, monkeypatch: pytest.MonkeyPatch) -
 def test_explicit_keys_beat_environment(moto_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT00001")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
-    f = SessionFactory(AwsSettings(region="us-east-1", access_key_id="AKIAEXPLICITKEY00001",
-                                   secret_access_key="explicit-secret"))
+    f = SessionFactory(
+        AwsSettings(region="us-east-1", access_key_id="AKIAEXPLICITKEY00001", secret_access_key="explicit-secret")
+    )
     prov = f.provenance()
     assert prov.source == "explicit"
     assert prov.access_key_id == "AKIA****0001"
@@ -47,7 +48,8 @@ def test_explicit_keys_beat_environment(moto_env: str, monkeypatch: pytest.Monke
 
 def test_profile_from_shared_credentials_file(moto_env: str, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (clean_env / ".aws" / "credentials").write_text(
-        f"[dev]\naws_access_key_id = AKIAPROFILEKEY000001\naws_secret_access_key = {SECRET}\n")
+        f"[dev]\naws_access_key_id = AKIAPROFILEKEY000001\naws_secret_access_key = {SECRET}\n"
+    )
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT00001")  # profile beats the environment
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
     f = SessionFactory(AwsSettings(region="us-east-1", profile="dev"))
@@ -88,8 +90,9 @@ def test_no_credentials(moto_env: str) -> None:
 
 
 def test_injected_session(moto_env: str) -> None:
-    injected = boto3.Session(aws_access_key_id="AKIAINJECTEDKEY00001", aws_secret_access_key="s",
-                             region_name="eu-west-1")
+    injected = boto3.Session(
+        aws_access_key_id="AKIAINJECTEDKEY00001", aws_secret_access_key="s", region_name="eu-west-1"
+    )
     f = SessionFactory(session=injected)
     assert f.region == "eu-west-1"
     assert f.provenance().source == "explicit"
@@ -103,9 +106,16 @@ class _Portal(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         assert self.path.startswith("/federation/credentials")
-        body = json.dumps({"roleCredentials": {
-            "accessKeyId": "ASIASSOROLEKEY000001", "secretAccessKey": "sso-secret", "sessionToken": "sso-token",
-            "expiration": int((datetime.now(UTC) + timedelta(hours=1)).timestamp() * 1000)}}).encode()
+        body = json.dumps(
+            {
+                "roleCredentials": {
+                    "accessKeyId": "ASIASSOROLEKEY000001",
+                    "secretAccessKey": "sso-secret",
+                    "sessionToken": "sso-token",
+                    "expiration": int((datetime.now(UTC) + timedelta(hours=1)).timestamp() * 1000),
+                }
+            }
+        ).encode()
         self.send_response(200 if self.headers.get("x-amz-sso_bearer_token") == "cached-token" else 401)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -138,13 +148,21 @@ def _sso_profile(home: Path, expires: datetime, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(SSOProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
     monkeypatch.setattr(SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
     name = hashlib.sha1(b"corp").hexdigest() + ".json"  # noqa: S324 - botocore's cache naming
-    (cache / name).write_text(json.dumps({
-        "startUrl": "https://corp.awsapps.com/start", "region": "us-east-1", "accessToken": "cached-token",
-        "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}))
+    (cache / name).write_text(
+        json.dumps(
+            {
+                "startUrl": "https://corp.awsapps.com/start",
+                "region": "us-east-1",
+                "accessToken": "cached-token",
+                "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+    )
 
 
-def test_sso_profile_with_token_cache(moto_env: str, clean_env: Path, sso_portal: str,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sso_profile_with_token_cache(
+    moto_env: str, clean_env: Path, sso_portal: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expires = (datetime.now(UTC) + timedelta(hours=4)).replace(microsecond=0)
     _sso_profile(clean_env, expires, monkeypatch)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", sso_portal)
@@ -157,8 +175,9 @@ def test_sso_profile_with_token_cache(moto_env: str, clean_env: Path, sso_portal
     assert f.whoami()["sso_token_expiry"] == expires.isoformat()
 
 
-def test_sso_expired_token_cache(moto_env: str, clean_env: Path, sso_portal: str,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sso_expired_token_cache(
+    moto_env: str, clean_env: Path, sso_portal: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _sso_profile(clean_env, datetime.now(UTC) - timedelta(hours=1), monkeypatch)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", sso_portal)
     with pytest.raises(SSOTokenExpired) as ei:

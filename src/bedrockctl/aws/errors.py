@@ -56,7 +56,11 @@ def _context(service: str | None, operation: str | None, region: str | None) -> 
 
 
 def translate_client_error(
-    exc: bce.ClientError, *, service: str | None = None, operation: str | None = None, region: str | None = None
+    exc: bce.ClientError,
+    *,
+    service: str | None = None,
+    operation: str | None = None,
+    region: str | None = None,
 ) -> E.BedrockctlError:
     err = exc.response.get("Error", {})
     code = str(err.get("Code", "Unknown"))
@@ -81,7 +85,8 @@ def translate_client_error(
             if m.group(2):
                 details["resource"] = m.group(2)
             remediation = (
-                f"Allow {m.group(1)}" + (f" on {m.group(2)}" if m.group(2) else "")
+                f"Allow {m.group(1)}"
+                + (f" on {m.group(2)}" if m.group(2) else "")
                 + " for the caller (`bedrockctl policy` prints a least-privilege policy); also check SCPs and "
                 "VPC endpoint policies."
             )
@@ -113,8 +118,10 @@ def translate(
     if isinstance(exc, bce.NoCredentialsError):
         return E.NoCredentialsFound(f"No AWS credentials found{ctx}")
     if isinstance(exc, bce.ProfileNotFound):
-        return E.ProfileNotFound(f"AWS profile {profile or ''!r} is not configured{ctx}".replace(" ''", ""),
-                                 details={"profile": profile})
+        return E.ProfileNotFound(
+            f"AWS profile {profile or ''!r} is not configured{ctx}".replace(" ''", ""),
+            details={"profile": profile},
+        )
     if isinstance(exc, bce.UnauthorizedSSOTokenError | bce.SSOTokenLoadError | bce.TokenRetrievalError):
         return E.SSOTokenExpired(
             f"The SSO session for profile {profile!r} has expired or was never started{ctx}",
@@ -124,8 +131,10 @@ def translate(
     if isinstance(exc, bce.CredentialRetrievalError):
         return E.CredentialProcessFailed(f"Credential provider failed: {exc}{ctx}")
     if isinstance(exc, bce.PartialCredentialsError):
-        return E.NoCredentialsFound(f"Partial credentials found: {exc}{ctx}",
-                                    remediation="Set both the access key id and the secret access key.")
+        return E.NoCredentialsFound(
+            f"Partial credentials found: {exc}{ctx}",
+            remediation="Set both the access key id and the secret access key.",
+        )
     if isinstance(exc, bce.NoRegionError):
         return E.RegionNotSet(f"No region configured{ctx}")
     if isinstance(exc, bce.UnknownEndpointError | bce.UnknownRegionError):
@@ -138,8 +147,10 @@ def translate(
             remediation="Check HTTPS_PROXY/NO_PROXY; add .amazonaws.com to NO_PROXY when using VPC endpoints.",
         )
     if isinstance(exc, bce.ReadTimeoutError):
-        return E.ModelTimeout(f"No response before the read timeout{ctx}",
-                              remediation="Raise BEDROCKCTL_READ_TIMEOUT, lower max_tokens, or use streaming.")
+        return E.ModelTimeout(
+            f"No response before the read timeout{ctx}",
+            remediation="Raise BEDROCKCTL_READ_TIMEOUT, lower max_tokens, or use streaming.",
+        )
     if isinstance(exc, bce.EndpointConnectionError):
         url = getattr(exc, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
         return E.EndpointUnreachable(f"Could not connect to {url}{ctx}")

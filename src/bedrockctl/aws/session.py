@@ -158,7 +158,8 @@ class SessionFactory:
             return self.settings.region
         if self._injected is not None and self._injected.region_name:
             return str(self._injected.region_name)
-        return self.session().region_name
+        name = self.session().region_name
+        return str(name) if name else None
 
     def _base_session(self) -> boto3.Session:
         s = self.settings
@@ -228,7 +229,8 @@ class SessionFactory:
             except (ClientError, BotoCoreError) as exc:
                 err = translate(exc, service="sts", operation="AssumeRole")
                 raise AssumeRoleFailed(
-                    f"Could not assume {role_arn}" + (" with the configured external id" if external_id else "")
+                    f"Could not assume {role_arn}"
+                    + (" with the configured external id" if external_id else "")
                     + f": {err.message}",
                     details={"role_arn": role_arn, "cause": err.code},
                 ) from exc
@@ -306,7 +308,7 @@ class SessionFactory:
         sso_expiry = None
         profile = self.settings.profile or (session.profile_name if self._injected is None else None)
         if self._base_method == "sso" and profile:
-            sso_expiry = sso_token_expiry(session._session, profile)  # noqa: SLF001
+            sso_expiry = sso_token_expiry(session._session, profile)
         roles = [arn for arn, _ in self._roles]
         return Provenance(
             source=method,
@@ -327,30 +329,46 @@ class SessionFactory:
             try:
                 resp = self.client("sts").get_caller_identity()
             except (ClientError, BotoCoreError) as exc:
-                raise translate(exc, service="sts", operation="GetCallerIdentity", profile=self.settings.profile) from exc
+                raise translate(
+                    exc, service="sts", operation="GetCallerIdentity", profile=self.settings.profile
+                ) from exc
             self._identity = Identity.from_sts(resp)
         return self._identity
 
     def whoami(self) -> dict[str, Any]:
         prov = self.provenance()
         ident = self.identity()
-        out = {"account": ident.account, "arn": ident.arn, "user_id": ident.user_id,
-               "principal_type": ident.principal_type}
+        out = {
+            "account": ident.account,
+            "arn": ident.arn,
+            "user_id": ident.user_id,
+            "principal_type": ident.principal_type,
+        }
         out.update(prov.to_dict())
         return out
 
-    def for_role(self, role_arn: str, external_id: str | None = None, session_name: str | None = None,
-                 region: str | None = None) -> SessionFactory:
+    def for_role(
+        self,
+        role_arn: str,
+        external_id: str | None = None,
+        session_name: str | None = None,
+        region: str | None = None,
+    ) -> SessionFactory:
         """A factory that assumes ``role_arn`` on top of this one's credentials (role chaining)."""
         settings = AwsSettings(**{**self.settings.__dict__})
         settings.role_chain = [*self.settings.role_chain]
         if self.settings.role_arn:
-            settings.role_chain.append({"role_arn": self.settings.role_arn,
-                                        "external_id": self.settings.external_id or "",
-                                        "role_session_name": self.settings.role_session_name})
+            settings.role_chain.append(
+                {
+                    "role_arn": self.settings.role_arn,
+                    "external_id": self.settings.external_id or "",
+                    "role_session_name": self.settings.role_session_name,
+                }
+            )
         settings.role_arn = role_arn
         settings.external_id = external_id
         settings.role_session_name = session_name or self.settings.role_session_name
         settings.region = region or self.settings.region
-        return SessionFactory(settings, session=self._injected, config=self.config, clock=self._clock, env=dict(self._env))
-
+        return SessionFactory(
+            settings, session=self._injected, config=self.config, clock=self._clock, env=dict(self._env)
+        )

@@ -17,11 +17,18 @@ def show(json_out: bool = typer.Option(False, "--json", help="JSON output.")) ->
     ctx = STATE.context()
     rows = describe_sources(ctx.settings)
     if want_json(json_out):
-        print_json({"config_file": str(ctx.settings.config_file) if ctx.settings.config_file else None,
-                    "settings": rows})
+        print_json(
+            {
+                "config_file": str(ctx.settings.config_file) if ctx.settings.config_file else None,
+                "settings": rows,
+            }
+        )
     else:
-        print_table("Effective configuration", ["key", "value", "source"],
-                    [(k, v["value"], v["source"]) for k, v in rows.items()])
+        print_table(
+            "Effective configuration",
+            ["key", "value", "source"],
+            [(k, v["value"], v["source"]) for k, v in rows.items()],
+        )
 
 
 def register(app: typer.Typer) -> None:

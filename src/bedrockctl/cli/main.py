@@ -58,8 +58,9 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
-        rv = command.main(args=argv if argv is not None else sys.argv[1:], prog_name="bedrockctl",
-                          standalone_mode=False)
+        rv = command.main(
+            args=argv if argv is not None else sys.argv[1:], prog_name="bedrockctl", standalone_mode=False
+        )
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

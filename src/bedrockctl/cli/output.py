@@ -44,8 +44,9 @@ def want_json(local: bool) -> bool:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(orjson.dumps(redact(data), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
-                                  default=str).decode() + "\n")
+    sys.stdout.write(
+        orjson.dumps(redact(data), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str).decode() + "\n"
+    )
     sys.stdout.flush()
 
 
