@@ -1,0 +1,223 @@
+"""Fault injection for the sandbox, its admin API (``/_sandbox/...``) and the ``SandboxAdmin`` client.
+
+Configuration (JSON, also ``Sandbox(faults=...)``)::
+
+    {"latency": [{"ms": 200, "service": "bedrock-runtime", "region": "us-east-1"}],   # any request
+     "throttle": [{"rate": 0.5, "region": "us-east-1", "model": "anthropic.claude-3-haiku"}],
+     "quota": [{"model": "...", "region": "...", "rpm": 10, "tpm": 20000}],
+     "unavailable": ["eu-west-1"],            # 503 ServiceUnavailableException
+     "hang": ["us-west-2"],                   # never answers (sleeps up to hang_seconds, ends on shutdown)
+     "not_ready": [{"model": "...", "region": "..."}],        # 429 ModelNotReadyException
+     "access_denied": [{"model": "...", "account": "..."}],  # 403 AccessDeniedException
+     "seed": 7, "hang_seconds": 30}
+
+Every key of a rule but the value itself is optional (absent = matches all). A ``model`` rule matches when the
+requested model id (model id, profile id or ARN) equals or contains it. Faults other than latency apply to the
+Bedrock runtime routes only (bedrock-runtime, bedrock-agent-runtime); latency applies to every request.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import threading
+import time
+import urllib.request
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bedrockctl.sandbox.core import AwsError, SandboxRequest, SandboxResponse
+
+if TYPE_CHECKING:
+    from bedrockctl.sandbox.server import Sandbox
+
+KNOWN_KEYS = {"latency", "throttle", "quota", "unavailable", "hang", "not_ready", "access_denied", "seed"}
+KNOWN_KEYS |= {"hang_seconds"}
+
+
+def _matches(rule: dict[str, Any], **attrs: str | None) -> bool:
+    for key, value in attrs.items():
+        want = rule.get(key)
+        if want is None:
+            continue
+        if value is None:
+            return False
+        if key == "model":
+            if want != value and str(want) not in value:
+                return False
+        elif want != value:
+            return False
+    return True
+
+
+@dataclass
+class _Window:
+    requests: deque[float] = field(default_factory=deque)
+    tokens: deque[tuple[float, int]] = field(default_factory=deque)
+
+    def trim(self, now: float) -> None:
+        while self.requests and self.requests[0] <= now - 60:
+            self.requests.popleft()
+        while self.tokens and self.tokens[0][0] <= now - 60:
+            self.tokens.popleft()
+
+    def token_sum(self) -> int:
+        return sum(t for _, t in self.tokens)
+
+
+class Faults:
+    """The live fault configuration; thread-safe."""
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self._lock = threading.Lock()
+        self.config: dict[str, Any] = {}
+        self._rng = random.Random(0)
+        self._windows: dict[tuple[str, str, str], _Window] = {}
+        self.set(config or {})
+
+    # -- configuration ------------------------------------------------------------------------------------
+    def set(self, config: dict[str, Any]) -> None:
+        unknown = set(config) - KNOWN_KEYS
+        if unknown:
+            raise ValueError(f"unknown fault keys: {sorted(unknown)}")
+        for rule in config.get("throttle", []):
+            if not 0 <= float(rule.get("rate", 0)) <= 1:
+                raise ValueError("throttle rate must be within 0..1")
+        with self._lock:
+            self.config = json.loads(json.dumps(config))
+            self._rng = random.Random(config.get("seed"))
+            self._windows.clear()
+
+    def clear(self) -> None:
+        self.set({})
+
+    # -- knobs ----------------------------------------------------------------------------------------------
+    def apply_latency(self, service: str, region: str) -> None:
+        delay = 0
+        for rule in self.config.get("latency", []):
+            if _matches(rule, service=service, region=region):
+                delay = max(delay, int(rule.get("ms", 0)))
+        if delay > 0:
+            time.sleep(delay / 1000)
+
+    def check(self, req: SandboxRequest, model_id: str | None, stopping: threading.Event) -> None:
+        """Raise the AwsError a fault produces for this runtime request (or hang), else return."""
+        cfg = self.config
+        region = req.region
+        if region in cfg.get("hang", []):
+            stopping.wait(float(cfg.get("hang_seconds", 30)))
+            raise AwsError("ServiceUnavailableException", "Service Unavailable", 503, sender_fault=False)
+        if region in cfg.get("unavailable", []):
+            raise AwsError(
+                "ServiceUnavailableException",
+                "The service is currently unavailable. Please try again later.",
+                503,
+                sender_fault=False,
+            )
+        attrs = {"model": model_id, "region": region, "account": req.account_id}
+        for rule in cfg.get("access_denied", []):
+            if _matches(rule, **attrs):
+                raise AwsError(
+                    "AccessDeniedException", "You don't have access to the model with the specified model ID.", 403
+                )
+        for rule in cfg.get("not_ready", []):
+            if _matches(rule, **attrs):
+                raise AwsError(
+                    "ModelNotReadyException",
+                    "Model is not ready for inference. Wait and try your request again.",
+                    429,
+                )
+        with self._lock:
+            for rule in cfg.get("throttle", []):
+                if _matches(rule, **attrs) and self._rng.random() < float(rule.get("rate", 0)):
+                    raise _throttled()
+            if model_id:
+                self._check_quota(req, model_id, attrs)
+
+    def _check_quota(self, req: SandboxRequest, model_id: str, attrs: dict[str, str | None]) -> None:
+        rules = [r for r in self.config.get("quota", []) if _matches(r, **attrs)]
+        if not rules:
+            return
+        now = time.monotonic()
+        win = self._windows.setdefault((req.account_id, req.region, model_id), _Window())
+        win.trim(now)
+        estimate = math.ceil(len(req.body) / 4)
+        for rule in rules:
+            rpm, tpm = rule.get("rpm"), rule.get("tpm")
+            if rpm is not None and len(win.requests) >= int(rpm):
+                raise _throttled()
+            if tpm is not None and win.token_sum() + estimate > int(tpm):
+                raise _throttled()
+        win.requests.append(now)
+
+    def note_tokens(self, account_id: str, region: str, model_id: str, tokens: int) -> None:
+        """Account a finished call's tokens against the TPM quota windows."""
+        key = (account_id, region, model_id)
+        with self._lock:
+            if key in self._windows:
+                self._windows[key].tokens.append((time.monotonic(), tokens))
+
+
+def _throttled() -> AwsError:
+    return AwsError("ThrottlingException", "Too many requests, please wait before trying again.", 429)
+
+
+# -- admin API ----------------------------------------------------------------------------------------------
+def handle_admin(sandbox: Sandbox, method: str, path: str, body: bytes) -> SandboxResponse:
+    """``GET|POST|DELETE /_sandbox/faults``, ``POST /_sandbox/reset``, ``GET /_sandbox/health``."""
+    if path == "/_sandbox/health" and method == "GET":
+        return SandboxResponse.json({"status": "ok", "seed": sandbox.seed})
+    if path == "/_sandbox/faults":
+        if method == "GET":
+            return SandboxResponse.json(sandbox.faults.config)
+        if method == "DELETE":
+            sandbox.faults.clear()
+            return SandboxResponse.json({})
+        if method in ("POST", "PUT"):
+            try:
+                config = json.loads(body or b"{}")
+                if not isinstance(config, dict):
+                    raise ValueError("fault configuration must be a JSON object")
+                sandbox.faults.set(config)
+            except ValueError as exc:
+                return SandboxResponse.json({"message": str(exc)}, status=400)
+            return SandboxResponse.json(sandbox.faults.config)
+    if path == "/_sandbox/reset" and method == "POST":
+        sandbox.reset()
+        return SandboxResponse.json({"status": "reset"})
+    if path == "/_sandbox/events" and method == "GET":
+        return SandboxResponse.json({"count": sandbox.effects.event_count()})
+    return SandboxResponse.json({"message": f"no admin route {method} {path}"}, status=404)
+
+
+class SandboxAdmin:
+    """Tiny client for the admin API: ``SandboxAdmin(endpoint).set_faults({...})``."""
+
+    def __init__(self, endpoint: str, timeout: float = 10.0) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, payload: Any = None) -> Any:
+        data = json.dumps(payload).encode() if payload is not None else None
+        req = urllib.request.Request(  # noqa: S310 - the sandbox endpoint is http by design
+            self.endpoint + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+            return json.loads(resp.read() or b"null")
+
+    def set_faults(self, config: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._call("POST", "/_sandbox/faults", config))
+
+    def get_faults(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/_sandbox/faults"))
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/_sandbox/faults")
+
+    def reset(self) -> None:
+        self._call("POST", "/_sandbox/reset")
+
+    def health(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/_sandbox/health"))

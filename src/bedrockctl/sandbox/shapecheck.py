@@ -1,0 +1,199 @@
+"""Check a boto3-parsed response against botocore's output shape for the operation.
+
+botocore's parser is lenient: it happily returns whatever the server sent, so a sandbox handler that forgets a
+required member or returns a wrong type would still "work" in boto3 and then break a stricter SDK (Java, Go,
+the AWS CLI's output filters). ``validate_output`` walks the parsed dict and reports every deviation from the
+service model: missing required members, wrong scalar/container types, enum values outside the enum, unknown
+keys, lengths (``min``/``max`` of lists, maps and strings), string patterns and numeric ranges.
+
+Event streams (parsed into ``botocore.eventstream.EventStream``) and streaming blobs (``StreamingBody``) are
+accepted as they are; ``ResponseMetadata`` at the top level is ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from functools import cache, lru_cache
+from typing import Any
+
+import botocore.session
+from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
+
+# Values real AWS returns that the published botocore model rejects (the model lags the service). Each entry is
+# a documented fact, not a loophole: keep this list short and explain every line.
+KNOWN_ENUM_DRIFT: dict[str, frozenset[str]] = {
+    # ListFoundationModels reports profile-only models with inferenceTypesSupported ["INFERENCE_PROFILE"].
+    "InferenceType": frozenset({"INFERENCE_PROFILE"}),
+    # Nova Lite/Pro/Premier list inputModalities ["TEXT", "IMAGE", "VIDEO"].
+    "ModelModality": frozenset({"VIDEO"}),
+}
+KNOWN_MAX_DRIFT: frozenset[str] = frozenset(
+    {
+        "BrandedName",  # modelName "Titan Text G1 - Express" (23 chars) > max 20
+        "InferenceProfileModels",  # EU profiles route to 6 Regions > max 5
+    }
+)
+KNOWN_PATTERN_DRIFT: dict[str, re.Pattern[str]] = {
+    # global.* profiles list the Region-less foundation-model ARN next to the source Region's ARN.
+    "FoundationModelArn": re.compile(r"^arn:aws(-[^:]+)?:bedrock:::foundation-model/[a-z0-9.:-]+$"),
+}
+
+
+@cache
+def _service_model(service: str) -> ServiceModel:
+    return botocore.session.get_session().get_service_model(service)
+
+
+@cache
+def _operation_model(service: str, operation: str) -> OperationModel:
+    return _service_model(service).operation_model(operation)
+
+
+def validate_output(service: str, operation: str, parsed: dict[str, Any]) -> list[str]:
+    """Return a list of human-readable problems (empty when ``parsed`` fits the output shape).
+
+    ``service`` is the botocore service name (``bedrock``, ``bedrock-runtime``, ``bedrock-agent`` ...) and
+    ``operation`` the operation name as in the model (``ListFoundationModels``).
+    """
+    op = _operation_model(service, operation)
+    shape = op.output_shape
+    if shape is None:
+        extra = [k for k in parsed if k != "ResponseMetadata"]
+        return [f"{operation}: operation has no output but got keys {extra}"] if extra else []
+    body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
+    problems: list[str] = []
+    _check(shape, body, operation, problems)
+    return problems
+
+
+def validate_value(service: str, shape_name: str, value: Any) -> list[str]:
+    """Validate ``value`` against a named shape of ``service`` (handy for nested documents and events)."""
+    problems: list[str] = []
+    _check(_service_model(service).shape_for(shape_name), value, shape_name, problems)
+    return problems
+
+
+def _is_streaming_payload(shape: Shape) -> bool:
+    return bool(shape.serialization.get("eventstream")) or bool(getattr(shape, "is_event_stream", False))
+
+
+def _check(shape: Shape, value: Any, path: str, out: list[str]) -> None:
+    t = shape.type_name
+    if value is None:
+        out.append(f"{path}: null value for {shape.name} ({t})")
+        return
+    if t == "structure":
+        assert isinstance(shape, StructureShape)
+        if shape.serialization.get("eventstream") or _is_event_stream(value):
+            return  # parsed EventStream object: the stream's events are checked by its consumer
+        if shape.is_document_type:
+            return
+        _check_structure(shape, value, path, out)
+    elif t == "list":
+        assert isinstance(shape, ListShape)
+        if not isinstance(value, list):
+            out.append(f"{path}: expected list, got {type(value).__name__}")
+            return
+        _check_len(shape, len(value), path, out)
+        for i, item in enumerate(value):
+            _check(shape.member, item, f"{path}[{i}]", out)
+    elif t == "map":
+        assert isinstance(shape, MapShape)
+        if not isinstance(value, dict):
+            out.append(f"{path}: expected map, got {type(value).__name__}")
+            return
+        _check_len(shape, len(value), path, out)
+        for k, v in value.items():
+            _check(shape.key, k, f"{path}.<key {k!r}>", out)
+            _check(shape.value, v, f"{path}[{k!r}]", out)
+    elif t == "string":
+        if not isinstance(value, str):
+            out.append(f"{path}: expected string, got {type(value).__name__}")
+            return
+        enum = getattr(shape, "enum", None)
+        if enum and value not in enum and value not in KNOWN_ENUM_DRIFT.get(shape.name, ()):
+            out.append(f"{path}: {value!r} is not one of {sorted(enum)}")
+        _check_len(shape, len(value), path, out)
+        _check_pattern(shape, value, path, out)
+    elif t in ("integer", "long"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            out.append(f"{path}: expected {t}, got {type(value).__name__}")
+            return
+        _check_range(shape, value, path, out)
+    elif t in ("float", "double"):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            out.append(f"{path}: expected {t}, got {type(value).__name__}")
+            return
+        _check_range(shape, value, path, out)
+    elif t == "boolean":
+        if not isinstance(value, bool):
+            out.append(f"{path}: expected boolean, got {type(value).__name__}")
+    elif t == "timestamp":
+        if not isinstance(value, _dt.datetime):
+            out.append(f"{path}: expected timestamp (datetime), got {type(value).__name__}")
+    elif t == "blob" and not isinstance(value, bytes | bytearray) and not hasattr(value, "read"):
+        out.append(f"{path}: expected blob (bytes or stream), got {type(value).__name__}")
+    # other types (document handled above) are accepted as-is
+
+
+def _is_event_stream(value: Any) -> bool:
+    return type(value).__name__ == "EventStream" and hasattr(value, "__iter__")
+
+
+def _check_structure(shape: StructureShape, value: Any, path: str, out: list[str]) -> None:
+    if not isinstance(value, dict):
+        out.append(f"{path}: expected structure {shape.name}, got {type(value).__name__}")
+        return
+    members = shape.members
+    for req in shape.required_members:
+        if req not in value:
+            out.append(f"{path}: missing required member {req!r} of {shape.name}")
+    for key, item in value.items():
+        member = members.get(key)
+        if member is None:
+            out.append(f"{path}: unknown member {key!r} for {shape.name}")
+            continue
+        _check(member, item, f"{path}.{key}", out)
+    if shape.metadata.get("union"):
+        set_members = [k for k in value if k != "SDK_UNKNOWN_MEMBER"]
+        if len(set_members) != 1:
+            out.append(f"{path}: union {shape.name} must have exactly one member set, got {set_members}")
+
+
+def _check_len(shape: Shape, n: int, path: str, out: list[str]) -> None:
+    lo = shape.metadata.get("min")
+    hi = shape.metadata.get("max")
+    if lo is not None and n < lo:
+        out.append(f"{path}: length {n} below min {lo} of {shape.name}")
+    if hi is not None and n > hi and shape.name not in KNOWN_MAX_DRIFT:
+        out.append(f"{path}: length {n} above max {hi} of {shape.name}")
+
+
+@lru_cache(maxsize=512)
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error:  # a Java-only construct: skip rather than report false problems
+        return None
+
+
+def _check_pattern(shape: Shape, value: str, path: str, out: list[str]) -> None:
+    pattern = shape.metadata.get("pattern")
+    if not pattern:
+        return
+    rx = _compiled(pattern)
+    drift = KNOWN_PATTERN_DRIFT.get(shape.name)
+    if drift is not None and drift.search(value):
+        return
+    if rx is not None and rx.search(value) is None:
+        out.append(f"{path}: {value!r} does not match pattern {pattern!r} of {shape.name}")
+
+
+def _check_range(shape: Shape, n: float, path: str, out: list[str]) -> None:
+    lo = shape.metadata.get("min")
+    hi = shape.metadata.get("max")
+    if lo is not None and n < lo:
+        out.append(f"{path}: {n} below min {lo} of {shape.name}")
+    if hi is not None and n > hi:
+        out.append(f"{path}: {n} above max {hi} of {shape.name}")

@@ -1,0 +1,3 @@
+"""Shared pytest configuration: the offline AWS sandbox fixtures."""
+
+pytest_plugins = ["bedrockctl.sandbox.testing"]
