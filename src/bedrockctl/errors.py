@@ -278,8 +278,20 @@ class AwsServiceError(BedrockctlError):
     http_status = 502
 
 
+def _import_error_modules() -> None:
+    """Import every ``errors.py`` of the package, so subclasses defined next to their feature are known."""
+    import importlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("errors.py")):
+        rel = path.relative_to(root.parent).with_suffix("")
+        importlib.import_module(".".join(rel.parts))
+
+
 def all_error_classes() -> list[type[BedrockctlError]]:
-    """Every concrete error class, in definition order, base first."""
+    """Every error class of bedrockctl (all feature ``errors.py`` modules included), sorted by code."""
+    _import_error_modules()
     seen: list[type[BedrockctlError]] = []
 
     def walk(cls: type[BedrockctlError]) -> None:
@@ -313,4 +325,8 @@ def render_markdown() -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised by the docs test
-    print(render_markdown(), end="")
+    # Run as a script this module is ``__main__``: render from the importable module so every feature's
+    # subclasses (which derive from ``bedrockctl.errors``) are walked.
+    from bedrockctl import errors as _errors
+
+    print(_errors.render_markdown(), end="")

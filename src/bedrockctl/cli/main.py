@@ -45,10 +45,11 @@ def main_callback(
 
 
 def _register() -> None:
-    from bedrockctl.cli import config_cmd, sandbox_cmd, whoami
+    from bedrockctl.cli import config_cmd, invoke_cmd, sandbox_cmd, whoami
 
     whoami.register(app)
     config_cmd.register(app)
+    invoke_cmd.register(app)
     sandbox_cmd.register(app)
 
 

@@ -1,0 +1,184 @@
+"""What the sync and async clients share: configuration, planning, payload building and finishing a call."""
+
+from __future__ import annotations
+
+import logging
+import os
+from decimal import Decimal
+from typing import Any
+
+from bedrockctl.aws.session import SessionFactory
+from bedrockctl.runtime.cache import ResponseCache, cache_key
+from bedrockctl.runtime.calls import CallState, cost_of, image_block
+from bedrockctl.runtime.resolve import Target
+from bedrockctl.runtime.retry import Retrier
+from bedrockctl.runtime.routing import Planner, RouteStats, RuntimeOptions
+from bedrockctl.runtime.types import CallMeta
+from bedrockctl.runtime.usage import UsageRecord, UsageSink
+from bedrockctl.settings import Settings
+
+log = logging.getLogger("bedrockctl.runtime")
+
+
+def converse_payload(
+    messages: list[dict[str, Any]] | None = None,
+    *,
+    prompt: str | None = None,
+    system: str | list[dict[str, Any]] | None = None,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    stop_sequences: list[str] | None = None,
+    tools: list[dict[str, Any]] | None = None,
+    tool_choice: dict[str, Any] | None = None,
+    images: list[tuple[bytes, str]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Converse request body (wire shape: camelCase, bytes as base64)."""
+    msgs = [dict(m) for m in messages or []]
+    if prompt is not None:
+        content: list[dict[str, Any]] = [image_block(data, fmt) for data, fmt in images or []]
+        content.append({"text": prompt})
+        msgs.append({"role": "user", "content": content})
+    body: dict[str, Any] = {"messages": msgs}
+    if system:
+        body["system"] = [{"text": system}] if isinstance(system, str) else system
+    cfg: dict[str, Any] = {}
+    for key, value in (
+        ("maxTokens", max_tokens),
+        ("temperature", temperature),
+        ("topP", top_p),
+        ("stopSequences", stop_sequences),
+    ):
+        if value is not None:
+            cfg[key] = value
+    if cfg:
+        body["inferenceConfig"] = cfg
+    if tools:
+        body["toolConfig"] = {"tools": tools, **({"toolChoice": tool_choice} if tool_choice else {})}
+    body.update(extra or {})
+    return body
+
+
+class RuntimeBase:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        settings: Settings | None = None,
+        options: RuntimeOptions | None = None,
+        usage_sink: UsageSink | None = None,
+        cache: ResponseCache | None = None,
+        prices: Any = None,
+        environment: str | None = None,
+        region: str | None = None,
+        guardrail: tuple[str, str] | None = None,
+        stats: RouteStats | None = None,
+        retrier: Retrier | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings or Settings(aws=sessions.settings)
+        self.options = options or RuntimeOptions.from_dict(self.settings.runtime, sessions.settings.retry_attempts)
+        self.region = region or sessions.region or "us-east-1"
+        self.usage_sink = usage_sink
+        self.cache = cache
+        self.prices = prices
+        self.env_name = environment or self.options.environment
+        self.environment = self.settings.environments.get(self.env_name) if self.env_name else None
+        d = self.settings.defaults
+        self.guardrail = guardrail or ((d.guardrail_id, d.guardrail_version or "DRAFT") if d.guardrail_id else None)
+        self.stats = stats or RouteStats(self.options.ewma_alpha, self.options.cooldown_seconds)
+        self.retrier = retrier or Retrier(self.options.max_attempts)
+        self._caller: str | None = None
+        self._caller_known = False
+
+    # -- planning ---------------------------------------------------------------------------------------------
+    def default_model(self) -> str | None:
+        if self.environment is not None and self.environment.default_model:
+            return self.environment.default_model
+        return self.settings.defaults.model or os.environ.get("BEDROCK_MODEL_ID")
+
+    def model_or_default(self, model: str | None) -> str:
+        chosen = model or self.default_model()
+        if not chosen:
+            from bedrockctl.errors import ConfigError
+
+            raise ConfigError(
+                "No model given", remediation="Pass --model, set BEDROCK_MODEL_ID or `defaults.model` in the config."
+            )
+        return chosen
+
+    def planner(self) -> Planner:
+        return Planner(self.options, self.stats, region=self.region, prices=self.prices, environment=self.environment)
+
+    def start(self, operation: str, model: str, *, bedrock_only: bool = False) -> CallState:
+        plan = self.planner().plan(model)
+        if bedrock_only:
+            plan = [t for t in plan if not t.is_local] or plan
+        log.debug("plan for %s %s: %s", operation, model, [t.label() for t in plan])
+        return CallState(operation, model, plan, self.retrier, self.stats, self.options.backoff_base)
+
+    def with_guardrail(self, payload: dict[str, Any], guardrail: tuple[str, str] | None, trace: bool) -> None:
+        g = guardrail or self.guardrail
+        if g and "guardrailConfig" not in payload:
+            payload["guardrailConfig"] = {
+                "guardrailIdentifier": g[0],
+                "guardrailVersion": g[1],
+                "trace": "enabled" if trace else "disabled",
+            }
+
+    # -- cache --------------------------------------------------------------------------------------------------
+    def cache_lookup(self, operation: str, model: str, request: Any) -> tuple[str | None, dict[str, Any] | None]:
+        if self.cache is None or not self.options.cache_enabled:
+            return None, None
+        key = cache_key(operation, model, request)
+        try:
+            return key, self.cache.get(key)
+        except Exception as exc:  # a broken cache must not break calls
+            log.warning("response cache read failed: %s", exc)
+            return key, None
+
+    def cache_store(self, key: str | None, model: str, value: dict[str, Any]) -> None:
+        if key is None or self.cache is None:
+            return
+        try:
+            self.cache.put(key, model, value, self.options.cache_ttl)
+        except Exception as exc:
+            log.warning("response cache write failed: %s", exc)
+
+    # -- finishing ---------------------------------------------------------------------------------------------
+    def caller(self) -> str | None:
+        if not self._caller_known:
+            self._caller_known = True
+            try:
+                self._caller = self.sessions.identity().arn
+            except Exception:
+                self._caller = None
+        return self._caller
+
+    def finish(self, operation: str, meta: CallMeta, target: Target | None, status: str = "ok") -> CallMeta:
+        if target is not None and not meta.cache_hit:
+            meta.cost_usd = cost_of(self.prices, target, meta.usage)
+        elif meta.cache_hit:
+            meta.cost_usd = Decimal(0)
+        for a in meta.attempts:
+            log.info("attempt %d %s@%s -> %s (%d ms)", a.number, a.model_id, a.region, a.outcome, a.latency_ms)
+        self.record(
+            UsageRecord.from_meta(operation, meta, caller=self.caller(), environment=self.env_name, status=status)
+        )
+        return meta
+
+    def record(self, record: UsageRecord) -> None:
+        if self.usage_sink is None or not self.options.usage_enabled:
+            return
+        try:
+            self.usage_sink.write(record)
+        except Exception as exc:
+            log.warning("usage record not written: %s", exc)
+
+    def fail_record(self, operation: str, model: str, state: CallState | None, exc: Exception) -> None:
+        meta = CallMeta(model_requested=model, attempts=list(state.attempts) if state else [])
+        code = getattr(exc, "code", type(exc).__name__)
+        self.record(
+            UsageRecord.from_meta(operation, meta, caller=self.caller(), environment=self.env_name, status=str(code))
+        )
