@@ -156,6 +156,13 @@ def translate(
         return E.EndpointUnreachable(f"Could not connect to {url}{ctx}")
     if isinstance(exc, bce.ParamValidationError):
         return E.ValidationFailed(f"{exc}{ctx}")
+    if isinstance(exc, RuntimeError) and "expired" in str(exc).lower():
+        # botocore raises a bare RuntimeError when refreshed (e.g. AWS_CREDENTIAL_EXPIRATION) creds are stale
+        return E.ExpiredCredentials(
+            f"The temporary credentials have expired ({exc}){ctx}",
+            remediation="Get new temporary credentials (re-run `aws sts assume-role`, `aws sso login`, or the tool "
+            "that exported AWS_SESSION_TOKEN / AWS_CREDENTIAL_EXPIRATION) or unset the stale variables.",
+        )
     if isinstance(exc, bce.BotoCoreError):
         return E.AwsServiceError(f"{type(exc).__name__}: {exc}{ctx}")
     return E.BedrockctlError(f"{type(exc).__name__}: {exc}{ctx}")

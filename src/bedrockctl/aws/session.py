@@ -302,7 +302,7 @@ class SessionFactory:
         method = getattr(creds, "method", None) or "unknown"
         try:
             frozen = creds.get_frozen_credentials()  # resolves deferred (SSO, process) credentials
-        except BotoCoreError as exc:
+        except (BotoCoreError, RuntimeError) as exc:
             raise translate(exc, profile=self.settings.profile) from exc
         expiry: datetime | None = getattr(creds, "_expiry_time", None)
         sso_expiry = None
@@ -346,6 +346,16 @@ class SessionFactory:
         }
         out.update(prov.to_dict())
         return out
+
+    def with_config(self, extra: Config) -> SessionFactory:
+        """A factory with the same credentials source and ``extra`` merged into the botocore Config."""
+        return SessionFactory(
+            self.settings,
+            session=self._injected,
+            config=self.config.merge(extra),
+            clock=self._clock,
+            env=dict(self._env),
+        )
 
     def for_role(
         self,

@@ -45,9 +45,24 @@ def main_callback(
 
 
 def _register() -> None:
-    from bedrockctl.cli import config_cmd, invoke_cmd, sandbox_cmd, whoami
+    from bedrockctl.cli import (
+        config_cmd,
+        discover_cmd,
+        doctor_cmd,
+        inventory_cmd,
+        invoke_cmd,
+        models_cmd,
+        policy_cmd,
+        sandbox_cmd,
+        whoami,
+    )
 
     whoami.register(app)
+    doctor_cmd.register(app)
+    policy_cmd.register(app)
+    discover_cmd.register(app)
+    inventory_cmd.register(app)
+    models_cmd.register(app)
     config_cmd.register(app)
     invoke_cmd.register(app)
     sandbox_cmd.register(app)

@@ -188,8 +188,9 @@ def conditions_hold(condition: Mapping[str, Any] | None, context: Mapping[str, A
     return True
 
 
-def statement_applies(stmt: Mapping[str, Any], action: str, resource: str, context: Mapping[str, Any],
-                      missing: list[str]) -> bool:
+def statement_applies(
+    stmt: Mapping[str, Any], action: str, resource: str, context: Mapping[str, Any], missing: list[str]
+) -> bool:
     if "Action" in stmt:
         if not action_matches(_as_list(stmt["Action"]), action):
             return False

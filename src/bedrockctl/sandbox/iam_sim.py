@@ -64,8 +64,12 @@ def _inline(owner: Any, kind: str) -> list[PolicySource]:
 
 def _tags(raw: Any) -> dict[str, str]:
     if isinstance(raw, dict):
-        return {str(v.get("Key", k)) if isinstance(v, dict) else str(k): str(v.get("Value", "") if isinstance(
-            v, dict) else v) for k, v in raw.items()}
+        return {
+            str(v.get("Key", k)) if isinstance(v, dict) else str(k): str(
+                v.get("Value", "") if isinstance(v, dict) else v
+            )
+            for k, v in raw.items()
+        }
     return {str(t.get("Key")): str(t.get("Value", "")) for t in raw or [] if isinstance(t, dict)}
 
 
@@ -224,8 +228,10 @@ def simulate(req: SandboxRequest, form: Mapping[str, list[str]], operation: str)
     if not actions:
         return _xml_error("InvalidInput", "ActionNames must contain at least one action.", 400, req.request_id)
     context: dict[str, Any] = _context_entries(form)
-    extra = [PolicySource(f"PolicyInputList.{i + 1}", "none", parse_document(doc))
-             for i, doc in enumerate(_members(form, "PolicyInputList"))]
+    extra = [
+        PolicySource(f"PolicyInputList.{i + 1}", "none", parse_document(doc))
+        for i, doc in enumerate(_members(form, "PolicyInputList"))
+    ]
     if operation == "SimulatePrincipalPolicy":
         source_arn = (form.get("PolicySourceArn") or [""])[0]
         if not source_arn:
@@ -268,7 +274,7 @@ def _to_moto(req: SandboxRequest) -> SandboxResponse:
         from bedrockctl.sandbox.server import _moto_app
 
         _moto = _moto_app()
-    headers = {k: v for k, v in req.headers.items() if k.lower() not in ("content-length", "content-type")}
+    headers = [(k, v) for k, v in req.headers.items() if k.lower() not in ("content-length", "content-type")]
     builder = EnvironBuilder(
         path=req.raw_path,
         method=req.method,

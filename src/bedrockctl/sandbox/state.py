@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -35,7 +35,7 @@ class StateStore(Generic[T]):
             self._items.clear()
 
 
-ALL_STORES: list[StateStore[object]] = []  # type: ignore[assignment]
+ALL_STORES: list[StateStore[Any]] = []
 
 
 def reset_all() -> None:

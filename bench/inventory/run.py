@@ -1,0 +1,143 @@
+"""Benchmark: `discover` vs a sequential scan of the same targets, in one run.
+
+The sandbox injects 100 ms of latency into every call and serves an AWS Organization of 50 accounts (the
+management account + 49 members reached through OrganizationAccountAccessRole with an external id) x 17 regions.
+Both runs go through ``bedrockctl.services.inventory.discover`` (org listing, role assumption, region probe, scan):
+the concurrent one with the default bounded pool, the sequential one with ``max_workers=1``.
+
+    .venv/bin/python bench/inventory/run.py [--accounts 50] [--regions 17] [--latency-ms 100] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "tests"))
+
+ROLE = "OrganizationAccountAccessRole"
+EXTERNAL_ID = "bench-ext-id"
+ASSET_TYPES = {"aws_bedrock": ["guardrail", "provisioned_throughput", "custom_model"]}
+
+
+def setup(endpoint: str, accounts: int) -> list[str]:
+    from inventory.estate import client
+
+    org = client(endpoint, "organizations")
+    org.create_organization(FeatureSet="ALL")
+    ids = [
+        org.create_account(AccountName=f"a{i}", Email=f"a{i}@example.com")["CreateAccountStatus"]["AccountId"]
+        for i in range(accounts - 1)
+    ]
+    sts = client(endpoint, "sts")
+    for n, acct in enumerate(ids):
+        c = sts.assume_role(RoleArn=f"arn:aws:iam::{acct}:role/{ROLE}", RoleSessionName="setup")["Credentials"]
+        kw = {
+            "aws_access_key_id": c["AccessKeyId"],
+            "aws_secret_access_key": c["SecretAccessKey"],
+            "aws_session_token": c["SessionToken"],
+        }
+        if n % 5 == 0:
+            client(endpoint, "bedrock", "us-east-1", **kw).create_guardrail(
+                name=f"g{n}",
+                blockedInputMessaging="x",
+                blockedOutputsMessaging="x",
+                contentPolicyConfig={
+                    "filtersConfig": [{"type": "HATE", "inputStrength": "LOW", "outputStrength": "LOW"}]
+                },
+            )
+    return ids
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--accounts", type=int, default=50)
+    ap.add_argument("--regions", type=int, default=17)
+    ap.add_argument("--latency-ms", type=int, default=100)
+    ap.add_argument("--workers", type=int, default=64)
+    ap.add_argument("--write", action="store_true", help="record the result in bench/RESULTS.md")
+    args = ap.parse_args()
+
+    from bedrockctl.aws.session import SessionFactory
+    from bedrockctl.catalog import load_catalog
+    from bedrockctl.sandbox.server import Sandbox
+    from bedrockctl.services.inventory import discover
+    from bedrockctl.settings import AwsSettings
+
+    sb = Sandbox(port=0).start()
+    os.environ.update(
+        AWS_ENDPOINT_URL=sb.endpoint_url,
+        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_REGION="us-east-1",
+    )
+    try:
+        setup(sb.endpoint_url, args.accounts)
+        regions = [r.region for r in load_catalog().regions if r.partition == "aws"][: args.regions]
+        sb.faults.set({"latency": [{"ms": args.latency_ms}]})
+        runs = {}
+        for label, workers in (("discover", args.workers), ("sequential", 1)):
+            base = SessionFactory(AwsSettings(region="us-east-1"))
+            t0 = time.perf_counter()
+            rep = discover(
+                base,
+                plugins=list(ASSET_TYPES),
+                regions=regions,
+                accounts="org",
+                role_name=ROLE,
+                external_id=None,
+                asset_types=ASSET_TYPES,
+                max_workers=workers,
+                probe_timeout=10.0,
+            )
+            wall = time.perf_counter() - t0
+            runs[label] = (wall, rep)
+            print(
+                f"{label:10s} workers={workers:3d} wall={wall:7.2f}s targets={rep['targets']} "
+                f"ok={rep['targets_ok']} assets={rep['asset_count']} dead={list(rep['dead_regions'])}",
+                flush=True,
+            )
+        speedup = runs["sequential"][0] / runs["discover"][0]
+        print(f"speedup {speedup:.1f}x")
+        if args.write:
+            record(args, regions, runs, speedup)
+    finally:
+        sb.stop()
+
+
+def record(args: argparse.Namespace, regions: list[str], runs: dict, speedup: float) -> None:
+    import platform
+
+    d_wall, d_rep = runs["discover"]
+    s_wall, s_rep = runs["sequential"]
+    calls = d_rep["targets"]
+    section = f"""## inventory
+
+`bench/inventory/run.py` — one run, {time.strftime("%Y-%m-%d")}, {platform.python_version()} on {os.cpu_count()} CPU(s).
+Sandbox with {args.latency_ms} ms injected latency on every call; AWS Organization of {args.accounts} accounts
+({args.accounts - 1} members entered by AssumeRole) x {len(regions)} regions; asset types
+{", ".join(ASSET_TYPES["aws_bedrock"])} ({calls} list targets + org listing, role assumption and region probes).
+
+| run | workers | wall time | targets ok | assets |
+|---|---|---|---|---|
+| `discover` | {args.workers} | {d_wall:.1f} s | {d_rep["targets_ok"]}/{d_rep["targets"]} | {d_rep["asset_count"]} |
+| sequential scan | 1 | {s_wall:.1f} s | {s_rep["targets_ok"]}/{s_rep["targets"]} | {s_rep["asset_count"]} |
+
+Speed-up: **{speedup:.1f}x**; goal <= 60 s and >= 10x: {"met" if d_wall <= 60 and speedup >= 10 else "NOT met"}.
+"""
+    path = HERE.parent / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    import re
+
+    pattern = re.compile(r"## inventory\n.*?(?=\n## |\Z)", re.S)
+    text = pattern.sub(section.rstrip() + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

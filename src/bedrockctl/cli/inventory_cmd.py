@@ -1,0 +1,183 @@
+"""``bedrockctl inventory list|show|diff|scans|idle``: the recorded inventory, its history and idle capacity."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import typer
+
+from bedrockctl.cli.discover_cmd import open_store, split, write_csv
+from bedrockctl.cli.output import STATE, out, print_json, print_kv, print_table, want_json
+from bedrockctl.errors import ResourceNotFound, ValidationFailed
+
+LIST_COLUMNS = (
+    "plugin",
+    "account_id",
+    "region",
+    "asset_type",
+    "asset_id",
+    "name",
+    "first_seen",
+    "last_seen",
+    "removed_at",
+)
+DIFF_COLUMNS = ("change", "at", "plugin", "account_id", "region", "asset_type", "asset_id", "name")
+IDLE_COLUMNS = (
+    "kind",
+    "account_id",
+    "region",
+    "name",
+    "status",
+    "invocations",
+    "last_invocation",
+    "idle",
+    "hourly_cost_usd",
+    "price_basis",
+)
+
+
+def parse_since(value: str) -> datetime:
+    """``7d`` / ``12h`` / ``30m`` ago, or an ISO 8601 timestamp."""
+    m = re.fullmatch(r"(\d+)([dhm])", value.strip())
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        delta = {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
+        return datetime.now(UTC) - delta
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationFailed(f"--since {value!r} is neither a duration (7d, 12h) nor an ISO timestamp") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def register(app: typer.Typer) -> None:
+    inv = typer.Typer(help="The recorded inventory: list, show, diff, scans, idle capacity.", no_args_is_help=True)
+    app.add_typer(inv, name="inventory")
+
+    @inv.command(
+        "list",
+        epilog="Examples:\n\n  bedrockctl inventory list\n\n  bedrockctl inventory list --type endpoint --csv\n\n"
+        "  bedrockctl inventory list --all --region eu-west-1 --json",
+    )
+    def list_(
+        asset_type: str | None = typer.Option(None, "--type", help="Only this asset type."),
+        plugin: str | None = typer.Option(None, "--plugin", help="Only this plugin."),
+        account: str | None = typer.Option(None, "--account", help="Only this account id."),
+        region: str | None = typer.Option(None, "--region", help="Only this region."),
+        include_removed: bool = typer.Option(False, "--all", help="Include removed assets."),
+        json_out: bool = typer.Option(False, "--json", help="JSON output (with each asset's data)."),
+        csv_out: bool = typer.Option(False, "--csv", help="CSV export."),
+    ) -> None:
+        """List the assets of the inventory (current ones unless --all)."""
+        repo = open_store(STATE.context()).inventory
+        rows = repo.list_assets(
+            include_removed=include_removed,
+            asset_type=asset_type,
+            plugin=plugin,
+            account_id=account,
+            region=region,
+            with_data=want_json(json_out),
+        )
+        if csv_out:
+            write_csv(rows, LIST_COLUMNS)
+        elif want_json(json_out):
+            print_json({"count": len(rows), "assets": rows})
+        else:
+            print_table(
+                f"Inventory ({len(rows)} assets)", list(LIST_COLUMNS), [[r[c] for c in LIST_COLUMNS] for r in rows]
+            )
+
+    @inv.command(
+        "show",
+        epilog="Examples:\n\n  bedrockctl inventory show my-endpoint\n\n  bedrockctl inventory show 4a3fe8fa --json",
+    )
+    def show(
+        ident: str = typer.Argument(..., help="Asset id, ARN, name or key prefix."),
+        json_out: bool = typer.Option(False, "--json", help="JSON output."),
+    ) -> None:
+        """Show one asset (every match across accounts/regions) with its history."""
+        rows = open_store(STATE.context()).inventory.get_asset(ident)
+        if not rows:
+            raise ResourceNotFound(f"No inventory asset matches {ident!r}")
+        if want_json(json_out):
+            print_json(rows)
+            return
+        for r in rows:
+            history = ", ".join(f"{h['kind']}@scan{h['scan_id']}" for h in r.pop("history"))
+            data = r.pop("data")
+            print_kv(f"{r['asset_type']} {r['asset_id']}", {**r, "history": history})
+            print_kv("data", data)
+
+    @inv.command(
+        "diff",
+        epilog="Examples:\n\n  bedrockctl inventory diff\n\n  bedrockctl inventory diff --since 7d --csv\n\n"
+        "  bedrockctl inventory diff --since 2025-01-01T00:00:00Z --json",
+    )
+    def diff(
+        since: str | None = typer.Option(None, "--since", help="Duration (7d, 12h) or ISO time; default: last scan."),
+        json_out: bool = typer.Option(False, "--json", help="JSON output."),
+        csv_out: bool = typer.Option(False, "--csv", help="CSV export."),
+    ) -> None:
+        """What was added, removed, changed or reappeared (in the last scan, or since a time)."""
+        result = open_store(STATE.context()).inventory.diff(parse_since(since) if since else None)
+        rows = [{"change": kind, **r} for kind in ("added", "removed", "changed", "reappeared") for r in result[kind]]
+        if csv_out:
+            write_csv(rows, DIFF_COLUMNS)
+        elif want_json(json_out):
+            print_json(result)
+        else:
+            scope = f"since {result['since']}" if "since" in result else f"scan #{result.get('scan_id')}"
+            print_table(
+                f"Inventory changes ({scope})", list(DIFF_COLUMNS), [[r[c] for c in DIFF_COLUMNS] for r in rows]
+            )
+
+    @inv.command("scans", epilog="Examples:\n\n  bedrockctl inventory scans\n\n  bedrockctl inventory scans --json")
+    def scans(
+        limit: int = typer.Option(20, "--limit", help="How many recent scans."),
+        json_out: bool = typer.Option(False, "--json", help="JSON output (with each scan's errors)."),
+    ) -> None:
+        """Recent scans with their status and per-target error counts."""
+        repo = open_store(STATE.context()).inventory
+        rows = repo.scans(limit)
+        if want_json(json_out):
+            print_json([{**r, "errors": repo.scan_errors(r["id"])} for r in rows])
+            return
+        cols = ["id", "started_at", "status", "target_count", "asset_count", "error_count", "duration_s"]
+        print_table("Scans", cols, [[r[c] for c in cols] for r in rows])
+
+    @inv.command(
+        "idle",
+        epilog="Examples:\n\n  bedrockctl inventory idle --days 14\n\n"
+        "  bedrockctl inventory idle --regions all --accounts org --role-name Audit --external-id x --csv",
+    )
+    def idle(
+        days: int = typer.Option(7, "--days", min=1, max=455, help="No invocations in this many days = idle."),
+        regions: str | None = typer.Option(None, "--regions", help="r1,r2,... or 'all'."),
+        accounts: str | None = typer.Option(None, "--accounts", help="ID,ID,... or 'org'."),
+        role_name: str | None = typer.Option(None, "--role-name", help="Role to assume in other accounts."),
+        external_id: str | None = typer.Option(None, "--external-id", help="External id for that role."),
+        show_all: bool = typer.Option(False, "--all", help="Also list busy capacity."),
+        json_out: bool = typer.Option(False, "--json", help="JSON output."),
+        csv_out: bool = typer.Option(False, "--csv", help="CSV export."),
+    ) -> None:
+        """Provisioned throughput and SageMaker endpoints with no invocations in N days, with hourly cost."""
+        from bedrockctl.services.inventory import find_idle, resolve_accounts, resolve_regions, scan_factory
+
+        ctx = STATE.context()
+        factory = scan_factory(ctx.sessions)
+        targets = resolve_accounts(factory, split(accounts), role_name=role_name, external_id=external_id)
+        rows = find_idle(targets, resolve_regions(regions, ctx.sessions.region), days)
+        shown = [r for r in rows if show_all or r.get("idle") or r["kind"] == "error"]
+        wasted = sum(r.get("hourly_cost_usd") or 0 for r in rows if r.get("idle"))
+        if csv_out:
+            write_csv(shown, IDLE_COLUMNS)
+        elif want_json(json_out):
+            print_json({"days": days, "idle_hourly_cost_usd": round(wasted, 4), "resources": shown})
+        else:
+            print_table(
+                f"Idle capacity (no invocations in {days} days)",
+                list(IDLE_COLUMNS),
+                [[r.get(c, r.get("error")) for c in IDLE_COLUMNS] for r in shown],
+            )
+            out.print(f"Idle capacity bills about ${wasted:,.2f} per hour.")

@@ -1,0 +1,77 @@
+"""``bedrockctl policy``: print a least-privilege IAM policy for the features you use."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from bedrockctl.cli.output import STATE, err, print_json, want_json
+from bedrockctl.services.policy import FEATURE_NAMES, build_policy, parse_tags
+
+
+def _account(account: str | None) -> str | None:
+    if account:
+        return account
+    try:
+        return STATE.context().sessions.identity().account
+    except Exception:  # no credentials: the policy still prints, with '*' for the account
+        return None
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        "policy",
+        epilog="Examples:\n\n  bedrockctl policy --features invoke,discover --model "
+        "anthropic.claude-3-haiku-20240307-v1:0"
+        "\n\n  bedrockctl policy --features invoke --model us.anthropic.claude-3-7-sonnet-20250219-v1:0 "
+        "--source-cidr 10.0.0.0/8 --explain\n\n  bedrockctl policy --features usage,budgets --json > policy.json",
+    )
+    def policy(
+        features: str = typer.Option(
+            "discover,invoke", "--features", help=f"Comma-separated: {','.join(FEATURE_NAMES)}."
+        ),
+        model: list[str] = typer.Option([], "--model", help="Model id, inference profile id or ARN (repeatable)."),
+        region: str | None = typer.Option(None, "--region", help="Region of the ARNs (default: the configured one)."),
+        account: str | None = typer.Option(None, "--account", help="Account id of the ARNs (default: the caller's)."),
+        agent_id: list[str] = typer.Option([], "--agent-id", help="Restrict agents to these agent ids (repeatable)."),
+        require_tag: list[str] = typer.Option(
+            [], "--require-tag", help="KEY=VALUE: require the principal tag (aws:PrincipalTag/KEY)."
+        ),
+        source_cidr: list[str] = typer.Option([], "--source-cidr", help="Require aws:SourceIp in this CIDR."),
+        vpc_endpoint: list[str] = typer.Option([], "--vpc-endpoint", help="Require aws:SourceVpce (vpce-...)."),
+        explain: bool = typer.Option(False, "--explain", help="Say why each statement and resource is there."),
+        json_out: bool = typer.Option(False, "--json", help="JSON: {policy, explain, warnings}."),
+    ) -> None:
+        """Print a least-privilege IAM policy document (stdout) for the features asked for."""
+        chosen_region = region or STATE.flags.get("aws.region") or _configured_region()
+        result = build_policy(
+            features,
+            models=model,
+            region=chosen_region,
+            account_id=_account(account),
+            agent_ids=agent_id,
+            require_tags=parse_tags(require_tag),
+            source_cidrs=source_cidr,
+            vpc_endpoints=vpc_endpoint,
+        )
+        if want_json(json_out):
+            print_json({"policy": result.document, "explain": result.explain(), "warnings": result.warnings})
+            return
+        sys.stdout.write(result.to_json() + "\n")
+        if explain:
+            for stmt in result.statements:
+                err.print(f"[bold]{stmt.sid}[/]: {stmt.reason}")
+                for arn, why in stmt.resource_reasons.items():
+                    err.print(f"  {arn}: {why}", markup=False)
+                if stmt.condition:
+                    err.print(f"  conditions: {stmt.condition}", markup=False)
+        for warning in result.warnings:
+            err.print(f"[yellow]warning[/] {warning}")
+
+
+def _configured_region() -> str | None:
+    try:
+        return STATE.context().sessions.region  # type: ignore[no-any-return]
+    except Exception:
+        return None

@@ -1,0 +1,238 @@
+"""Bedrock usage for ``aws_bedrock``: invocations from CloudTrail (all four runtime operations, every page) joined
+with model invocation log records (token counts, prompt-cache reads/writes) when a log group is configured."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bedrockctl.plugins.base import Item, iso
+
+log = logging.getLogger("bedrockctl.plugins")
+
+INVOCATION_OPERATIONS = frozenset({"Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream"})
+EVENT_SOURCE = "bedrock.amazonaws.com"
+_FM_ARN_MARK = "::foundation-model/"
+
+
+def normalize_model_id(model_id: str | None) -> str:
+    """Foundation-model ARNs become their model id; profile ids, profile/provisioned ARNs stay as they are."""
+    if not model_id:
+        return "unknown"
+    if _FM_ARN_MARK in model_id:
+        return model_id.split(_FM_ARN_MARK, 1)[1]
+    return model_id
+
+
+def _principal(ident: dict[str, Any]) -> str:
+    issuer = (ident.get("sessionContext") or {}).get("sessionIssuer") or {}
+    return str(ident.get("arn") or issuer.get("arn") or ident.get("principalId") or "unknown")
+
+
+def _window(days: int) -> tuple[datetime, datetime]:
+    now = datetime.now(UTC)
+    # a minute of slack at the end: CloudWatch truncates EndTime to the second and excludes it
+    return now - timedelta(days=days), now + timedelta(minutes=1)
+
+
+class BedrockUsageMixin:
+    """Needs ``pages``, ``region`` and ``config`` from ``Plugin``."""
+
+    region: str
+    config: dict[str, Any]
+
+    if TYPE_CHECKING:
+
+        def pages(self, service: str, operation: str, result_path: str, **params: Any) -> list[Item]: ...
+
+    # -- sources -----------------------------------------------------------------------------------------------
+    def _trail_invocations(self, start: datetime, end: datetime) -> list[Item]:
+        events = self.pages(
+            "cloudtrail",
+            "lookup_events",
+            "Events",
+            LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": EVENT_SOURCE}],
+            StartTime=start,
+            EndTime=end,
+            PaginationConfig={"PageSize": 50},
+        )
+        out = []
+        for ev in events:
+            if ev.get("EventName") not in INVOCATION_OPERATIONS:
+                continue
+            try:
+                detail = json.loads(ev.get("CloudTrailEvent") or "{}")
+            except ValueError:
+                detail = {}
+            ident = detail.get("userIdentity") or {}
+            params = detail.get("requestParameters") or {}
+            out.append(
+                {
+                    "id": ev.get("EventId"),
+                    "name": ev.get("EventName"),
+                    "operation": ev.get("EventName"),
+                    "model_id": normalize_model_id(params.get("modelId")),
+                    "principal": _principal(ident),
+                    "principal_type": ident.get("type"),
+                    "user_name": ev.get("Username"),
+                    "account_id": ident.get("accountId") or detail.get("recipientAccountId"),
+                    "access_key_id": ev.get("AccessKeyId"),
+                    "source_ip": detail.get("sourceIPAddress"),
+                    "user_agent": detail.get("userAgent"),
+                    "event_time": iso(ev.get("EventTime")),
+                    "region": detail.get("awsRegion") or self.region,
+                    "request_id": detail.get("requestID"),
+                    "error_code": detail.get("errorCode"),
+                    "input_tokens": None,
+                    "output_tokens": None,
+                    "cache_read_tokens": None,
+                    "cache_write_tokens": None,
+                    "source": "cloudtrail",
+                }
+            )
+        return out
+
+    def _log_records(self, start: datetime, end: datetime) -> list[Item]:
+        group = self.config.get("cloudwatch_log_group")
+        if not group:
+            return []
+        events = self.pages(
+            "logs",
+            "filter_log_events",
+            "events",
+            logGroupName=group,
+            startTime=int(start.timestamp() * 1000),
+            endTime=int(end.timestamp() * 1000),
+        )
+        out = []
+        for ev in events:
+            try:
+                rec = json.loads(ev.get("message") or "{}")
+            except ValueError:
+                continue
+            if rec.get("schemaType") != "ModelInvocationLog":
+                continue
+            out.append(rec)
+        return out
+
+    # -- public API --------------------------------------------------------------------------------------------
+    def list_invocations(self, days: int = 7, **_: Any) -> list[Item]:
+        """Invocations of the last ``days`` days; token counts from the invocation log when configured."""
+        start, end = _window(days)
+        invocations = self._trail_invocations(start, end)
+        records = self._log_records(start, end)
+        by_request = {inv["request_id"]: inv for inv in invocations if inv.get("request_id")}
+        for rec in records:
+            inp, outp = rec.get("input") or {}, rec.get("output") or {}
+            tokens = {
+                "input_tokens": int(inp.get("inputTokenCount") or 0),
+                "output_tokens": int(outp.get("outputTokenCount") or 0),
+                "cache_read_tokens": int(inp.get("cacheReadInputTokenCount") or 0),
+                "cache_write_tokens": int(inp.get("cacheWriteInputTokenCount") or 0),
+            }
+            inv = by_request.get(rec.get("requestId"))
+            if inv is not None:
+                inv.update(tokens, source="cloudtrail+invocation_log")
+                continue
+            invocations.append(  # logged but not (yet) in CloudTrail: still an invocation
+                {
+                    "id": rec.get("requestId"),
+                    "name": rec.get("operation"),
+                    "operation": rec.get("operation"),
+                    "model_id": normalize_model_id(rec.get("modelId")),
+                    "principal": (rec.get("identity") or {}).get("arn", "unknown"),
+                    "principal_type": None,
+                    "user_name": None,
+                    "account_id": rec.get("accountId"),
+                    "access_key_id": None,
+                    "source_ip": None,
+                    "user_agent": None,
+                    "event_time": rec.get("timestamp"),
+                    "region": rec.get("region") or self.region,
+                    "request_id": rec.get("requestId"),
+                    "error_code": None,
+                    **tokens,
+                    "source": "invocation_log",
+                }
+            )
+        return invocations
+
+    def get_usage_by_model(self, days: int = 7) -> dict[str, dict[str, Any]]:
+        return aggregate(self.list_invocations(days=days), "model_id", "principal", "unique_user_count", "users")
+
+    def get_usage_by_user(self, days: int = 7) -> dict[str, dict[str, Any]]:
+        return aggregate(self.list_invocations(days=days), "principal", "model_id", "unique_model_count", "models")
+
+    def get_invocation_metric(self, model_ids: Iterable[str], days: int) -> tuple[float, str | None]:
+        """Sum of ``AWS/Bedrock Invocations`` for any of ``model_ids`` (id, ARN or name) over ``days``, and the
+        time of the last datapoint with invocations (idle detection for provisioned throughput)."""
+        start, end = _window(days)
+        total, last = 0.0, None
+        for model_id in dict.fromkeys(model_ids):
+            if not model_id:
+                continue
+            points = self.pages(
+                "cloudwatch",
+                "get_metric_statistics",
+                "Datapoints",
+                Namespace="AWS/Bedrock",
+                MetricName="Invocations",
+                Dimensions=[{"Name": "ModelId", "Value": model_id}],
+                StartTime=start,
+                EndTime=end,
+                Period=3600 if days <= 60 else 86400,
+                Statistics=["Sum"],
+            )
+            for p in points:
+                if p.get("Sum"):
+                    total += float(p["Sum"])
+                    stamp = iso(p.get("Timestamp"))
+                    last = max(last or "", stamp or "") or None
+        return total, last
+
+
+def aggregate(
+    invocations: list[Item], key: str, other: str, unique_name: str, list_name: str
+) -> dict[str, dict[str, Any]]:
+    """Group invocations by ``key`` (model_id or principal) with counts, tokens and the set of ``other``."""
+    out: dict[str, dict[str, Any]] = {}
+    for inv in invocations:
+        k = str(inv.get(key) or "unknown")
+        row = out.setdefault(
+            k,
+            {
+                "invocation_count": 0,
+                "error_count": 0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cache_read_tokens": 0,
+                "cache_write_tokens": 0,
+                "operations": {},
+                list_name: set(),
+                "first_seen": None,
+                "last_seen": None,
+                "token_source": "none",
+            },
+        )
+        row["invocation_count"] += 1
+        if inv.get("error_code"):
+            row["error_count"] += 1
+        for t in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
+            if inv.get(t) is not None:
+                row[t] += int(inv[t])
+        if inv.get("input_tokens") is not None:
+            row["token_source"] = "invocation_log"  # noqa: S105 - not a secret
+        op = str(inv.get("operation"))
+        row["operations"][op] = row["operations"].get(op, 0) + 1
+        row[list_name].add(str(inv.get(other) or "unknown"))
+        when = inv.get("event_time")
+        if when:
+            row["first_seen"] = min(row["first_seen"] or when, when)
+            row["last_seen"] = max(row["last_seen"] or when, when)
+    for row in out.values():
+        row[list_name] = sorted(row[list_name])
+        row[unique_name] = len(row[list_name])
+    return out

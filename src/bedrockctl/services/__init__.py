@@ -1,0 +1,1 @@
+"""Use cases (inventory, ...) called by the CLI and the console with an ``AppContext``."""

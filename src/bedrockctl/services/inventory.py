@@ -1,0 +1,382 @@
+"""Inventory use cases: discover (scan + snapshot), idle capacity that bills by the hour, the region x model matrix.
+
+Interfaces (CLI, console) call these with an ``AppContext``-provided ``SessionFactory`` and ``Store``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bedrockctl.aws.session import SessionFactory
+from bedrockctl.catalog import load_catalog
+from bedrockctl.errors import BedrockctlError, ValidationFailed
+from bedrockctl.plugins.aws_bedrock import AwsBedrockPlugin
+from bedrockctl.plugins.aws_sagemaker import AwsSageMakerPlugin
+from bedrockctl.plugins.scan import AccountTarget, Progress, Scanner, ScanResult, scan_config
+
+log = logging.getLogger("bedrockctl.inventory")
+
+DEFAULT_PLUGINS = ("aws_bedrock", "aws_sagemaker")
+
+# Hourly prices for idle detection (USD, us-east-1, on-demand / no commitment). Used only when bedrockctl.pricing
+# is not installed. Bedrock: per model unit of Provisioned Throughput; SageMaker: per real-time instance.
+HOURLY_PRICES: dict[str, Any] = {
+    "source": [
+        "https://aws.amazon.com/bedrock/pricing/ (Provisioned Throughput, no commitment)",
+        "https://aws.amazon.com/sagemaker/pricing/ (real-time inference instances)",
+    ],
+    "as_of": "2025-01-15",
+    "bedrock_model_unit": {
+        "amazon.titan-text-express": 20.50,
+        "amazon.titan-text-lite": 7.10,
+        "amazon.titan-embed-text": 6.40,
+        "anthropic.claude-instant": 44.00,
+        "anthropic.claude-v2": 63.00,
+        "anthropic.claude-3-haiku": 44.00,
+        "meta.llama3-8b": 21.18,
+        "meta.llama3-70b": 21.18,
+        "cohere.command-text": 49.50,
+        "default": 40.00,
+    },
+    "sagemaker_instance": {
+        "ml.t2.medium": 0.056,
+        "ml.m5.large": 0.115,
+        "ml.m5.xlarge": 0.23,
+        "ml.c5.large": 0.102,
+        "ml.c5.xlarge": 0.204,
+        "ml.g4dn.xlarge": 0.7364,
+        "ml.g5.xlarge": 1.408,
+        "ml.g5.2xlarge": 1.515,
+        "ml.p3.2xlarge": 3.825,
+        "ml.inf2.xlarge": 0.99,
+    },
+}
+
+
+# -- targets ------------------------------------------------------------------------------------------------
+def resolve_regions(spec: str | Sequence[str] | None, default: str | None) -> list[str]:
+    """``None`` -> the configured region; ``all`` -> every commercial Bedrock region of the catalog."""
+    if spec is None or spec == "" or spec == []:
+        return [default or "us-east-1"]
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    items = [s.strip() for s in items if s.strip()]
+    if items == ["all"]:
+        return [r.region for r in load_catalog().regions if r.partition == "aws"]
+    return list(dict.fromkeys(items))
+
+
+def resolve_accounts(
+    base: SessionFactory,
+    spec: str | Sequence[str] | None,
+    *,
+    role_name: str | None = None,
+    external_id: str | None = None,
+    session_name: str = "bedrockctl-discover",
+    max_workers: int = 16,
+) -> list[AccountTarget]:
+    """``None``: the caller's account. ``org``: every ACTIVE account of the AWS Organization. Else ids. Accounts
+    other than the caller's are entered by assuming ``role_name`` (with ``external_id``) in each."""
+    own = base.identity().account
+    if spec is None or spec == "" or spec == []:
+        return [AccountTarget(own, base)]
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    ids = [s.strip() for s in items if s.strip()]
+    if ids == ["org"]:
+        client = base.client("organizations")
+        ids = []
+        try:
+            for page in client.get_paginator("list_accounts").paginate():
+                ids.extend(a["Id"] for a in page["Accounts"] if a.get("Status", "ACTIVE") == "ACTIVE")
+        except Exception as exc:
+            from bedrockctl.aws.errors import translate
+
+            raise translate(exc, service="organizations", operation="ListAccounts") from exc
+    others = [i for i in ids if i != own]
+    if others and not role_name:
+        raise ValidationFailed(
+            "Scanning other accounts needs --role-name (the role to assume in each account)",
+            remediation="Pass --role-name OrganizationAccountAccessRole (or your audit role) and --external-id.",
+        )
+    partition = base.identity().arn.split(":")[1]
+
+    def enter(account: str) -> AccountTarget:
+        if account == own:
+            return AccountTarget(account, base)
+        factory = base.for_role(
+            f"arn:{partition}:iam::{account}:role/{role_name}", external_id=external_id, session_name=session_name
+        )
+        try:
+            factory.session()  # assume now: a refused role is reported per account, not per call
+        except BedrockctlError as exc:
+            return AccountTarget(account, None, exc.code, exc.message)
+        return AccountTarget(account, factory)
+
+    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+        return list(pool.map(enter, list(dict.fromkeys(ids))))
+
+
+def scan_factory(base: SessionFactory, *, read_timeout: float = 10.0) -> SessionFactory:
+    """A factory with the base credentials and discovery's short timeouts."""
+    return base.with_config(scan_config(read_timeout))
+
+
+# -- discover -----------------------------------------------------------------------------------------------
+def discover(
+    base: SessionFactory,
+    *,
+    plugins: Sequence[str] = DEFAULT_PLUGINS,
+    regions: str | Sequence[str] | None = None,
+    accounts: str | Sequence[str] | None = None,
+    role_name: str | None = None,
+    external_id: str | None = None,
+    asset_types: dict[str, Sequence[str]] | None = None,
+    plugin_config: dict[str, dict[str, Any]] | None = None,
+    store: Any = None,
+    max_workers: int = 32,
+    probe_timeout: float = 5.0,
+    read_timeout: float = 10.0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Scan, then (with a ``Store``) record the snapshot. Returns the report (assets, errors, dead regions)."""
+    factory = scan_factory(base, read_timeout=read_timeout)
+    region_list = resolve_regions(regions, base.region)
+    targets = resolve_accounts(
+        factory, accounts, role_name=role_name, external_id=external_id, max_workers=min(16, max_workers)
+    )
+    scanner = Scanner(
+        targets,
+        region_list,
+        plugins,
+        asset_types=asset_types,
+        plugin_config=plugin_config,
+        max_workers=max_workers,
+        probe_timeout=probe_timeout,
+        progress=progress,
+    )
+    result = scanner.run()
+    return report(result, targets, region_list, list(plugins), store)
+
+
+def report(
+    result: ScanResult, targets: Sequence[AccountTarget], regions: list[str], plugins: list[str], store: Any
+) -> dict[str, Any]:
+    assets = result.assets()
+    by_type: dict[str, int] = {}
+    for a in assets:
+        k = f"{a['plugin']}:{a['asset_type']}"
+        by_type[k] = by_type.get(k, 0) + 1
+    out: dict[str, Any] = {
+        "accounts": [t.account_id for t in targets],
+        "regions": regions,
+        "plugins": plugins,
+        "targets": len(result.results),
+        "targets_ok": sum(1 for r in result.results if r.ok),
+        "asset_count": len(assets),
+        "assets_by_type": dict(sorted(by_type.items())),
+        "dead_regions": result.dead_regions,
+        "errors": result.errors,
+        "duration_s": round(result.duration_s, 3),
+        "assets": assets,
+    }
+    if store is not None:
+        repo = store.inventory
+        scan_id = repo.begin_scan(plugins, regions, out["accounts"])
+        out["snapshot"] = repo.finish_scan(
+            scan_id, assets, [r.summary() for r in result.results], duration_s=result.duration_s
+        )
+    return out
+
+
+# -- idle capacity --------------------------------------------------------------------------------------------
+def _hourly(kind: str, key: str | None, units: int) -> tuple[float | None, str]:
+    try:  # H4's price book, when installed
+        import importlib
+
+        price = getattr(importlib.import_module("bedrockctl.pricing"), "hourly_price")(kind, key)  # noqa: B009
+        if price is not None:
+            return float(price) * units, "bedrockctl.pricing"
+    except Exception:  # noqa: S110 - optional dependency; fall back to the local table
+        pass
+    table = HOURLY_PRICES["bedrock_model_unit" if kind == "bedrock" else "sagemaker_instance"]
+    key = key or ""
+    if kind == "bedrock":
+        model = key.rsplit("/", 1)[-1]
+        match = next((v for k, v in table.items() if k != "default" and model.startswith(k)), table["default"])
+        return round(match * units, 4), f"local table as_of {HOURLY_PRICES['as_of']}"
+    price = table.get(key)
+    return (round(price * units, 4) if price is not None else None), f"local table as_of {HOURLY_PRICES['as_of']}"
+
+
+def find_idle(targets: Sequence[AccountTarget], regions: Sequence[str], days: int = 7) -> list[dict[str, Any]]:
+    """Provisioned throughput and InService SageMaker endpoints with no invocations in ``days`` days."""
+
+    def scan(target: AccountTarget, region: str) -> list[dict[str, Any]]:
+        if target.sessions is None:
+            return []
+        rows: list[dict[str, Any]] = []
+        br = AwsBedrockPlugin({"region": region}, sessions=target.sessions)
+        for pt in br.list_assets("provisioned_throughput"):
+            count, last = br.get_invocation_metric([pt["arn"], pt["name"], pt["id"]], days)
+            cost, basis = _hourly(
+                "bedrock", pt.get("foundation_model_arn") or pt.get("model_arn"), pt["model_units"] or 1
+            )
+            rows.append(
+                {
+                    "kind": "provisioned_throughput",
+                    "account_id": target.account_id,
+                    "region": region,
+                    "id": pt["arn"],
+                    "name": pt["name"],
+                    "status": pt["status"],
+                    "invocations": int(count),
+                    "last_invocation": last,
+                    "idle": count == 0 and pt["status"] == "InService",
+                    "hourly_cost_usd": cost,
+                    "price_basis": basis,
+                    "units": pt["model_units"],
+                }
+            )
+        sm = AwsSageMakerPlugin({"region": region}, sessions=target.sessions)
+        for ep in sm.list_assets("endpoint"):
+            metrics = sm.get_endpoint_invocation_metrics(ep["name"], days, variants=[v["name"] for v in ep["variants"]])
+            cost = 0.0
+            basis = ""
+            for v in ep["variants"]:
+                c, basis = _hourly("sagemaker", v["instance_type"], int(v["instance_count"] or 0))
+                cost = cost + c if c is not None and cost is not None else None  # type: ignore[assignment]
+            rows.append(
+                {
+                    "kind": "sagemaker_endpoint",
+                    "account_id": target.account_id,
+                    "region": region,
+                    "id": ep["arn"],
+                    "name": ep["name"],
+                    "status": ep["status"],
+                    "invocations": metrics["invocations"],
+                    "last_invocation": metrics["last_invocation"],
+                    "idle": metrics["invocations"] == 0 and ep["status"] == "InService",
+                    "hourly_cost_usd": round(cost, 4) if cost is not None else None,
+                    "price_basis": basis,
+                    "units": ep["instance_count"],
+                }
+            )
+        return rows
+
+    jobs = [(t, r) for t in targets for r in regions]
+    out: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for rows in pool.map(lambda j: _safe(scan, *j), jobs):
+            out.extend(rows)
+    return out
+
+
+def _safe(fn: Any, target: AccountTarget, region: str) -> list[dict[str, Any]]:
+    try:
+        return list(fn(target, region))
+    except Exception as exc:
+        code = getattr(exc, "code", type(exc).__name__)
+        return [{"kind": "error", "account_id": target.account_id, "region": region, "error": f"{code}: {exc}"}]
+
+
+# -- models: the region x model matrix ------------------------------------------------------------------------
+def _availability(types: Sequence[str]) -> str:
+    if "ON_DEMAND" in types:
+        return "on_demand"
+    if "INFERENCE_PROFILE" in types:
+        return "profile_only"
+    return "provisioned_only" if "PROVISIONED" in types else "listed"
+
+
+def models_matrix(base: SessionFactory, regions: Sequence[str], provider: str | None = None) -> dict[str, Any]:
+    """Foundation models x regions (on_demand / profile_only / provisioned_only) with lifecycle and the inference
+    profiles callable per region. Falls back to the packaged catalog (marked ``offline_catalog``) when no
+    credentials work."""
+    from bedrockctl.errors import CredentialsError, EndpointUnreachable
+
+    factory = scan_factory(base, read_timeout=15.0)
+
+    def live(region: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]], str | None]:
+        try:
+            plugin = AwsBedrockPlugin({"region": region}, sessions=factory)
+            models = plugin.list_assets("model")
+            profiles = [p for p in plugin.list_assets("inference_profile") if p["type"] == "SYSTEM_DEFINED"]
+            return region, models, profiles, None
+        except (CredentialsError, EndpointUnreachable) as exc:
+            return region, [], [], f"offline:{exc.code}: {exc.message}"
+        except BedrockctlError as exc:
+            return region, [], [], f"{exc.code}: {exc.message}"
+
+    with ThreadPoolExecutor(max_workers=min(16, max(1, len(regions)))) as pool:
+        answers = list(pool.map(live, regions))
+    if all(err and err.startswith("offline:") for _, _, _, err in answers):
+        out = offline_matrix(regions, provider)
+        out["reason"] = answers[0][3][len("offline:") :] if answers and answers[0][3] else "no credentials"
+        return out
+    rows: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    for region, models, profiles, err in answers:
+        if err:
+            errors[region] = err
+            continue
+        for m in models:
+            if provider and (m["provider"] or "").lower() != provider.lower():
+                continue
+            row = rows.setdefault(
+                m["id"],
+                {
+                    "model_id": m["id"],
+                    "name": m["name"],
+                    "provider": m["provider"],
+                    "lifecycle": m["lifecycle_status"],
+                    "streaming": m["streaming_supported"],
+                    "availability": {},
+                    "profiles": {},
+                },
+            )
+            row["availability"][region] = _availability(m["inference_types"])
+        for p in profiles:
+            for arn in p["models"]:
+                model_id = arn.rsplit("/", 1)[-1]
+                if model_id in rows:
+                    rows[model_id]["profiles"].setdefault(region, [])
+                    if p["id"] not in rows[model_id]["profiles"][region]:
+                        rows[model_id]["profiles"][region].append(p["id"])
+    return {"source": "live", "regions": list(regions), "errors": errors, "models": sorted(rows.values(), key=_order)}
+
+
+def offline_matrix(regions: Sequence[str], provider: str | None = None) -> dict[str, Any]:
+    cat = load_catalog()
+    rows = []
+    for m in cat.models:
+        if provider and m.provider.lower() != provider.lower():
+            continue
+        avail = {r: _availability(m.inference_types_in(r)) for r in regions if m.available_in(r)}
+        profiles = {r: [p.profile_id for p in cat.profiles_for(m.model_id) if r in p.regions] for r in regions}
+        rows.append(
+            {
+                "model_id": m.model_id,
+                "name": m.model_name,
+                "provider": m.provider,
+                "lifecycle": m.lifecycle,
+                "streaming": m.response_streaming,
+                "availability": avail,
+                "profiles": {r: v for r, v in profiles.items() if v},
+            }
+        )
+    return {
+        "source": "offline_catalog",
+        "offline": True,
+        "notice": "OFFLINE FALLBACK: no AWS credentials worked; this is the packaged catalog, not your account.",
+        "catalog_as_of": cat.as_of.isoformat(),
+        "catalog_source": list(cat.source),
+        "regions": list(regions),
+        "errors": {},
+        "models": sorted(rows, key=_order),
+    }
+
+
+def _order(row: dict[str, Any]) -> tuple[str, str]:
+    return (str(row["provider"]).lower(), str(row["model_id"]))
