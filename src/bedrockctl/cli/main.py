@@ -47,6 +47,7 @@ def main_callback(
 def _register() -> None:
     from bedrockctl.cli import (
         config_cmd,
+        demo_cmd,
         discover_cmd,
         doctor_cmd,
         inventory_cmd,
@@ -57,6 +58,7 @@ def _register() -> None:
         whoami,
     )
 
+    demo_cmd.register(app)
     whoami.register(app)
     doctor_cmd.register(app)
     policy_cmd.register(app)
