@@ -38,12 +38,6 @@ class AsyncRuntime(RuntimeBase):
         super().__init__(*args, **kwargs)
         self.transport = transport or AsyncTransport(self.sessions)
 
-    @classmethod
-    def from_context(cls, ctx: Any, **kwargs: Any) -> AsyncRuntime:
-        from bedrockctl.runtime.factory import components
-
-        return cls(ctx.sessions, settings=ctx.settings, **{**components(ctx.settings), **kwargs})
-
     async def aclose(self) -> None:
         await self.transport.aclose()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.runtime.cache import ResponseCache, cache_key
@@ -61,6 +61,13 @@ def converse_payload(
 
 
 class RuntimeBase:
+    @classmethod
+    def from_context(cls, ctx: Any, **kwargs: Any) -> Self:
+        """Wire settings, store (usage sink, cache) and prices from an ``AppContext``."""
+        from bedrockctl.runtime.factory import components
+
+        return cls(ctx.sessions, settings=ctx.settings, **{**components(ctx.settings), **kwargs})
+
     def __init__(
         self,
         sessions: SessionFactory,

@@ -36,12 +36,6 @@ class Runtime(RuntimeBase):
         super().__init__(*args, **kwargs)
         self.transport = transport or SyncTransport(self.sessions)
 
-    @classmethod
-    def from_context(cls, ctx: Any, **kwargs: Any) -> Runtime:
-        from bedrockctl.runtime.factory import components
-
-        return cls(ctx.sessions, settings=ctx.settings, **{**components(ctx.settings), **kwargs})
-
     def close(self) -> None:
         self.transport.close()
 
