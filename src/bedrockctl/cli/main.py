@@ -47,6 +47,7 @@ def main_callback(
 def _register() -> None:
     from bedrockctl.cli import (
         config_cmd,
+        cost_cmd,
         demo_cmd,
         discover_cmd,
         doctor_cmd,
@@ -54,7 +55,9 @@ def _register() -> None:
         invoke_cmd,
         models_cmd,
         policy_cmd,
+        pricing_cmd,
         sandbox_cmd,
+        usage_cmd,
         whoami,
     )
 
@@ -65,6 +68,9 @@ def _register() -> None:
     discover_cmd.register(app)
     inventory_cmd.register(app)
     models_cmd.register(app)
+    usage_cmd.register(app)
+    cost_cmd.register(app)
+    pricing_cmd.register(app)
     config_cmd.register(app)
     invoke_cmd.register(app)
     sandbox_cmd.register(app)

@@ -1,0 +1,254 @@
+"""Analytics benchmark: ingest + report of N metadata-only invocation-log records, beside two baselines.
+
+    .venv/bin/python bench/analytics/run.py --records 200000
+    .venv/bin/python bench/analytics/run.py --records 10000000 --write-results
+
+Generates N records across many ``.json.gz`` files (S3 delivery layout, one JSON line per record) plus a CloudTrail
+set (trail files for 1% of the calls) into a temporary directory (deleted afterwards, never committed), then
+measures in one run:
+  1. plain orjson loop   -- decompress + orjson.loads every line + sum the token fields (one process)
+  2. DuckDB raw          -- read_json over the same files, sum the token fields
+  3. bedrockctl          -- `usage ingest` (parse, dedupe, Parquet by day) + `usage report --by model` (with cost)
+Every path must produce the generator's exact totals, or the run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import platform
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import orjson
+
+MODELS = [
+    "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+    "anthropic.claude-3-haiku-20240307-v1:0",
+    "amazon.nova-lite-v1:0",
+    "meta.llama3-1-70b-instruct-v1:0",
+    "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "us.amazon.nova-pro-v1:0",
+]
+ARNS = [
+    "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b/user{}@example.com",
+    "arn:aws:iam::111122223333:user/svc{}",
+    "arn:aws:sts::111122223333:assumed-role/ci-runner/build-{}",
+]
+TEMPLATE = (
+    '{{"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"{ts}","accountId":"111122223333",'
+    '"identity":{{"arn":"{arn}"}},"region":"us-east-1","requestId":"{rid}","operation":"Converse",'
+    '"modelId":"{model}","input":{{"inputContentType":"application/json","inputTokenCount":{i},'
+    '"cacheReadInputTokenCount":{cr},"cacheWriteInputTokenCount":{cw}}},"output":{{"outputContentType":'
+    '"application/json","outputTokenCount":{o}}},"requestMetadata":{{"team":"t{team}","workflow":"w{wf}"}},'
+    '"metrics":{{"latencyMs":{lat}}}}}'
+)
+TRAIL = (
+    '{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","arn":"{arn}","accountId":"111122223333"}},'
+    '"eventTime":"{ts}","eventSource":"bedrock.amazonaws.com","eventName":"Converse","awsRegion":"us-east-1",'
+    '"sourceIPAddress":"203.0.113.{ip}","userAgent":"bench","requestParameters":{{"modelId":"{model}"}},'
+    '"responseElements":null,"requestID":"{rid}","eventID":"e-{rid}","readOnly":true,"eventType":"AwsApiCall",'
+    '"managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}}'
+)
+
+
+def gen_file(args: tuple[str, int, int, int]) -> tuple[int, int, int, int, int]:
+    root, fidx, start, count = args
+    rnd = random.Random(fidx)
+    lines, trail = [], []
+    ti = to = tcr = tcw = 0
+    day = 1 + fidx % 28
+    for n in range(start, start + count):
+        i, o = rnd.randint(10, 5000), rnd.randint(1, 2000)
+        cr = rnd.choice((0, 0, 0, 1024, 4096))
+        cw = rnd.choice((0, 0, 0, 0, 2048))
+        ti, to, tcr, tcw = ti + i, to + o, tcr + cr, tcw + cw
+        sec = n % 86400
+        ts = f"2026-10-{day:02d}T{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}Z"
+        arn = ARNS[n % 3].format(n % 97)
+        model = MODELS[n % len(MODELS)]
+        rid = f"{n:08x}-0000-4000-8000-{fidx:012x}"
+        lines.append(
+            TEMPLATE.format(
+                ts=ts,
+                arn=arn,
+                rid=rid,
+                model=model,
+                i=i,
+                cr=cr,
+                cw=cw,
+                o=o,
+                team=n % 7,
+                wf=n % 13,
+                lat=rnd.randint(100, 3000),
+            )
+        )
+        if n % 100 == 0:
+            trail.append(TRAIL.format(arn=arn, ts=ts, ip=n % 250, model=model, rid=rid))
+    d = Path(root) / "logs" / f"2026/10/{day:02d}"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"part-{fidx:05d}.json.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), 1))
+    t = Path(root) / "trail"
+    t.mkdir(parents=True, exist_ok=True)
+    body = '{"Records":[' + ",".join(trail) + "]}"
+    (t / f"trail-{fidx:05d}.json.gz").write_bytes(gzip.compress(body.encode(), 1))
+    return ti, to, tcr, tcw, count
+
+
+def generate(root: Path, records: int, per_file: int, workers: int) -> dict[str, int]:
+    tasks = []
+    start = 0
+    fidx = 0
+    while start < records:
+        count = min(per_file, records - start)
+        tasks.append((str(root), fidx, start, count))
+        start += count
+        fidx += 1
+    totals = [0, 0, 0, 0, 0]
+    with ProcessPoolExecutor(workers) as pool:
+        for res in pool.map(gen_file, tasks, chunksize=4):
+            totals = [a + b for a, b in zip(totals, res, strict=True)]
+    return dict(zip(("input", "output", "cache_read", "cache_write", "records"), totals, strict=True)) | {
+        "files": len(tasks)
+    }
+
+
+def orjson_loop(root: Path) -> dict[str, int]:
+    ti = to = tcr = tcw = n = 0
+    loads = orjson.loads
+    for p in sorted((root / "logs").rglob("*.json.gz")):
+        for line in gzip.decompress(p.read_bytes()).split(b"\n"):
+            if not line:
+                continue
+            r = loads(line)
+            inp = r["input"]
+            ti += inp["inputTokenCount"]
+            tcr += inp["cacheReadInputTokenCount"]
+            tcw += inp["cacheWriteInputTokenCount"]
+            to += r["output"]["outputTokenCount"]
+            n += 1
+    return {"input": ti, "output": to, "cache_read": tcr, "cache_write": tcw, "records": n}
+
+
+def duckdb_raw(root: Path) -> dict[str, int]:
+    import duckdb
+
+    con = duckdb.connect()
+    glob = (root / "logs" / "**" / "*.json.gz").as_posix()
+    row = con.execute(
+        f"SELECT sum(input.inputTokenCount), sum(output.outputTokenCount), sum(input.cacheReadInputTokenCount), "
+        f"sum(input.cacheWriteInputTokenCount), count(*) FROM read_json('{glob}', format='newline_delimited')"
+    ).fetchone()
+    con.close()
+    return dict(zip(("input", "output", "cache_read", "cache_write", "records"), (int(x) for x in row), strict=True))
+
+
+def ours(root: Path, data: Path) -> tuple[dict[str, int], float, float, object]:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+    from bedrockctl.analytics.ingest import ingest
+    from bedrockctl.analytics.reports import duckdb_runner, run_report
+    from bedrockctl.analytics.store import UsageStore
+
+    store = UsageStore(data / "usage")
+    t0 = time.perf_counter()
+    rep = ingest(store, [str(root / "logs"), str(root / "trail")], progress=False)
+    t1 = time.perf_counter()
+    con = store.connect()
+    report = run_report(duckdb_runner(con), "model")
+    con.close()
+    t2 = time.perf_counter()
+    if rep.bad_records:
+        raise SystemExit(f"bad records: {rep.bad[:3]}")
+    t = report.totals
+    got = {
+        "input": t["input_tokens"],
+        "output": t["output_tokens"],
+        "cache_read": t["cache_read_tokens"],
+        "cache_write": t["cache_write_tokens"],
+        "records": t["invocations"],
+    }
+    return got, t1 - t0, t2 - t1, t["cost_usd"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--per-file", type=int, default=50_000)
+    ap.add_argument("--workdir", default=None, help="Where to generate (default: a temp dir, removed afterwards).")
+    ap.add_argument("--write-results", action="store_true", help="Write the figures into bench/RESULTS.md.")
+    args = ap.parse_args()
+    workers = os.cpu_count() or 1
+    root = Path(tempfile.mkdtemp(prefix="brc-bench-", dir=args.workdir))
+    try:
+        t = time.perf_counter()
+        expected = generate(root, args.records, args.per_file, workers)
+        gen_s = time.perf_counter() - t
+        size = sum(p.stat().st_size for p in root.rglob("*.gz"))
+        print(
+            f"generated {expected['records']:,} records in {expected['files']} files "
+            f"({size / 1e6:.0f} MB gzipped) in {gen_s:.1f}s"
+        )
+        files = expected.pop("files")
+        results = []
+        t = time.perf_counter()
+        got = orjson_loop(root)
+        results.append(("plain orjson loop (1 process, sums only)", time.perf_counter() - t, got))
+        t = time.perf_counter()
+        got = duckdb_raw(root)
+        results.append(("DuckDB read_json raw (sums only)", time.perf_counter() - t, got))
+        got, ing, rep, cost = ours(root, root / "data")
+        results.append((f"bedrockctl ingest {ing:.1f}s + report {rep:.1f}s", ing + rep, got))
+        lines = []
+        for name, secs, totals in results:
+            ok = "exact" if totals == expected else f"MISMATCH {totals} != {expected}"
+            rate = expected["records"] / secs
+            lines.append(f"| {name} | {secs:.1f} | {rate:,.0f} | {ok} |")
+            print(f"{name:55s} {secs:7.1f}s {rate:12,.0f} rec/s  {ok}")
+            if totals != expected:
+                raise SystemExit(1)
+        print(f"estimated cost of the set: {cost} USD")
+        if args.write_results:
+            write_results(expected, files, size, gen_s, lines, workers)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def write_results(expected: dict[str, int], files: int, size: int, gen_s: float, lines: list[str], cpus: int) -> None:
+    path = Path(__file__).resolve().parents[1] / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    section = "\n".join(
+        [
+            "## analytics",
+            "",
+            f"`bench/analytics/run.py --records {expected['records']}` on {platform.machine()}, "
+            f"{cpus} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}.",
+            f"{expected['records']:,} metadata-only invocation-log records in {files} `.json.gz` files "
+            f"({size / 1e6:.0f} MB gzipped; generated in {gen_s:.0f}s) + a CloudTrail set (1% of calls, trail files).",
+            f"Exact totals: input {expected['input']:,}, output {expected['output']:,}, cache read "
+            f"{expected['cache_read']:,}, cache write {expected['cache_write']:,}.",
+            "",
+            "| path | seconds | records/s | totals |",
+            "|---|---|---|---|",
+            *lines,
+            "",
+            "bedrockctl = `usage ingest` (parse both sets, dedupe by request id / event id, Parquet by day, "
+            "checkpoints) "
+            "+ `usage report --by model` (CloudTrail join, exact Decimal cost). Baselines only sum the token fields.",
+            "",
+        ]
+    )
+    pattern = re.compile(r"## analytics\n.*?(?=\n## |\Z)", re.S)
+    text = pattern.sub(section.rstrip("\n"), text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    path.write_text(text if text.endswith("\n") else text + "\n")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""``usage ingest``: read sources incrementally, parse, stage, deduplicate into the store, save checkpoints.
+
+Bad records are counted and reported (origin + line) and skipped; a batch is never aborted by them. Large local
+sets are parsed by a process pool (one file per task, each worker stages its own Parquet chunk).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bedrockctl.analytics.records import BadRecord, Columns, parse_blob, parse_lines
+from bedrockctl.analytics.sources import Checkpoints, Source, Unit, parse_source
+from bedrockctl.analytics.store import UsageStore
+
+STAGE_ROWS = 250_000  # stage a chunk once this many rows are parsed in-process
+PARALLEL_MIN_BYTES = 4 << 20  # below this, parsing in-process beats starting workers
+
+
+@dataclass
+class IngestReport:
+    sources: list[str] = field(default_factory=list)
+    units_read: int = 0
+    units_skipped: int = 0
+    records_seen: int = 0
+    invocation_records: int = 0
+    trail_events: int = 0
+    new_invocations: int = 0
+    new_trail_events: int = 0
+    duplicates: int = 0
+    skipped_records: int = 0
+    bad_records: int = 0
+    bad: list[BadRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in vars(self).items() if k != "bad"}
+        out["bad"] = [b.to_dict() for b in self.bad[:100]]
+        return out
+
+
+@dataclass
+class _ChunkResult:
+    seen: int
+    n_inv: int
+    n_trail: int
+    skipped: int
+    bad_count: int
+    bad: list[BadRecord]
+
+
+def _parse_file_task(path: str, origin: str, staging: str, since: str | None) -> _ChunkResult:
+    """Worker: parse one local file and stage its chunk."""
+    cols = Columns()
+    seen = parse_blob(Path(path).read_bytes(), origin, cols, since)
+    res = _ChunkResult(seen, cols.n_inv, cols.n_trail, cols.skipped, cols.bad_count, cols.bad)
+    UsageStore.stage(cols, Path(staging))
+    return res
+
+
+def ingest(
+    store: UsageStore,
+    specs: Sequence[str],
+    *,
+    sessions: Any = None,
+    since: str | None = None,
+    full: bool = False,
+    workers: int | None = None,
+    model_resolver: Callable[[str], str | None] | None = None,
+    progress: bool | None = None,
+) -> IngestReport:
+    """Ingest every source in ``specs``; ``full`` ignores checkpoints (duplicates are still dropped)."""
+    report = IngestReport(sources=list(specs))
+    sources: list[Source] = [parse_source(s, sessions, since) for s in specs]
+    checkpoints = Checkpoints(store.root / "checkpoints.json")
+    staging = store.new_staging()
+    pending: dict[str, str] = {}
+    cols = Columns(model_resolver=model_resolver)
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        units: list[Unit] = []
+        for src in sources:
+            for unit in src.units(checkpoints):
+                if not full and unit.stamp is not None and checkpoints.get(unit.key) == unit.stamp:
+                    report.units_skipped += 1
+                    continue
+                units.append(unit)
+        local = [u for u in units if u.local_path]
+        remote = [u for u in units if not u.local_path]
+        n_workers = workers if workers is not None else (os.cpu_count() or 1)
+        parallel = n_workers > 1 and model_resolver is None and sum(u.size for u in local) >= PARALLEL_MIN_BYTES
+        with _Progress(show, len(units)) as bar:
+            if parallel and local:
+                with ProcessPoolExecutor(max_workers=n_workers) as pool:
+                    futures = [
+                        (u, pool.submit(_parse_file_task, str(u.local_path), u.key[5:], str(staging), since))
+                        for u in local
+                    ]
+                    for unit, fut in futures:
+                        _merge(report, fut.result())
+                        pending[unit.key] = str(unit.stamp)
+                        bar.advance()
+                local = []
+            for unit in (*local, *remote):
+                payload, stamp = unit.read()
+                origin = unit.key[5:] if unit.key.startswith("file:") else unit.key
+                before = (cols.n_inv, cols.n_trail, cols.skipped, cols.bad_count)
+                if isinstance(payload, bytes):
+                    seen = parse_blob(payload, origin, cols, since)
+                else:
+                    seen = parse_lines(payload, origin, cols, since)
+                report.records_seen += seen
+                report.invocation_records += cols.n_inv - before[0]
+                report.trail_events += cols.n_trail - before[1]
+                report.skipped_records += cols.skipped - before[2]
+                report.bad_records += cols.bad_count - before[3]
+                report.units_read += 1
+                pending[unit.key] = stamp
+                if cols.n_inv + cols.n_trail >= STAGE_ROWS:
+                    store.stage(cols, staging)
+                bar.advance()
+        report.bad.extend(cols.bad)
+        store.stage(cols, staging)
+        result = store.commit(staging)
+        report.new_invocations = result.new_invocations
+        report.new_trail_events = result.new_trail_events
+        report.duplicates = result.duplicates
+        report.bad_records += result.bad_timestamps
+        for key, stamp in pending.items():
+            checkpoints.set(key, stamp)
+        checkpoints.save()
+    finally:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+    return report
+
+
+def _merge(report: IngestReport, res: _ChunkResult) -> None:
+    report.units_read += 1
+    report.records_seen += res.seen
+    report.invocation_records += res.n_inv
+    report.trail_events += res.n_trail
+    report.skipped_records += res.skipped
+    report.bad_records += res.bad_count
+    report.bad.extend(res.bad[: max(0, 1000 - len(report.bad))])
+
+
+class _Progress:
+    """A rich progress bar on a TTY, nothing otherwise."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled, self.total = enabled, total
+        self._p: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled and self.total:
+            from rich.progress import Progress
+
+            self._p = Progress(transient=True)
+            self._p.start()
+            self._task = self._p.add_task("ingesting", total=self.total)
+        return self
+
+    def advance(self) -> None:
+        if self._p is not None:
+            self._p.advance(self._task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._p is not None:
+            self._p.stop()

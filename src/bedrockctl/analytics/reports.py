@@ -1,0 +1,216 @@
+"""Usage and cost reports over the ``invocations`` relation.
+
+Each report is two queries written once in DuckDB SQL (``report_sql``): the usage aggregate per group and the
+token sums per group x (model as called, Region) that the price book turns into exact ``Decimal`` costs. The
+same SQL runs locally (DuckDB over Parquet) or, transpiled by sqlglot, on Amazon Athena (see ``athena.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bedrockctl.analytics.errors import ReportSpecError
+from bedrockctl.pricing import PriceBook, Usage
+
+DIMENSIONS = {
+    "model": "model_id",
+    "base_model": "model_base",
+    "user": "principal",
+    "principal_type": "principal_type",
+    "day": "day",
+    "region": "region",
+    "inference_region": "inference_region",
+    "operation": "operation",
+    "account": "account_id",
+    "team": "team",
+    "workflow": "workflow",
+    "source": "source",
+    "source_ip": "source_ip",
+}
+METRICS = (
+    "invocations",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "unique_users",
+    "cost_usd",
+)
+_TAG = re.compile(r"^tag:([A-Za-z0-9_.:/=+@-]{1,128})$")
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str  # column name in the output
+    expr: str  # DuckDB expression
+
+
+def parse_by(by: str | Sequence[str] | None) -> list[Group]:
+    items: list[str] = []
+    for part in [by] if isinstance(by, str) else list(by or []):
+        items.extend(x.strip() for x in part.split(",") if x.strip())
+    groups: list[Group] = []
+    for item in items:
+        m = _TAG.match(item)
+        if m:
+            key = m.group(1)
+            # team / workflow tags also have their own columns (requestMetadata or profile tags)
+            expr = key if key in ("team", "workflow") else f"json_extract_string(tags, '$.\"{key}\"')"
+            groups.append(Group(f"tag:{key}", expr))
+        elif item in DIMENSIONS:
+            groups.append(Group(item, DIMENSIONS[item]))
+        else:
+            raise ReportSpecError(f"unknown --by dimension {item!r}; use {', '.join(DIMENSIONS)} or tag:KEY")
+    return groups
+
+
+def period(
+    days: int | None = None, since: str | None = None, until: str | None = None, today: date | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """``[since, until)`` in UTC; ``days`` counts back from the end of today."""
+    try:
+        end = datetime.fromisoformat(until).replace(tzinfo=None) if until else None
+        start = datetime.fromisoformat(since).replace(tzinfo=None) if since else None
+    except ValueError as exc:
+        raise ReportSpecError(f"bad date: {exc}") from exc
+    if until and len(until) == 10 and end is not None:
+        end = end + timedelta(days=1)  # --until D includes day D
+    if days is not None:
+        if days <= 0:
+            raise ReportSpecError("--days must be positive")
+        d = today or datetime.now(UTC).date()
+        end = end or datetime(d.year, d.month, d.day) + timedelta(days=1)
+        start = end - timedelta(days=days)
+    if start and end and start >= end:
+        raise ReportSpecError("--since must be before --until")
+    return start, end
+
+
+def _where(start: datetime | None, end: datetime | None) -> str:
+    conds = ["1 = 1"]
+    if start:
+        conds.append(f"\"timestamp\" >= CAST('{start:%Y-%m-%d %H:%M:%S}' AS TIMESTAMP)")
+    if end:
+        conds.append(f"\"timestamp\" < CAST('{end:%Y-%m-%d %H:%M:%S}' AS TIMESTAMP)")
+    return " AND ".join(conds)
+
+
+def report_sql(groups: Sequence[Group], start: datetime | None, end: datetime | None) -> tuple[str, str]:
+    """(usage query, cost query) in DuckDB SQL over ``invocations``."""
+    keys = [f'{g.expr} AS "{g.name}"' for g in groups]
+    n = len(keys)
+    gb = ", ".join(str(i) for i in range(1, n + 1))
+    where = _where(start, end)
+    usage = (
+        f"SELECT {', '.join([*keys, ''])}count(*) AS invocations, "  # noqa: S608 - internal SQL, no user text
+        "coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens, "
+        "coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, "
+        "coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens, "
+        "count(DISTINCT principal) AS unique_users "
+        f"FROM invocations WHERE {where}" + (f" GROUP BY {gb}" if n else "")
+    )
+    cost = (
+        f"SELECT {', '.join([*keys, ''])}model_id AS price_model, model_base AS price_base, region AS price_region, "  # noqa: S608 - internal SQL, no user text
+        "count(*) AS invocations, coalesce(sum(input_tokens), 0) AS input_tokens, "
+        "coalesce(sum(output_tokens), 0) AS output_tokens, coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, "
+        "coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens "
+        f"FROM invocations WHERE {where} GROUP BY {', '.join(str(i) for i in range(1, n + 4))}"
+    )
+    return usage, cost
+
+
+@dataclass
+class Report:
+    groups: list[str]
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any]
+    unpriced: list[dict[str, Any]] = field(default_factory=list)
+    period: dict[str, str | None] = field(default_factory=dict)
+    price_list: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "group_by": self.groups,
+            "rows": self.rows,
+            "totals": self.totals,
+            "unpriced": self.unpriced,
+            "price_list": self.price_list,
+        }
+
+
+Runner = Callable[[str], tuple[list[str], list[tuple[Any, ...]]]]
+
+
+def run_report(
+    run: Runner,
+    by: str | Sequence[str] | None,
+    *,
+    days: int | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    book: PriceBook | None = None,
+    today: date | None = None,
+) -> Report:
+    """Run the report with ``run(sql) -> (column names, rows)`` (DuckDB locally, Athena at scale)."""
+    groups = parse_by(by)
+    start, end = period(days, since, until, today)
+    usage_sql, cost_sql = report_sql(groups, start, end)
+    book = book or PriceBook.load()
+    n = len(groups)
+    _, urows = run(usage_sql)
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in urows:
+        key = tuple(r[:n])
+        row = {g.name: v for g, v in zip(groups, key, strict=True)}
+        row.update(dict(zip(METRICS[:6], (int(x or 0) for x in r[n:]), strict=True)))
+        row.update({"cost_usd": Decimal(0), "unpriced_invocations": 0})
+        rows[key] = row
+    unpriced: dict[tuple[str, str], dict[str, Any]] = {}
+    _, crows = run(cost_sql)
+    for r in crows:
+        key = tuple(r[:n])
+        model, base, region = r[n], r[n + 1], r[n + 2] or ""
+        inv, i, o, cr, cw = (int(x or 0) for x in r[n + 3 :])
+        usage = Usage(i, o, cr, cw)
+        price = book.price_for(str(model), region) if model else None
+        if price is None and base:
+            price = book.price(str(base), region)
+        row = rows.setdefault(key, {g.name: v for g, v in zip(groups, key, strict=True)})
+        if price is not None:
+            row["cost_usd"] += price.cost(usage)
+        elif i or o or cr or cw or inv:
+            if i or o or cr or cw:
+                row["unpriced_invocations"] += inv
+            u = unpriced.setdefault((str(model), region), {"model_id": model, "region": region, "invocations": 0})
+            u["invocations"] += inv
+    out_rows = sorted(rows.values(), key=lambda x: (-x["cost_usd"], -x["invocations"], str(list(x.values())[:n])))
+    totals: dict[str, Any] = {m: sum(r.get(m, 0) for r in out_rows) for m in METRICS if m != "unique_users"}
+    totals["unique_users"] = _total_users(run, start, end)
+    totals["unpriced_invocations"] = sum(r.get("unpriced_invocations", 0) for r in out_rows)
+    return Report(
+        groups=[g.name for g in groups],
+        rows=out_rows,
+        totals=totals,
+        unpriced=sorted(unpriced.values(), key=lambda u: -u["invocations"]),
+        period={"since": start.isoformat() if start else None, "until": end.isoformat() if end else None},
+        price_list={"source": book.source[0] if book.source else "", "as_of": book.as_of.isoformat()},
+    )
+
+
+def _total_users(run: Runner, start: datetime | None, end: datetime | None) -> int:
+    _, rows = run(f"SELECT count(DISTINCT principal) FROM invocations WHERE {_where(start, end)}")  # noqa: S608 - internal SQL, no user text
+    return int(rows[0][0] or 0) if rows else 0
+
+
+def duckdb_runner(con: Any) -> Runner:
+    def run(sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = con.execute(sql)
+        return [d[0] for d in cur.description], cur.fetchall()
+
+    return run

@@ -1,0 +1,62 @@
+"""``usage ingest``, ``usage report`` (table, JSON, CSV) and ``cost`` through the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def test_ingest_report_and_cost(cli: Callable[..., Any], data_dir: Path, samples: Path, tmp_path: Path) -> None:
+    res = cli(
+        "usage",
+        "ingest",
+        "--invocation-logs",
+        str(samples / "invocation-logs.json.gz"),
+        "--cloudtrail",
+        str(samples / "cloudtrail-trail-file.json.gz"),
+        "--json",
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["new_invocations"] == 6
+
+    rep = json.loads(cli("usage", "report", "--by", "model", "--json").output)
+    assert rep["totals"]["input_tokens"] == 11800 and rep["totals"]["cost_usd"] == "0.0557388"
+    assert len(rep["rows"]) == 5 and rep["totals"]["unique_users"] == 3
+
+    out = cli("usage", "report", "--by", "user,tag:team", "--since", "2026-11-20", "--until", "2026-11-20", "--csv")
+    rows = list(csv.DictReader(io.StringIO(out.output)))
+    assert {(r["user"], r["tag:team"], r["invocations"]) for r in rows} == {
+        ("alice@example.com", "platform", "1"),
+        ("alice@example.com", "", "1"),
+        ("ci-runner/build-4711", "", "1"),
+        ("bob", "", "1"),
+    }
+
+    text = cli("cost", "--period", "2026-11-20:2026-11-21", "--by", "model,tag:workflow").output
+    assert "0.0557388" in text and "█" in text
+
+    # an unpriced model is flagged, not silently zero
+    extra = tmp_path / "extra.jsonl"
+    rec = json.loads((samples / "invocation-logs.jsonl").read_text().splitlines()[0])
+    rec.update({"requestId": "x-1", "modelId": "arn:aws:bedrock:us-east-1:111122223333:provisioned-model/abcdef123456"})
+    extra.write_text(json.dumps(rec) + "\n")
+    cli("usage", "ingest", "--invocation-logs", str(extra))
+    data = json.loads(cli("cost", "--period", "2026-11-20:2026-11-21", "--json").output)
+    assert data["totals"]["unpriced_invocations"] == 1
+    assert data["unpriced"][0]["model_id"].endswith("provisioned-model/abcdef123456")
+    assert data["totals"]["cost_usd"] == "0.0557388"
+
+
+def test_report_without_data_is_a_clear_error(cli: Callable[..., Any], data_dir: Path) -> None:
+    from bedrockctl.analytics.errors import NoUsageData
+
+    try:
+        cli("usage", "report", "--json")
+    except NoUsageData as exc:
+        assert exc.code == "BRC-USG-004"
+    else:
+        raise AssertionError("expected NoUsageData")
