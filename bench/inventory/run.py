@@ -53,6 +53,32 @@ def setup(endpoint: str, accounts: int) -> list[str]:
     return ids
 
 
+class SandboxProcess:
+    """`bedrockctl sandbox --seed empty --port 0` in a child process; ``endpoint_url`` once it listens."""
+
+    def __init__(self) -> None:
+        import re
+        import subprocess
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bedrockctl.cli.main", "sandbox", "--seed", "empty", "--port", "0"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            m = re.search(r"listening on (http://\S+)", line)
+            if m:
+                self.endpoint_url = m.group(1)
+                break
+        else:
+            raise RuntimeError("sandbox did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--accounts", type=int, default=50)
@@ -64,11 +90,12 @@ def main() -> None:
 
     from bedrockctl.aws.session import SessionFactory
     from bedrockctl.catalog import load_catalog
-    from bedrockctl.sandbox.server import Sandbox
+    from bedrockctl.sandbox.faults import SandboxAdmin
     from bedrockctl.services.inventory import discover
     from bedrockctl.settings import AwsSettings
 
-    sb = Sandbox(port=0).start()
+    # The sandbox runs in its own process (its own core and GIL), like a remote AWS endpoint would.
+    sb = SandboxProcess()
     os.environ.update(
         AWS_ENDPOINT_URL=sb.endpoint_url,
         AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
@@ -79,7 +106,7 @@ def main() -> None:
     try:
         setup(sb.endpoint_url, args.accounts)
         regions = [r.region for r in load_catalog().regions if r.partition == "aws"][: args.regions]
-        sb.faults.set({"latency": [{"ms": args.latency_ms}]})
+        SandboxAdmin(sb.endpoint_url).set_faults({"latency": [{"ms": args.latency_ms}]})
         runs = {}
         for label, workers in (("discover", args.workers), ("sequential", 1)):
             base = SessionFactory(AwsSettings(region="us-east-1"))
