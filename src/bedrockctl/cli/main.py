@@ -53,10 +53,12 @@ def _register() -> None:
         doctor_cmd,
         inventory_cmd,
         invoke_cmd,
+        keys_cmd,
         models_cmd,
         policy_cmd,
         pricing_cmd,
         sandbox_cmd,
+        serve_cmd,
         usage_cmd,
         whoami,
     )
@@ -71,6 +73,8 @@ def _register() -> None:
     usage_cmd.register(app)
     cost_cmd.register(app)
     pricing_cmd.register(app)
+    serve_cmd.register(app)
+    keys_cmd.register(app)
     config_cmd.register(app)
     invoke_cmd.register(app)
     sandbox_cmd.register(app)

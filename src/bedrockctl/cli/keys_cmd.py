@@ -1,0 +1,141 @@
+"""``bedrockctl keys create|list|revoke``: gateway keys, shown once and stored hashed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from bedrockctl.cli.output import STATE, out, print_json, print_kv, print_table, want_json
+
+keys_app = typer.Typer(help="Gateway keys (bound to a user, a team and an environment).", no_args_is_help=True)
+
+
+def _store() -> Any:
+    from bedrockctl.server.gateway.keys import KeyStore
+    from bedrockctl.server.gateway.options import GatewayOptions, master_secret
+    from bedrockctl.server.gateway.store import open_engine
+
+    settings = STATE.context().settings
+    opts = GatewayOptions.from_settings(settings)
+    return KeyStore(open_engine(settings, opts), master_secret(opts, settings), 0.0)
+
+
+def _duration(value: str | None) -> float | None:
+    if not value:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if value[-1] in units and value[:-1].isdigit():
+        return int(value[:-1]) * units[value[-1]]
+    raise typer.BadParameter(f"{value!r} is not a duration such as 90d, 12h or 30m")
+
+
+@keys_app.command("create")
+def create(
+    user: str = typer.Option(..., "--user", help="The person or service the key belongs to."),
+    team: str = typer.Option(..., "--team", help="The team billed for it."),
+    environment: str | None = typer.Option(None, "--env", help="Environment (default: gateway.default_environment)."),
+    name: str = typer.Option("", "--name", help="A label."),
+    models: list[str] = typer.Option([], "--model", help="Allowed model (repeat); default: the environment's."),
+    expires: str | None = typer.Option(None, "--expires", help="Lifetime such as 90d, 12h."),
+    rpm: int | None = typer.Option(None, "--rpm", help="Requests per minute."),
+    rph: int | None = typer.Option(None, "--rph", help="Requests per hour."),
+    rpd: int | None = typer.Option(None, "--rpd", help="Requests per day."),
+    tpm: int | None = typer.Option(None, "--tpm", help="Tokens per minute."),
+    tph: int | None = typer.Option(None, "--tph", help="Tokens per hour."),
+    tpd: int | None = typer.Option(None, "--tpd", help="Tokens per day."),
+    monthly: float | None = typer.Option(None, "--monthly-budget", help="Key budget per month, USD."),
+    daily: float | None = typer.Option(None, "--daily-budget", help="Key budget per day, USD."),
+    json_out: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Create a key. The token and the secret access key are shown once and never stored.
+
+    Example: bedrockctl keys create --user ana --team ml --env prod --model haiku --rpm 60 --expires 90d
+    """
+    from bedrockctl.server.gateway.options import GatewayOptions
+
+    env = environment or GatewayOptions.from_settings(STATE.context().settings).default_environment
+    limits = {
+        k: v
+        for k, v in {
+            "rpm": rpm,
+            "rph": rph,
+            "rpd": rpd,
+            "tpm": tpm,
+            "tph": tph,
+            "tpd": tpd,
+            "monthly_budget_usd": monthly,
+            "daily_budget_usd": daily,
+        }.items()
+        if v is not None
+    }
+    created = _store().create(
+        user=user,
+        team=team,
+        environment=env,
+        name=name,
+        allowed_models=list(models),
+        limits=limits,
+        expires_in=_duration(expires),
+    )
+    if want_json(json_out):
+        import sys
+
+        import orjson
+
+        # print_json redacts secrets; this is the one place they must be shown (once).
+        sys.stdout.write(orjson.dumps(created, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    shown = {k: v for k, v in created.items() if k not in ("token", "aws_secret_access_key")}
+    print_kv(f"Gateway key {created['key_id']}", shown)
+    out.print("Shown once, store them now:", markup=False)
+    out.print(f"  token (Bearer / OpenAI api_key / AWS_BEARER_TOKEN_BEDROCK): {created['token']}", markup=False)
+    out.print(f"  aws_access_key_id:     {created['aws_access_key_id']}", markup=False)
+    out.print(f"  aws_secret_access_key: {created['aws_secret_access_key']}", markup=False)
+
+
+@keys_app.command("list")
+def list_keys(
+    all_keys: bool = typer.Option(False, "--all", help="Include revoked and expired keys."),
+    json_out: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """List keys (never their secrets). Example: bedrockctl keys list --all --json"""
+    recs = [r.public() for r in _store().list(include_inactive=all_keys)]
+    if want_json(json_out):
+        print_json(recs)
+        return
+    print_table(
+        "Gateway keys",
+        ["key id", "name", "user", "team", "env", "models", "limits", "expires", "state"],
+        [
+            (
+                r["key_id"],
+                r["name"],
+                r["user"],
+                r["team"],
+                r["environment"],
+                ",".join(r["allowed_models"]) or "*",
+                ",".join(f"{k}={v:g}" for k, v in r["limits"].items()) or "-",
+                r["expires_at"] or "never",
+                r["state"],
+            )
+            for r in recs
+        ],
+    )
+
+
+@keys_app.command("revoke")
+def revoke(
+    key_id: str = typer.Argument(..., help="The key id (BGK...)."),
+    json_out: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Revoke a key; every gateway worker refuses it within gateway.key_cache_ttl seconds."""
+    rec = _store().revoke(key_id).public()
+    if want_json(json_out):
+        print_json(rec)
+        return
+    out.print(f"revoked {rec['key_id']} ({rec['user']}, team {rec['team']}) at {rec['revoked_at']}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,159 @@
+"""``bedrockctl serve`` (the gateway) and ``bedrockctl audit list|export`` (its audit trail)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import typer
+
+from bedrockctl.cli.output import STATE, print_json, print_table, want_json
+
+audit_app = typer.Typer(help="The gateway's audit trail: one append-only record per request.", no_args_is_help=True)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0 for every interface)."),
+    port: int = typer.Option(8080, "--port", help="TCP port."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (use PostgreSQL beyond one node)."),
+    log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Run the gateway: Bedrock-native and OpenAI-compatible routes with keys, budgets, limits and audit.
+
+    Example: bedrockctl serve --host 0.0.0.0 --port 8080 --workers 4
+    """
+    import uvicorn
+
+    from bedrockctl.server.gateway.options import GatewayOptions, master_secret
+    from bedrockctl.server.gateway.store import open_engine
+
+    ctx = STATE.context()
+    opts = GatewayOptions.from_settings(ctx.settings)
+    open_engine(ctx.settings, opts, migrate=True).dispose()  # migrate once, before the workers start
+    master_secret(opts, ctx.settings)  # create the secret file once, if it is the one in use
+    for env_name, value in (
+        ("BEDROCKCTL_CONFIG", STATE.config_path),
+        ("BEDROCKCTL_REGION", STATE.flags.get("aws.region")),
+        ("BEDROCKCTL_PROFILE", STATE.flags.get("aws.profile")),
+    ):
+        if value:
+            os.environ[env_name] = str(value)
+    os.environ["BEDROCKCTL_GATEWAY_MIGRATED"] = "1"
+    sys.stderr.write(f"bedrockctl gateway on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})\n")
+    uvicorn.run(
+        "bedrockctl.server.asgi:app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=log_level,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _since(value: str | None) -> float | None:
+    if not value:
+        return None
+    units = {"m": 60, "h": 3600, "d": 86400}
+    if value[-1] in units and value[:-1].isdigit():
+        return time.time() - int(value[:-1]) * units[value[-1]]
+    from datetime import datetime
+
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+@audit_app.command("list")
+def audit_list(
+    since: str | None = typer.Option(None, "--since", help="ISO time or a duration such as 30m, 24h, 7d."),
+    key: str | None = typer.Option(None, "--key", help="Only this gateway key id."),
+    team: str | None = typer.Option(None, "--team"),
+    user: str | None = typer.Option(None, "--user"),
+    status: str | None = typer.Option(None, "--status", help="ok, budget_exceeded, rate_limited, ..."),
+    limit: int = typer.Option(50, "--limit", help="The most recent N records."),
+    json_out: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """The most recent audit records. Example: bedrockctl audit list --since 24h --team ml"""
+    from bedrockctl.server.gateway.audit import query
+    from bedrockctl.server.gateway.store import open_engine
+
+    engine = open_engine(STATE.context().settings)
+    rows = [
+        r.public()
+        for r in query(engine, since=_since(since), key_id=key, team=team, user=user, status=status, limit=limit)
+    ]
+    if want_json(json_out):
+        print_json(rows)
+        return
+    print_table(
+        "Gateway audit",
+        ["time", "key", "user", "team", "model", "tokens in/out", "cost $", "status", "ms", "client"],
+        [
+            (
+                r["time"],
+                r["key_id"],
+                r["user_name"],
+                r["team"],
+                r["model_served"] or r["model_requested"],
+                f"{r['input_tokens']}/{r['output_tokens']}",
+                r["cost_usd"],
+                r["status"],
+                r["latency_ms"],
+                r["client"],
+            )
+            for r in rows
+        ],
+    )
+
+
+@audit_app.command("export")
+def audit_export(
+    since: str | None = typer.Option(None, "--since", help="ISO time or a duration such as 30m, 24h, 7d."),
+    until: str | None = typer.Option(None, "--until", help="ISO time (exclusive)."),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl, csv or invocation-log (ingestible by `usage`)."),
+    output: str | None = typer.Option(None, "--output", "-o", help="File to write (default: stdout)."),
+) -> None:
+    """Every audit record of a period. Example: bedrockctl audit export --since 7d --format csv -o audit.csv"""
+    import csv
+
+    import orjson
+
+    from bedrockctl.server.gateway.audit import query
+    from bedrockctl.server.gateway.store import open_engine
+
+    engine = open_engine(STATE.context().settings)
+    records = query(engine, since=_since(since), until=_since(until), limit=None)
+    fh = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        if fmt == "csv":
+            writer: csv.DictWriter[str] | None = None
+            for r in records:
+                row = r.public()
+                if writer is None:
+                    writer = csv.DictWriter(fh, fieldnames=list(row))
+                    writer.writeheader()
+                writer.writerow(row)
+        elif fmt in ("jsonl", "invocation-log"):
+            for r in records:
+                doc = r.public() if fmt == "jsonl" else r.invocation_log()
+                fh.write(orjson.dumps(doc).decode() + "\n")
+        else:
+            raise typer.BadParameter("--format must be jsonl, csv or invocation-log")
+    finally:
+        if output:
+            fh.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(audit_app, name="audit")
+
+
+if __name__ == "__main__":  # ``python -m bedrockctl.cli.serve_cmd serve ...`` (tests, containers)
+    standalone = typer.Typer(no_args_is_help=True)
+    register(standalone)
+    standalone()

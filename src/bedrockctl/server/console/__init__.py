@@ -1,0 +1,79 @@
+"""The web console: server-rendered pages (Jinja2) enhanced with htmx and Chart.js, all vendored (no CDN).
+
+``console_app(ctx)`` builds the Starlette app; ``mount_console(server_app, ctx)`` serves it at ``/`` of the
+``bedrockctl serve`` app (as its fallback: the gateway's exact routes and prefixes win). See docs/console.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bedrockctl.server.console.core import HERE, Console
+
+
+def console_app(
+    ctx: Any,
+    *,
+    engine: Any = None,
+    master: Any = None,
+    keystore: Any = None,
+    hash_cost: str = "default",
+    secure_cookies: bool | None = None,
+) -> Any:
+    """The console as an ASGI app. ``engine`` (the store's), ``master`` (a ``MasterKey``), ``keystore`` (the
+    gateway's ``KeyStore``) default to what ``ctx.settings`` configures."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
+
+    from bedrockctl.server.console import routes_access, routes_auth, routes_main
+    from bedrockctl.services.console_data import KeyAccess
+    from bedrockctl.services.credentials import CredentialService
+    from bedrockctl.services.envelope import master_key_from_env
+    from bedrockctl.services.users import UserService
+
+    settings = ctx.settings
+    if engine is None:
+        from bedrockctl.paths import default_store_url
+        from bedrockctl.store import Store
+
+        engine = Store(default_store_url(settings)).engine
+    if keystore is None:
+        from bedrockctl.server.gateway.keys import KeyStore
+        from bedrockctl.server.gateway.options import GatewayOptions, master_secret
+
+        keystore = KeyStore(engine, master_secret(GatewayOptions.from_settings(settings), settings), cache_ttl=0.0)
+    console = Console(
+        ctx=ctx,
+        engine=engine,
+        users=UserService(engine, hash_cost=hash_cost),
+        creds=CredentialService(
+            engine, master or master_key_from_env(settings, ctx.sessions), base_settings=settings.aws
+        ),
+        keys=KeyAccess(keystore, engine),
+        secure_cookies=secure_cookies,
+    )
+    app = Starlette(
+        routes=[
+            *routes_auth.ROUTES,
+            *routes_main.ROUTES,
+            *routes_access.ROUTES,
+            Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+        ]
+    )
+    app.state.console = console
+    return app
+
+
+def mount_console(server_app: Any, ctx: Any, **kwargs: Any) -> Any:
+    """Serve the console at ``/`` of a ``ServerApp`` (``create_app``); reuses the gateway's key store if any."""
+    gw = server_app.state.get("gateway")
+    if gw is not None:
+        kwargs.setdefault("keystore", gw.keys)
+        kwargs.setdefault("engine", gw.engine)
+    app = console_app(ctx, **kwargs)
+    server_app.fallback = app
+    return app
+
+
+__all__ = ["console_app", "mount_console"]

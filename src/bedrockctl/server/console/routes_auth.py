@@ -1,0 +1,154 @@
+"""Sign-in, sign-out, one's own password, and user administration (admins)."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bedrockctl.errors import BedrockctlError
+from bedrockctl.server.console.core import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    actor_of,
+    console_of,
+    form_of,
+    new_login_csrf,
+    page,
+    redirect,
+)
+from bedrockctl.services.users import AuthenticationFailed
+
+
+def _safe_next(value: str | None) -> str:
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+async def login_form(request: Request) -> Response:
+    con = console_of(request)
+    token = new_login_csrf()
+    resp = con.render(
+        request, "login.html", csrf=token, next=_safe_next(request.query_params.get("next")), error=""
+    )
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=con.secure(request), path="/")
+    return resp
+
+
+async def login(request: Request) -> Response:
+    con = console_of(request)
+    form = await form_of(request)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, form.get("csrf_token", "")):
+        return con.render(request, "error.html", 403, title="Form expired", message="Reload the sign-in page.")
+    try:
+        actor = await run_in_threadpool(con.users.authenticate, form.get("username", ""), form.get("password", ""))
+    except AuthenticationFailed:
+        token = new_login_csrf()
+        resp = con.render(
+            request,
+            "login.html",
+            401,
+            csrf=token,
+            next=_safe_next(form.get("next")),
+            error="Wrong user name or password.",
+            username=form.get("username", ""),
+        )
+        resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=con.secure(request))
+        return resp
+    info = con.users.open_session(actor)
+    resp = redirect(_safe_next(form.get("next")))
+    con.set_session_cookie(request, resp, info)
+    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return resp
+
+
+@page()
+async def logout(request: Request) -> Response:
+    con = console_of(request)
+    con.users.close_session(request.cookies.get(SESSION_COOKIE))
+    resp = redirect("/login")
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@page()
+async def account(request: Request) -> Response:
+    con = console_of(request)
+    me = con.users.get(actor_of(request), actor_of(request).id)
+    return con.render(request, "account.html", me=me, active="account")
+
+
+@page()
+async def change_password(request: Request) -> Response:
+    con = console_of(request)
+    form = await form_of(request)
+    me = actor_of(request)
+    if form.get("new_password") != form.get("confirm_password"):
+        return redirect("/account", "The new passwords differ.")
+    await run_in_threadpool(
+        con.users.set_password, me, me.id, form.get("new_password", ""), current=form.get("current_password", "")
+    )
+    return redirect("/login", "Password changed; sign in again.")
+
+
+@page(admin=True)
+async def users_page(request: Request) -> Response:
+    con = console_of(request)
+    return con.render(request, "users.html", users=con.users.list(actor_of(request)), active="users", error="")
+
+
+@page(admin=True)
+async def create_user(request: Request) -> Response:
+    con = console_of(request)
+    form = await form_of(request)
+    try:
+        await run_in_threadpool(
+            lambda: con.users.create(
+                actor_of(request),
+                form.get("username", "").strip(),
+                form.get("password", ""),
+                role=form.get("role", "member"),
+                team=form.get("team", "default").strip() or "default",
+            )
+        )
+    except BedrockctlError as exc:
+        return con.render(
+            request, "users.html", 400, users=con.users.list(actor_of(request)), active="users", error=exc.message
+        )
+    return redirect("/users", f"User {form.get('username')} created.")
+
+
+@page(admin=True)
+async def update_user(request: Request) -> Response:
+    con = console_of(request)
+    form = await form_of(request)
+    uid = int(request.path_params["user_id"])
+    me = actor_of(request)
+    action = form.get("action", "save")
+    if action == "delete":
+        con.users.delete(me, uid)
+        return redirect("/users", "User deleted.")
+    if action == "password":
+        await run_in_threadpool(con.users.set_password, me, uid, form.get("password", ""))
+        return redirect("/users", "Password reset.")
+    con.users.update(
+        me, uid, role=form.get("role") or None, team=form.get("team") or None, disabled=form.get("disabled") == "on"
+    )
+    return redirect("/users", "User saved.")
+
+
+ROUTES = [
+    Route("/login", login_form, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/account", account, methods=["GET"]),
+    Route("/account/password", change_password, methods=["POST"]),
+    Route("/users", users_page, methods=["GET"]),
+    Route("/users", create_user, methods=["POST"]),
+    Route("/users/{user_id:int}", update_user, methods=["POST"]),
+]

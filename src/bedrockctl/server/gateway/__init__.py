@@ -1,0 +1,2 @@
+"""The gateway: Bedrock-native and OpenAI-compatible protocols in front of Bedrock, with keys, budgets, rate
+limits and an audit trail (see docs/gateway.md)."""

@@ -1,0 +1,92 @@
+"""Who is calling: ``Authorization: Bearer <gateway key>`` (also ``x-api-key``) or SigV4 signed with a
+gateway-issued access-key pair, verified by recomputing the signature with botocore's SigV4 on the request as
+received (method, raw path, query, the signed headers, the payload hash)."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import time
+from typing import Any
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import ReadOnlyCredentials
+
+from bedrockctl.server.gateway import errors
+from bedrockctl.server.gateway.keys import KeyRecord, KeyStore
+
+
+def authenticate(
+    keys: KeyStore, scope: dict[str, Any], headers: dict[bytes, bytes], body: bytes, skew: float = 900.0
+) -> KeyRecord:
+    auth = headers.get(b"authorization", b"").decode("latin-1")
+    if auth[:7].lower() == "bearer ":
+        rec = keys.verify_bearer(auth[7:])
+    elif auth.startswith("AWS4-HMAC-SHA256 "):
+        rec = verify_sigv4(keys, scope, headers, body, auth, skew)
+    elif b"x-api-key" in headers:
+        rec = keys.verify_bearer(headers[b"x-api-key"].decode("latin-1"))
+    else:
+        raise errors.unauthenticated(
+            "Missing Authentication Token: send a gateway key (Authorization: Bearer) "
+            "or sign with a gateway access key (SigV4)."
+        )
+    if rec is None:
+        raise errors.unauthenticated()
+    state = rec.state()
+    if state == "revoked":
+        raise errors.key_revoked(rec.key_id)
+    if state == "expired":
+        raise errors.key_expired(rec.key_id)
+    return rec
+
+
+def _parse(auth: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in auth[len("AWS4-HMAC-SHA256 ") :].split(","):
+        name, _, value = part.strip().partition("=")
+        out[name] = value
+    return out
+
+
+def verify_sigv4(
+    keys: KeyStore, scope: dict[str, Any], headers: dict[bytes, bytes], body: bytes, auth: str, skew: float
+) -> KeyRecord | None:
+    fields = _parse(auth)
+    try:
+        key_id, date, region, service, terminator = fields["Credential"].split("/")
+        signed = fields["SignedHeaders"].split(";")
+        given = fields["Signature"]
+    except (KeyError, ValueError):
+        raise errors.bad_signature("Authorization header requires Credential, SignedHeaders and Signature.") from None
+    if service != "bedrock" or terminator != "aws4_request":
+        raise errors.bad_signature(f"Credential should be scoped to service 'bedrock', not {service!r}.")
+    amz_date = headers.get(b"x-amz-date", b"").decode("latin-1")
+    try:
+        signed_at = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        raise errors.bad_signature("X-Amz-Date is missing or malformed.") from None
+    if abs(time.time() - signed_at) > skew or amz_date[:8] != date:
+        raise errors.bad_signature("Signature expired: the request time is too far from the server time.")
+    rec = keys.lookup(key_id)
+    if rec is None:
+        return None
+    sent_hash = headers.get(b"x-amz-content-sha256")
+    if sent_hash and sent_hash != b"UNSIGNED-PAYLOAD" and sent_hash.decode() != hashlib.sha256(body).hexdigest():
+        raise errors.bad_signature("The payload does not match X-Amz-Content-SHA256.")
+    want = {h.encode() for h in signed}
+    sig_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in headers.items() if k in want}
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    query = scope.get("query_string") or b""
+    host = sig_headers.get("host", "localhost")
+    url = f"http://{host}{raw_path.decode('latin-1')}" + (f"?{query.decode('latin-1')}" if query else "")
+    request = AWSRequest(method=scope["method"], url=url, data=body, headers=sig_headers)
+    request.context["timestamp"] = amz_date
+    signer = SigV4Auth(ReadOnlyCredentials(key_id, keys.secret_for(key_id), None), "bedrock", region)
+    canonical = signer.canonical_request(request)
+    expected = signer.signature(signer.string_to_sign(request, canonical), request)
+    if not hmac.compare_digest(expected, given):
+        raise errors.bad_signature("The request signature we calculated does not match the signature you provided.")
+    return rec

@@ -1,0 +1,202 @@
+"""Bedrock-native routes, byte-for-byte the AWS wire format: ``POST /model/{modelId}/converse``,
+``/converse-stream``, ``/invoke``, ``/invoke-with-response-stream`` (eventstream passed through unchanged)."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from typing import Any
+
+import orjson
+from botocore.utils import percent_encode
+
+from bedrockctl.runtime.calls import invoke_usage
+from bedrockctl.runtime.resolve import Target
+from bedrockctl.runtime.types import Usage
+from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
+from bedrockctl.server.gateway import errors
+from bedrockctl.server.gateway.auth import authenticate
+from bedrockctl.server.gateway.http import client_of, estimate_tokens, read_body, respond
+from bedrockctl.server.gateway.keys import KeyRecord
+from bedrockctl.server.gateway.pipeline import Admission, Gateway
+
+OPERATIONS = {
+    "converse": "Converse",
+    "converse-stream": "ConverseStream",
+    "invoke": "InvokeModel",
+    "invoke-with-response-stream": "InvokeModelWithResponseStream",
+}
+_PASS_HEADERS = (
+    b"content-type",
+    b"x-amzn-requestid",
+    b"x-amzn-bedrock-input-token-count",
+    b"x-amzn-bedrock-output-token-count",
+    b"x-amzn-bedrock-invocation-latency",
+    b"x-amzn-bedrock-cache-read-input-token-count",
+    b"x-amzn-bedrock-cache-write-input-token-count",
+    b"x-amzn-bedrock-performanceconfig-latency",
+)
+_FORWARD = (
+    b"content-type",
+    b"accept",
+    b"x-amzn-bedrock-accept",
+    b"x-amzn-bedrock-trace",
+    b"x-amzn-bedrock-guardrailidentifier",
+    b"x-amzn-bedrock-guardrailversion",
+    b"x-amzn-bedrock-performanceconfig-latency",
+    b"x-amzn-bedrock-service-tier",
+)
+_TITLE = {h: "-".join(p.capitalize() for p in h.decode().split("-")) for h in _FORWARD}
+# where model-native bodies keep their output limit (first match wins); injected when the caller set none
+_NATIVE_MAX = (
+    ("max_tokens",),
+    ("max_tokens_to_sample",),
+    ("max_gen_len",),
+    ("textGenerationConfig", "maxTokenCount"),
+    ("inferenceConfig", "max_new_tokens"),
+    ("inferenceConfig", "maxTokens"),
+)
+
+
+def _native_max(doc: dict[str, Any], model: str, default: int) -> tuple[int, bool]:
+    """(max output tokens, whether the body was changed to set the default)."""
+    for path in _NATIVE_MAX:
+        node: Any = doc
+        for p in path:
+            node = node.get(p) if isinstance(node, dict) else None
+        if isinstance(node, int):
+            return node, False
+    bare = model.split(".", 1)[1] if model.split(".", 1)[0] in ("us", "eu", "apac", "global") else model
+    if "embed" in bare:
+        return 0, False
+    if bare.startswith("anthropic."):
+        doc["max_tokens"] = default
+    elif bare.startswith("amazon.titan"):
+        doc.setdefault("textGenerationConfig", {})["maxTokenCount"] = default
+    elif bare.startswith("amazon.nova"):
+        doc.setdefault("inferenceConfig", {})["max_new_tokens"] = default
+    elif bare.startswith("meta."):
+        doc["max_gen_len"] = default
+    else:
+        doc["max_tokens"] = default
+    return default, True
+
+
+def _model_path(model_id: str, suffix: str) -> str:
+    return f"/model/{percent_encode(model_id)}/{suffix}"
+
+
+async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    started = time.perf_counter()
+    request_id = str(uuid.uuid4())
+    headers = dict(scope["headers"])
+    client = client_of(scope, headers)
+    model, _, suffix = scope["path"][len("/model/") :].rpartition("/")
+    operation = OPERATIONS.get(suffix, suffix)
+    key: KeyRecord | None = None
+    adm: Admission | None = None
+    try:
+        body = await read_body(receive)
+        if suffix not in OPERATIONS or not model or scope["method"] != "POST":
+            raise errors.GatewayError(404, "UnknownOperationException", f"Unknown operation {scope['path']}")
+        key = authenticate(gw.keys, scope, headers, body, gw.opts.clock_skew_seconds)
+        converse = operation.startswith("Converse")
+        try:
+            doc = orjson.loads(body) if body else {}
+        except orjson.JSONDecodeError:
+            if converse:
+                raise errors.validation("The request body is not valid JSON.") from None
+            doc = None
+        changed = False
+        if converse:
+            if not isinstance(doc, dict):
+                raise errors.validation("The request body must be a JSON object.")
+            cfg = doc.get("inferenceConfig") or {}
+            max_tokens = cfg.get("maxTokens")
+            if not isinstance(max_tokens, int):
+                max_tokens = gw.opts.default_max_tokens
+                doc["inferenceConfig"] = {**cfg, "maxTokens": max_tokens}
+                changed = True
+            est = estimate_tokens({k: v for k, v in doc.items() if k != "inferenceConfig"})
+        elif isinstance(doc, dict):
+            max_tokens, changed = _native_max(doc, model, gw.opts.default_max_tokens)
+            est = estimate_tokens(doc)
+        else:
+            max_tokens, est = gw.opts.default_max_tokens, len(body) // 3 + 1
+        adm = await gw.admit(key, "bedrock", operation, model, est, max_tokens, client, request_id)
+        payload = orjson.dumps(doc) if changed else body
+        fwd = {_TITLE[k]: v.decode("latin-1") for k, v in headers.items() if k in _TITLE}
+        fwd.setdefault("Content-Type", "application/json")
+
+        def build(t: Target) -> WireRequest:
+            return WireRequest(RUNTIME, operation, _model_path(t.model_id, suffix), payload, dict(fwd))
+
+        resp = await gw.send(adm, build)
+    except errors.GatewayError as err:
+        if adm is not None:
+            gw.finish(adm, Usage(), err.audit_status, err.status)
+        else:
+            gw.refuse(key, "bedrock", operation, model or None, client, request_id, err, started)
+        await respond(send, *err.bedrock(request_id))
+        return
+    except ValueError as exc:  # body too large
+        await respond(send, *errors.validation(str(exc)).bedrock(request_id))
+        return
+    out_headers = [(k.encode(), str(v).encode()) for k, v in resp.headers.items() if k.encode() in _PASS_HEADERS]
+    if not operation.endswith("Stream"):
+        try:
+            data = await resp.read()
+        except AwsCallError as err:
+            gw.finish(adm, Usage(), err.code, 502)
+            await respond(send, *errors.upstream(err.code, err.message, 502).bedrock(request_id))
+            return
+        if operation == "Converse":
+            try:
+                usage = Usage.from_converse(orjson.loads(data).get("usage"))
+            except (orjson.JSONDecodeError, AttributeError):
+                usage = Usage()
+        else:
+            usage = invoke_usage(resp.headers)
+        gw.finish(adm, usage, "ok", 200)
+        await respond(send, 200, out_headers, data)
+        return
+    await stream(gw, adm, resp, send, out_headers, operation)
+
+
+async def stream(
+    gw: Gateway, adm: Admission, resp: Any, send: Any, out_headers: list[tuple[bytes, bytes]], operation: str
+) -> None:
+    """Pass the eventstream through unchanged; read the usage from its last events on the way."""
+    await send({"type": "http.response.start", "status": 200, "headers": out_headers})
+    region = adm.target.region if adm.target else ""
+    decoder = EventDecoder(operation, region)
+    usage: dict[str, Any] | None = None
+    status = "incomplete"
+    try:
+        async for chunk in resp.chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            try:
+                for etype, payload in decoder.feed(chunk):
+                    if etype == "metadata":
+                        usage = payload.get("usage")
+                        status = "ok"
+                    elif etype == "chunk":
+                        raw = base64.b64decode(payload.get("bytes", ""))
+                        if b"amazon-bedrock-invocationMetrics" in raw:
+                            m = orjson.loads(raw)["amazon-bedrock-invocationMetrics"]
+                            usage = {
+                                "inputTokens": m.get("inputTokenCount", 0),
+                                "outputTokens": m.get("outputTokenCount", 0),
+                                "cacheReadInputTokens": m.get("cacheReadInputTokenCount", 0),
+                                "cacheWriteInputTokens": m.get("cacheWriteInputTokenCount", 0),
+                            }
+                            status = "ok"
+            except AwsCallError as err:
+                status = err.code
+    except AwsCallError as err:
+        status = err.code
+    finally:
+        await resp.close()
+        gw.finish(adm, Usage.from_converse(usage), status, 200)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})

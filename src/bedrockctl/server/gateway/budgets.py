@@ -1,0 +1,260 @@
+"""Budgets and rate limits of one request: environment -> team -> user -> key, monthly and daily windows;
+request and token limits per minute, hour and day. Alerts once per threshold per window (webhook, SNS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from bedrockctl.server.gateway import errors
+from bedrockctl.server.gateway.counters import CounterSpec, Key, Refused
+from bedrockctl.server.gateway.keys import KeyRecord
+from bedrockctl.server.gateway.options import GatewayOptions
+from bedrockctl.server.gateway.tables import gateway_alerts
+from bedrockctl.settings import EnvironmentSettings
+
+log = logging.getLogger("bedrockctl.gateway")
+NANO = 1_000_000_000
+_RATE = {
+    "rpm": ("requests", "M", "requests per minute"),
+    "rph": ("requests", "H", "requests per hour"),
+    "rpd": ("requests", "D", "requests per day"),
+    "tpm": ("tokens", "M", "tokens per minute"),
+    "tph": ("tokens", "H", "tokens per hour"),
+    "tpd": ("tokens", "D", "tokens per day"),
+}
+
+
+@dataclass(frozen=True)
+class Windows:
+    minute: tuple[str, float]
+    hour: tuple[str, float]
+    day: tuple[str, float]
+    month: tuple[str, float]
+
+    @classmethod
+    def at(cls, now: float) -> Windows:
+        m = int(now // 60)
+        h = int(now // 3600)
+        g = time.gmtime(now)
+        day_start = calendar.timegm((g.tm_year, g.tm_mon, g.tm_mday, 0, 0, 0))
+        ny, nm = (g.tm_year + 1, 1) if g.tm_mon == 12 else (g.tm_year, g.tm_mon + 1)
+        return cls(
+            (f"M{m}", (m + 1) * 60.0),
+            (f"H{h}", (h + 1) * 3600.0),
+            (f"d{g.tm_year:04d}-{g.tm_mon:02d}-{g.tm_mday:02d}", day_start + 86400.0),
+            (f"m{g.tm_year:04d}-{g.tm_mon:02d}", float(calendar.timegm((ny, nm, 1, 0, 0, 0)))),
+        )
+
+    def by_letter(self, letter: str) -> tuple[str, float]:
+        return {"M": self.minute, "H": self.hour, "D": self.day}[letter]
+
+
+@dataclass
+class BudgetInfo:
+    spec: CounterSpec
+    environment: str
+    thresholds: tuple[float, ...]
+    hard_stop_pct: float
+
+
+class Policy:
+    """Turns a key into the counters a request must pass, and refusals into protocol errors."""
+
+    def __init__(self, opts: GatewayOptions, environments: dict[str, EnvironmentSettings]) -> None:
+        self.opts = opts
+        self.environments = environments
+        self._cache: dict[tuple[str, str], list[CounterSpec]] = {}
+        self._minute = ""
+        self.budgets: dict[Key, BudgetInfo] = {}  # every budget counter seen (for alerts)
+        self.pct: dict[Key, float] = {}  # last known spent % of each budget counter
+
+    def specs(self, key: KeyRecord, now: float) -> list[CounterSpec]:
+        minute = f"M{int(now // 60)}"
+        if minute != self._minute:
+            self._cache.clear()
+            self._minute = minute
+        ck = (key.key_id, key.environment)
+        hit = self._cache.get(ck)
+        if hit is None:
+            hit = self._cache[ck] = self._build(key, Windows.at(now))
+        return hit
+
+    def _build(self, key: KeyRecord, w: Windows) -> list[CounterSpec]:
+        env = self.environments.get(key.environment)
+        stop = env.hard_stop_pct if env else 100.0
+        thresholds = tuple(env.alert_thresholds) if env else ()
+        out: list[CounterSpec] = []
+
+        def budget(scope: str, what: str, monthly: float | None, daily: float | None) -> None:
+            for limit, (win, resets), period in ((monthly, w.month, "monthly"), (daily, w.day, "daily")):
+                if limit is None:
+                    continue
+                spec = CounterSpec(
+                    f"budget:{scope}",
+                    win,
+                    int(limit * stop / 100 * NANO),
+                    resets,
+                    "budget",
+                    f"{what} {period} budget",
+                    limit,
+                )
+                out.append(spec)
+                self.budgets[spec.key] = BudgetInfo(spec, key.environment, thresholds, stop)
+
+        if env is not None:
+            budget(f"env:{env.name}", f"environment {env.name!r}", env.monthly_budget_usd, env.daily_budget_usd)
+        team = self.opts.teams.get(key.team)
+        if team is not None:
+            budget(f"team:{key.team}", f"team {key.team!r}", team.monthly_budget_usd, team.daily_budget_usd)
+        user = self.opts.users.get(key.user)
+        if user is not None:
+            budget(f"user:{key.user}", f"user {key.user!r}", user.monthly_budget_usd, user.daily_budget_usd)
+        budget(
+            f"key:{key.key_id}",
+            f"key {key.key_id}",
+            key.limits.get("monthly_budget_usd"),
+            key.limits.get("daily_budget_usd"),
+        )
+        if env is not None:
+            for limit, letter, what in (
+                (env.requests_per_hour, "H", "requests per hour"),
+                (env.requests_per_day, "D", "requests per day"),
+            ):
+                if limit is not None:
+                    win, resets = w.by_letter(letter)
+                    out.append(
+                        CounterSpec(
+                            f"r{letter.lower()}:env:{env.name}",
+                            win,
+                            int(limit),
+                            resets,
+                            "requests",
+                            f"environment {env.name!r} {what}",
+                            float(limit),
+                        )
+                    )
+        for name, (kind, letter, what) in _RATE.items():
+            klimit = key.limits.get(name)
+            if klimit is not None:
+                win, resets = w.by_letter(letter)
+                out.append(
+                    CounterSpec(
+                        f"{name}:key:{key.key_id}",
+                        win,
+                        int(klimit),
+                        resets,
+                        kind,
+                        f"key {key.key_id} {what}",
+                        float(klimit),
+                    )
+                )
+        return out
+
+    def has_budget(self, specs: list[CounterSpec]) -> bool:
+        return any(s.kind == "budget" for s in specs)
+
+    def refusal(self, exc: Refused) -> errors.GatewayError:
+        spec = exc.spec
+        if spec.kind == "budget":
+            info = self.budgets.get(spec.key)
+            return errors.over_budget(
+                spec.label, spec.limit, info.hard_stop_pct if info else 100.0, spec.resets_at, spec.scope
+            )
+        return errors.rate_limited(spec.label, spec.limit, spec.resets_at, spec.scope)
+
+    def env_pct(self, env: EnvironmentSettings, now: float) -> float:
+        """The highest known spent % of the environment's budgets (for the soft threshold)."""
+        w = Windows.at(now)
+        scope = f"budget:env:{env.name}"
+        return max(self.pct.get((scope, w.month[0]), 0.0), self.pct.get((scope, w.day[0]), 0.0))
+
+
+class Alerter:
+    """Once per threshold per window, across workers (the ``gateway_alerts`` primary key decides who sends)."""
+
+    def __init__(self, engine: Any, policy: Policy, opts: GatewayOptions, sessions: Any = None) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.opts = opts
+        self.sessions = sessions
+        self.sent: list[dict[str, Any]] = []
+
+    def check(self, keys: list[Key], read: Any) -> list[dict[str, Any]]:
+        """Update the known percentages of ``keys`` and send the alerts they newly crossed (sync, off the hot path)."""
+        infos = [self.policy.budgets[k] for k in keys if k in self.policy.budgets]
+        if not infos:
+            return []
+        values = read([i.spec.key for i in infos])
+        fired = []
+        for info in infos:
+            used, _reserved, _cap = values.get(info.spec.key, (0, 0, 0))
+            limit_n = info.spec.limit * NANO
+            pct = 100.0 * used / limit_n if limit_n else 0.0
+            self.policy.pct[info.spec.key] = pct
+            for threshold in info.thresholds:
+                if pct >= threshold and self._claim(info.spec, threshold):
+                    alert = {
+                        "type": "bedrockctl.budget_threshold",
+                        "budget": info.spec.label,
+                        "scope": info.spec.scope,
+                        "window": info.spec.win,
+                        "environment": info.environment,
+                        "threshold_pct": threshold,
+                        "spent_pct": round(pct, 3),
+                        "spent_usd": round(used / NANO, 6),
+                        "limit_usd": info.spec.limit,
+                        "hard_stop_pct": info.hard_stop_pct,
+                        "resets_at": errors.iso(info.spec.resets_at),
+                    }
+                    fired.append(alert)
+                    self._send(alert)
+        return fired
+
+    def _claim(self, spec: CounterSpec, threshold: float) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    gateway_alerts.insert().values(
+                        scope=spec.scope, win=spec.win, threshold=threshold, sent_at=time.time()
+                    )
+                )
+            return True
+        except sa.exc.IntegrityError:
+            return False
+
+    def _send(self, alert: dict[str, Any]) -> None:
+        self.sent.append(alert)
+        log.warning(
+            "budget alert: %s at %.1f%% (threshold %g%%)", alert["budget"], alert["spent_pct"], alert["threshold_pct"]
+        )
+        if self.opts.webhook_url:
+            try:
+                import httpx
+
+                httpx.post(self.opts.webhook_url, json=alert, timeout=5.0)
+            except Exception as exc:
+                log.warning("budget alert webhook failed: %s", exc)
+        if self.opts.sns_topic_arn and self.sessions is not None:
+            try:
+                import json
+
+                region = self.opts.sns_topic_arn.split(":")[3] or None
+                self.sessions.client("sns", region).publish(
+                    TopicArn=self.opts.sns_topic_arn,
+                    Subject=f"bedrockctl budget alert: {alert['budget']}"[:99],
+                    Message=json.dumps(alert),
+                )
+            except Exception as exc:
+                log.warning("budget alert to SNS failed: %s", exc)
+
+
+async def run_blocking(fn: Any, *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)

@@ -1,0 +1,224 @@
+"""Gateway keys: shown once, stored hashed, bound to a user, a team and an environment.
+
+A key has two faces: a bearer token ``bgk.<KEY_ID>.<secret>`` (``Authorization: Bearer``, what boto3 sends
+when ``AWS_BEARER_TOKEN_BEDROCK`` is set, and the OpenAI ``api_key``) and an access-key pair for SigV4
+(``KEY_ID`` / a secret derived from the server's master secret, so that the gateway can recompute signatures
+without storing it). Only ``sha256(secret)`` of the bearer token is stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bedrockctl.errors import BedrockctlError
+from bedrockctl.server.gateway.tables import gateway_keys
+
+LIMIT_KEYS = ("rpm", "rph", "rpd", "tpm", "tph", "tpd", "monthly_budget_usd", "daily_budget_usd")
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+class KeyNotFound(BedrockctlError):
+    code = "BRC-GW-001"
+    title = "Gateway key not found"
+    default_remediation = "List keys with `bedrockctl keys list`."
+    exit_code = 4
+
+
+@dataclass
+class KeyRecord:
+    key_id: str
+    secret_hash: str
+    user: str
+    team: str
+    environment: str
+    name: str = ""
+    allowed_models: list[str] = field(default_factory=list)
+    limits: dict[str, float] = field(default_factory=dict)
+    created_at: float = 0.0
+    expires_at: float | None = None
+    revoked_at: float | None = None
+
+    def state(self, now: float | None = None) -> str:
+        now = time.time() if now is None else now
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and now >= self.expires_at:
+            return "expired"
+        return "active"
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "key_id": self.key_id,
+            "name": self.name,
+            "user": self.user,
+            "team": self.team,
+            "environment": self.environment,
+            "allowed_models": list(self.allowed_models),
+            "limits": dict(self.limits),
+            "created_at": _iso(self.created_at),
+            "expires_at": _iso(self.expires_at),
+            "revoked_at": _iso(self.revoked_at),
+            "state": self.state(),
+        }
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def sigv4_secret(master: bytes, key_id: str) -> str:
+    digest = hmac.new(master, b"bedrockctl-gateway-sigv4\0" + key_id.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()[:40]
+
+
+def parse_token(token: str) -> tuple[str, str] | None:
+    parts = token.strip().split(".", 2)
+    if len(parts) != 3 or parts[0] != "bgk" or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+class KeyStore:
+    def __init__(self, engine: Any, master: bytes, cache_ttl: float = 5.0) -> None:
+        self.engine = engine
+        self.master = master
+        self.cache_ttl = cache_ttl
+        self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
+
+    # -- administration (CLI) ------------------------------------------------------------------------------
+    def create(
+        self,
+        *,
+        user: str,
+        team: str,
+        environment: str,
+        name: str = "",
+        allowed_models: list[str] | None = None,
+        limits: dict[str, float] | None = None,
+        expires_in: float | None = None,
+        expires_at: float | None = None,
+    ) -> dict[str, Any]:
+        """Create a key; the returned ``token`` and ``aws_secret_access_key`` are shown once, never stored."""
+        key_id = "BGK" + "".join(secrets.choice(_B32) for _ in range(17))
+        secret = secrets.token_urlsafe(32)
+        now = time.time()
+        unknown = set(limits or {}) - set(LIMIT_KEYS)
+        if unknown:
+            raise ValueError(f"unknown limit(s) {', '.join(sorted(unknown))}; expected {', '.join(LIMIT_KEYS)}")
+        rec = KeyRecord(
+            key_id=key_id,
+            secret_hash=hash_secret(secret),
+            user=user,
+            team=team,
+            environment=environment,
+            name=name,
+            allowed_models=list(allowed_models or []),
+            limits={k: float(v) for k, v in (limits or {}).items() if v is not None},
+            created_at=now,
+            expires_at=expires_at if expires_at is not None else (now + expires_in if expires_in else None),
+        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                gateway_keys.insert().values(
+                    key_id=rec.key_id,
+                    secret_hash=rec.secret_hash,
+                    name=rec.name,
+                    user_name=rec.user,
+                    team=rec.team,
+                    environment=rec.environment,
+                    allowed_models=rec.allowed_models,
+                    limits=rec.limits,
+                    created_at=rec.created_at,
+                    expires_at=rec.expires_at,
+                )
+            )
+        out = rec.public()
+        out["token"] = f"bgk.{key_id}.{secret}"
+        out["aws_access_key_id"] = key_id
+        out["aws_secret_access_key"] = sigv4_secret(self.master, key_id)
+        return out
+
+    def list(self, include_inactive: bool = True) -> list[KeyRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(gateway_keys.select().order_by(gateway_keys.c.created_at)).all()
+        recs = [_record(r._mapping) for r in rows]
+        return recs if include_inactive else [r for r in recs if r.state() == "active"]
+
+    def revoke(self, key_id: str) -> KeyRecord:
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                gateway_keys.update()
+                .where(gateway_keys.c.key_id == key_id, gateway_keys.c.revoked_at.is_(None))
+                .values(revoked_at=time.time())
+            )
+            if res.rowcount == 0 and self.get(key_id, conn=conn) is None:
+                raise KeyNotFound(f"no gateway key {key_id!r}")
+        self._cache.pop(key_id, None)
+        rec = self.get(key_id)
+        assert rec is not None
+        return rec
+
+    def get(self, key_id: str, conn: Any = None) -> KeyRecord | None:
+        stmt = gateway_keys.select().where(gateway_keys.c.key_id == key_id)
+        if conn is not None:
+            row = conn.execute(stmt).first()
+        else:
+            with self.engine.connect() as c:
+                row = c.execute(stmt).first()
+        return None if row is None else _record(row._mapping)
+
+    # -- request path ------------------------------------------------------------------------------------
+    def lookup(self, key_id: str) -> KeyRecord | None:
+        """A cached read (``cache_ttl`` seconds): revocations reach every worker within the TTL."""
+        now = time.monotonic()
+        hit = self._cache.get(key_id)
+        if hit is not None and now - hit[0] < self.cache_ttl:
+            return hit[1]
+        rec = self.get(key_id) if len(key_id) == 20 and key_id.startswith("BGK") else None
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        self._cache[key_id] = (now, rec)
+        return rec
+
+    def verify_bearer(self, token: str) -> KeyRecord | None:
+        parsed = parse_token(token)
+        if parsed is None:
+            return None
+        rec = self.lookup(parsed[0])
+        if rec is None or not hmac.compare_digest(rec.secret_hash, hash_secret(parsed[1])):
+            return None
+        return rec
+
+    def secret_for(self, key_id: str) -> str:
+        return sigv4_secret(self.master, key_id)
+
+
+def _record(m: Any) -> KeyRecord:
+    return KeyRecord(
+        key_id=m["key_id"],
+        secret_hash=m["secret_hash"],
+        user=m["user_name"],
+        team=m["team"],
+        environment=m["environment"],
+        name=m["name"] or "",
+        allowed_models=list(m["allowed_models"] or []),
+        limits=dict(m["limits"] or {}),
+        created_at=m["created_at"],
+        expires_at=m["expires_at"],
+        revoked_at=m["revoked_at"],
+    )
+
+
+__all__ = ["LIMIT_KEYS", "KeyNotFound", "KeyRecord", "KeyStore", "hash_secret", "parse_token", "sigv4_secret"]

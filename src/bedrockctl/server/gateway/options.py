@@ -1,0 +1,117 @@
+"""The ``[gateway]`` config section, typed (it is free-form in ``settings``; values from env may be strings)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bedrockctl.errors import ConfigError
+
+
+def _num(raw: dict[str, Any], key: str, default: float) -> float:
+    value = raw.get(key, default)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"gateway.{key} = {value!r} is invalid; expected a number") from None
+
+
+def _bool(raw: dict[str, Any], key: str, default: bool) -> bool:
+    value = raw.get(key, default)
+    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class ScopeBudget:
+    monthly_budget_usd: float | None = None
+    daily_budget_usd: float | None = None
+
+
+@dataclass
+class GatewayOptions:
+    default_environment: str = "default"
+    default_max_tokens: int = 4096
+    key_cache_ttl: float = 5.0
+    flush_interval: float = 0.2  # settle counters, write audit rows
+    lease_fraction: float = 0.05  # share of a counter's headroom one worker may hold locally
+    lease_idle_seconds: float = 1.0  # give unused leases back after this long without use
+    unpriced: str = "deny"  # deny | allow: a call to a model without a price when a budget applies
+    clock_skew_seconds: float = 900.0
+    audit: bool = True
+    ledger: bool = True
+    ledger_interval: float = 30.0
+    webhook_url: str | None = None
+    sns_topic_arn: str | None = None
+    audit_s3: dict[str, Any] = field(default_factory=dict)  # bucket, prefix, kms_key_id, retention_days
+    teams: dict[str, ScopeBudget] = field(default_factory=dict)
+    users: dict[str, ScopeBudget] = field(default_factory=dict)
+    master_secret: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> GatewayOptions:
+        raw: dict[str, Any] = dict(getattr(settings, "gateway", {}) or {})
+        o = cls()
+        o.default_environment = str(raw.get("default_environment", o.default_environment))
+        o.default_max_tokens = int(_num(raw, "default_max_tokens", o.default_max_tokens))
+        for key in (
+            "key_cache_ttl",
+            "flush_interval",
+            "lease_fraction",
+            "lease_idle_seconds",
+            "clock_skew_seconds",
+            "ledger_interval",
+        ):
+            setattr(o, key, _num(raw, key, getattr(o, key)))
+        o.audit = _bool(raw, "audit", o.audit)
+        o.ledger = _bool(raw, "ledger", o.ledger)
+        o.unpriced = str(raw.get("unpriced", o.unpriced))
+        if o.unpriced not in ("deny", "allow"):
+            raise ConfigError(f"gateway.unpriced = {o.unpriced!r} is invalid; expected deny or allow")
+        o.webhook_url = raw.get("webhook_url") or None
+        o.sns_topic_arn = raw.get("sns_topic_arn") or None
+        o.audit_s3 = dict(raw.get("audit_s3") or {})
+        for section in ("teams", "users"):
+            table = raw.get(section) or {}
+            if not isinstance(table, dict):
+                raise ConfigError(f"gateway.{section} is invalid; expected a table of [gateway.{section}.<name>]")
+            parsed = {}
+            for name, body in table.items():
+                body = body or {}
+                parsed[str(name)] = ScopeBudget(
+                    _opt_float(body.get("monthly_budget_usd")), _opt_float(body.get("daily_budget_usd"))
+                )
+            setattr(o, section, parsed)
+        o.master_secret = raw.get("master_secret") or os.environ.get("BEDROCKCTL_GATEWAY_SECRET") or None
+        return o
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None or value == "" else float(value)
+
+
+def master_secret(opts: GatewayOptions, settings: Any) -> bytes:
+    """The server secret that derives SigV4 secrets of gateway keys (shared by every replica).
+
+    ``gateway.master_secret`` / ``BEDROCKCTL_GATEWAY_SECRET``, else a file created once in the data directory
+    (mode 0600).
+    """
+    if opts.master_secret:
+        return opts.master_secret.encode()
+    from bedrockctl.paths import data_dir
+
+    path = Path(data_dir(settings)) / "gateway-master.key"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)  # atomic: the first writer wins, every process reads the same secret
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip().encode()

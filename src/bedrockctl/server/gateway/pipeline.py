@@ -1,0 +1,384 @@
+"""One pipeline behind every protocol: authenticate -> admit (model rules, soft-threshold downgrade, worst-case
+reservation of budgets and limits) -> upstream (the runtime's async SigV4 transport, failover) -> settle -> audit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bedrockctl.errors import BedrockctlError
+from bedrockctl.runtime.calls import CallState
+from bedrockctl.runtime.errors import AllRoutesFailed, ModelNotAllowed
+from bedrockctl.runtime.resolve import Target, canonical_model_id
+from bedrockctl.runtime.transport import AsyncResponse
+from bedrockctl.runtime.types import Usage
+from bedrockctl.runtime.wire import AwsCallError, WireRequest
+from bedrockctl.server.gateway import errors
+from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer
+from bedrockctl.server.gateway.budgets import Alerter, Policy
+from bedrockctl.server.gateway.counters import Counters, Refused, Reservation, SqlCounters
+from bedrockctl.server.gateway.keys import KeyRecord, KeyStore
+from bedrockctl.server.gateway.metrics import Metrics
+from bedrockctl.server.gateway.options import GatewayOptions, master_secret
+from bedrockctl.settings import EnvironmentSettings
+
+log = logging.getLogger("bedrockctl.gateway")
+_GEO = ("us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "us-gov.")
+
+
+@dataclass(slots=True)
+class Admission:
+    key: KeyRecord
+    protocol: str
+    operation: str
+    requested: str
+    model: str
+    client: str | None
+    request_id: str
+    started: float
+    state: CallState | None = None
+    reservation: Reservation | None = None
+    est_tokens: int = 0
+    target: Target | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _bare(model_id: str) -> str:
+    for geo in _GEO:
+        if model_id.startswith(geo):
+            return model_id[len(geo) :]
+    return model_id
+
+
+class Gateway:
+    def __init__(self, ctx: Any, *, engine: Any = None, runtime: Any = None) -> None:
+        settings = ctx.settings
+        self.ctx = ctx
+        self.opts = GatewayOptions.from_settings(settings)
+        if engine is None:
+            from bedrockctl.server.gateway.store import open_engine
+
+            engine = open_engine(settings, self.opts)
+        self.engine = engine
+        self.keys = KeyStore(engine, master_secret(self.opts, settings), self.opts.key_cache_ttl)
+        self.counters = Counters(
+            SqlCounters(engine), lease_fraction=self.opts.lease_fraction, idle_seconds=self.opts.lease_idle_seconds
+        )
+        self.policy = Policy(self.opts, settings.environments)
+        self.alerter = Alerter(engine, self.policy, self.opts, ctx.sessions)
+        self.audit = AuditLog(
+            engine,
+            ledger=ledger_writer(settings) if self.opts.ledger else None,
+            s3=self.opts.audit_s3,
+            sessions=ctx.sessions,
+        )
+        if runtime is None:
+            from bedrockctl.pricing import PriceBook
+            from bedrockctl.runtime.aio import AsyncRuntime
+            from bedrockctl.runtime.routing import RuntimeOptions
+
+            ropts = RuntimeOptions.from_dict(settings.runtime, settings.aws.retry_attempts)
+            ropts.usage_enabled = False
+            ropts.cache_enabled = False
+            from bedrockctl.server.gateway.upstream import FastTransport
+
+            runtime = AsyncRuntime(
+                ctx.sessions,
+                settings=settings,
+                options=ropts,
+                prices=PriceBook.load_for(settings),
+                transport=FastTransport(ctx.sessions),  # type: ignore[arg-type]
+            )
+        self.runtime = runtime
+        self.metrics = Metrics()
+        self._rates: dict[tuple[str, str], tuple[int, int, int, int] | None] = {}
+        self._plans: dict[tuple[str, str], tuple[float, list[Target]]] = {}
+        self._allowed: dict[tuple[str, str], str | None] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._last_ship = time.monotonic()
+        self._flush_lock: asyncio.Lock | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._background())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush(everything=True)
+        await asyncio.get_running_loop().run_in_executor(None, self.audit.ship)
+        self.counters.close()
+        await self.runtime.aclose()
+
+    async def _background(self) -> None:
+        while True:
+            await asyncio.sleep(self.opts.flush_interval)
+            try:
+                await self.flush()
+                if time.monotonic() - self._last_ship >= self.opts.ledger_interval:
+                    self._last_ship = time.monotonic()
+                    await asyncio.get_running_loop().run_in_executor(None, self.audit.ship)
+            except Exception:  # the loop must survive a bad flush
+                log.exception("gateway background flush failed")
+
+    async def flush(self, everything: bool = False) -> None:
+        """Settle counters, write audit rows, check alert thresholds (off the event loop, one at a time)."""
+        if self._flush_lock is None:
+            self._flush_lock = asyncio.Lock()
+        async with self._flush_lock:
+            await self._flush(everything)
+
+    async def _flush(self, everything: bool) -> None:
+        applied = await self.counters.flush(everything)
+        batch = self.audit.take()
+        loop = asyncio.get_running_loop()
+        if batch:
+            try:
+                await loop.run_in_executor(None, self.audit.write, batch)
+            except Exception:
+                log.exception("audit batch not written; keeping it for the next flush")
+                self.audit._buf[:0] = batch
+        budget_keys = [k for k in applied if k in self.policy.budgets and applied[k][0]]
+        if budget_keys:
+            await loop.run_in_executor(None, self.alerter.check, budget_keys, self.counters.store.read)
+
+    # -- admission -----------------------------------------------------------------------------------------
+    def check_model(self, key: KeyRecord, env: EnvironmentSettings | None, model: str) -> None:
+        ck = (key.key_id, model)
+        if ck not in self._allowed:
+            why = None
+            wanted = canonical_model_id(model)
+            names = {wanted, _bare(wanted), model}
+            if key.allowed_models and not names & {canonical_model_id(m) for m in key.allowed_models}:
+                why = f"the key allows {', '.join(key.allowed_models)}"
+            elif (
+                env is not None
+                and env.allowed_models
+                and not names & {canonical_model_id(m) for m in env.allowed_models}
+            ):
+                why = f"environment {env.name!r} allows {', '.join(env.allowed_models)}"
+            if len(self._allowed) > 50_000:
+                self._allowed.clear()
+            self._allowed[ck] = why
+        why = self._allowed[ck]
+        if why is not None:
+            raise errors.model_not_allowed(model, why)
+
+    def plan(self, model: str, operation: str) -> list[Target]:
+        ck = (model, operation)
+        now = time.monotonic()
+        hit = self._plans.get(ck)
+        if hit is not None and now - hit[0] < 1.0:
+            return hit[1]
+        try:
+            targets = self.runtime.planner().plan(model)
+        except ModelNotAllowed as exc:
+            raise errors.model_not_allowed(model, exc.message) from None
+        except BedrockctlError as exc:
+            raise errors.validation(exc.message, openai_status=404, openai_code="model_not_found") from None
+        targets = [t for t in targets if not t.is_local] or targets
+        self._plans[ck] = (now, targets)
+        return targets
+
+    def rates(self, target: Target) -> tuple[int, int, int, int] | None:
+        """Prices per token in pico-USD: input, output, cache read, cache write (None: unpriced)."""
+        ck = (target.model_id, target.region)
+        if ck not in self._rates:
+            prices = self.runtime.prices
+            mp = None
+            if prices is not None:
+                mp = prices.price_for(target.model_id, target.region)
+                if mp is None and target.base_model:
+                    mp = prices.price_for(target.base_model, target.region)
+            if mp is None:
+                self._rates[ck] = None
+            else:
+                cr = mp.cache_read_per_1k if mp.cache_read_per_1k is not None else mp.input_per_1k
+                cw = mp.cache_write_per_1k if mp.cache_write_per_1k is not None else mp.input_per_1k
+                self._rates[ck] = tuple(int(v * 1_000_000_000) for v in (mp.input_per_1k, mp.output_per_1k, cr, cw))  # type: ignore[assignment]
+        return self._rates[ck]
+
+    async def admit(
+        self,
+        key: KeyRecord,
+        protocol: str,
+        operation: str,
+        model: str,
+        est_input: int,
+        max_tokens: int,
+        client: str | None,
+        request_id: str | None = None,
+    ) -> Admission:
+        now = time.time()
+        env = self.policy.environments.get(key.environment)
+        self.check_model(key, env, model)
+        chosen = model
+        soft = env.soft_threshold_pct if env is not None and env.tier_routes else None
+        if env is not None and soft is not None and self.policy.env_pct(env, now) >= soft:
+            chosen = env.tier_routes.get(model) or env.tier_routes.get(canonical_model_id(model)) or model
+        adm = Admission(
+            key, protocol, operation, model, chosen, client, request_id or str(uuid.uuid4()), time.perf_counter()
+        )
+        targets = self.plan(chosen, operation)
+        specs = self.policy.specs(key, now)
+        if specs:
+            est_tokens = est_input + max_tokens
+            cost = 0
+            if self.policy.has_budget(specs):
+                worst = 0
+                for t in targets:
+                    r = self.rates(t)
+                    if r is None:
+                        if self.opts.unpriced == "deny":
+                            raise errors.validation(
+                                f"{t.model_id} in {t.region} has no price, so a budget cannot be enforced on it "
+                                "(set gateway.unpriced = 'allow' to let it through)."
+                            )
+                        continue
+                    worst = max(worst, est_input * max(r[0], r[2], r[3]) + max_tokens * r[1])
+                cost = -(-worst // 1000)
+            amounts = {"budget": cost, "requests": 1, "tokens": est_tokens}
+            try:
+                adm.reservation = await self.counters.reserve([(s, amounts[s.kind]) for s in specs])
+            except Refused as exc:
+                raise self.policy.refusal(exc) from None
+            adm.est_tokens = est_tokens
+        adm.state = CallState(
+            operation, chosen, targets, self.runtime.retrier, self.runtime.stats, self.runtime.options.backoff_base
+        )
+        return adm
+
+    # -- upstream ------------------------------------------------------------------------------------------
+    async def send(self, adm: Admission, build: Callable[[Target], WireRequest]) -> AsyncResponse:
+        state = adm.state
+        assert state is not None
+        transport = self.runtime.transport
+        while True:
+            try:
+                target, delay = state.next()
+            except AllRoutesFailed as exc:
+                raise self._upstream_error(state, exc) from None
+            if delay:
+                await asyncio.sleep(delay)
+            started = time.perf_counter()
+            adm.target = target
+            try:
+                resp = await transport.send(build(target), target.region)
+            except AwsCallError as err:
+                try:
+                    state.failed(target, err, started)
+                except BedrockctlError as exc:
+                    raise self._upstream_error(state, exc, err) from None
+                continue
+            state.succeeded(target, started, resp.request_id)
+            out: AsyncResponse = resp
+            return out
+
+    @staticmethod
+    def _upstream_error(state: CallState, exc: BedrockctlError, err: AwsCallError | None = None) -> errors.GatewayError:
+        last = err or state._last_error
+        if last is not None:
+            return errors.upstream(last.code, last.message, last.status or (502 if last.transport else None))
+        return errors.upstream("ServiceUnavailableException", exc.message, 503)
+
+    # -- settle --------------------------------------------------------------------------------------------
+    def cost_nusd(self, target: Target | None, usage: Usage) -> int:
+        if target is None:
+            return 0
+        r = self.rates(target)
+        if r is None:
+            return 0
+        pico = (
+            usage.input_tokens * r[0]
+            + usage.output_tokens * r[1]
+            + usage.cache_read_tokens * r[2]
+            + usage.cache_write_tokens * r[3]
+        )
+        return -(-pico // 1000)
+
+    def finish(self, adm: Admission, usage: Usage, status: str, http_status: int) -> int:
+        cost = self.cost_nusd(adm.target, usage) if status in ("ok", "incomplete") or usage.output_tokens else 0
+        if adm.reservation is not None:
+            called = adm.state is not None and bool(adm.state.attempts)
+            self.counters.settle(
+                adm.reservation, {"budget": cost, "requests": 1 if called else 0, "tokens": usage.total_tokens}
+            )
+        latency = int((time.perf_counter() - adm.started) * 1000)
+        target = adm.target
+        self.metrics.observe(adm.protocol, status, latency, usage, cost)
+        if self.opts.audit:
+            key = adm.key
+            self.audit.add(
+                AuditRecord(
+                    time.time(),
+                    adm.request_id,
+                    key.key_id,
+                    key.user,
+                    key.team,
+                    key.environment,
+                    adm.protocol,
+                    adm.operation,
+                    adm.requested,
+                    target.model_id if target else None,
+                    target.region if target else None,
+                    usage.input_tokens,
+                    usage.output_tokens,
+                    cost,
+                    status,
+                    http_status,
+                    latency,
+                    len(adm.state.attempts) if adm.state else 0,
+                    adm.client,
+                )
+            )
+        return cost
+
+    def refuse(
+        self,
+        key: KeyRecord | None,
+        protocol: str,
+        operation: str,
+        model: str | None,
+        client: str | None,
+        request_id: str,
+        err: errors.GatewayError,
+        started: float,
+    ) -> None:
+        """Audit a request refused before it reached the upstream (auth, rules, budget, limit)."""
+        latency = int((time.perf_counter() - started) * 1000)
+        self.metrics.observe(protocol, err.audit_status, latency, None, 0)
+        if self.opts.audit:
+            self.audit.add(
+                AuditRecord(
+                    time.time(),
+                    request_id,
+                    key.key_id if key else None,
+                    key.user if key else None,
+                    key.team if key else None,
+                    key.environment if key else None,
+                    protocol,
+                    operation,
+                    model,
+                    None,
+                    None,
+                    0,
+                    0,
+                    0,
+                    err.audit_status,
+                    err.openai_status if protocol == "openai" else err.status,
+                    latency,
+                    0,
+                    client,
+                )
+            )

@@ -1,0 +1,64 @@
+"""Wire the gateway into a ``ServerApp``: protocol routes, readiness, metrics, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import text
+
+from bedrockctl.server.gateway import bedrock, openai
+from bedrockctl.server.gateway.http import respond
+from bedrockctl.server.gateway.pipeline import Gateway
+
+_JSON = [(b"content-type", b"application/json")]
+
+
+def install(app: Any, ctx: Any, gateway: Gateway | None = None) -> Gateway:
+    gw = gateway or Gateway(ctx)
+    app.state["gateway"] = gw
+
+    async def bedrock_route(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await bedrock.handle(gw, scope, receive, send)
+
+    async def chat(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await openai.chat(gw, scope, receive, send)
+
+    async def embeddings(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await openai.embeddings(gw, scope, receive, send)
+
+    async def models(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await openai.models(gw, scope, receive, send)
+
+    async def readyz(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        def probe() -> None:
+            with gw.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        problems = []
+        try:
+            await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, probe), 2.0)
+        except Exception as exc:
+            problems.append(f"store: {type(exc).__name__}")
+        if gw.runtime.prices is None:
+            problems.append("price book not loaded")
+        body = (
+            b'{"status":"ready"}'
+            if not problems
+            else (b'{"status":"not ready","problems":["' + '","'.join(problems).encode() + b'"]}')
+        )
+        await respond(send, 503 if problems else 200, list(_JSON), body)
+
+    async def metrics(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await respond(send, 200, [(b"content-type", b"text/plain; version=0.0.4")], gw.metrics.render())
+
+    app.mount("/model/", bedrock_route)
+    for prefix in ("", "/openai"):
+        app.route(f"{prefix}/v1/chat/completions", chat)
+        app.route(f"{prefix}/v1/embeddings", embeddings)
+        app.route(f"{prefix}/v1/models", models)
+    app.route("/readyz", readyz)
+    app.route("/metrics", metrics)
+    app.on_startup.append(gw.start)
+    app.on_shutdown.append(gw.stop)
+    return gw

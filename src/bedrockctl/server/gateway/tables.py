@@ -1,0 +1,80 @@
+"""The gateway's tables: keys (hashed), counters (budgets and rate limits), alerts sent, the audit trail.
+
+Money is stored as integer nano-USD (1e-9 USD) so that reservations and settlements add up exactly.
+Created by the Alembic migration ``0001_gateway`` (branch ``gateway``); ``ensure_tables`` for ad-hoc stores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+gateway_keys = sa.Table(
+    "gateway_keys",
+    metadata,
+    sa.Column("key_id", sa.String(40), primary_key=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("user_name", sa.String(200), nullable=False),
+    sa.Column("team", sa.String(200), nullable=False),
+    sa.Column("environment", sa.String(200), nullable=False),
+    sa.Column("allowed_models", sa.JSON, nullable=False),
+    sa.Column("limits", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float),
+    sa.Column("revoked_at", sa.Float),
+)
+
+gateway_counters = sa.Table(
+    "gateway_counters",
+    metadata,
+    sa.Column("scope", sa.String(300), primary_key=True),  # e.g. budget:team:ml / rpm:key:gk_...
+    sa.Column("win", sa.String(40), primary_key=True),  # window id: m2025-06, d2025-06-14, M29012345 ...
+    sa.Column("cap", sa.BigInteger, nullable=False),  # hard stop (nano-USD, requests or tokens)
+    sa.Column("used", sa.BigInteger, nullable=False, server_default="0"),  # settled
+    sa.Column("reserved", sa.BigInteger, nullable=False, server_default="0"),  # in flight + leased
+    sa.Column("resets_at", sa.Float, nullable=False),
+)
+
+gateway_alerts = sa.Table(
+    "gateway_alerts",
+    metadata,
+    sa.Column("scope", sa.String(300), primary_key=True),
+    sa.Column("win", sa.String(40), primary_key=True),
+    sa.Column("threshold", sa.Float, primary_key=True),
+    sa.Column("sent_at", sa.Float, nullable=False),
+)
+
+gateway_audit = sa.Table(
+    "gateway_audit",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.Float, nullable=False, index=True),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("key_id", sa.String(40)),
+    sa.Column("user_name", sa.String(200)),
+    sa.Column("team", sa.String(200)),
+    sa.Column("environment", sa.String(200)),
+    sa.Column("protocol", sa.String(20), nullable=False),
+    sa.Column("operation", sa.String(60), nullable=False),
+    sa.Column("model_requested", sa.String(300)),
+    sa.Column("model_served", sa.String(300)),
+    sa.Column("region", sa.String(40)),
+    sa.Column("input_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("output_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cost_nusd", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(80), nullable=False),
+    sa.Column("http_status", sa.Integer, nullable=False),
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("client", sa.String(100)),
+)
+
+TABLES = (gateway_keys, gateway_counters, gateway_alerts, gateway_audit)
+
+
+def ensure_tables(engine: Any) -> None:
+    metadata.create_all(engine, tables=list(TABLES), checkfirst=True)

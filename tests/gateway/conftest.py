@@ -1,0 +1,114 @@
+"""Fixtures: a real gateway (uvicorn in a thread, free port) in front of the sandbox, and keys for it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from bedrockctl.aws.session import SessionFactory
+from bedrockctl.context import AppContext
+from bedrockctl.server import create_app
+from bedrockctl.server.gateway.pipeline import Gateway
+from bedrockctl.settings import AwsSettings, EnvironmentSettings, Settings, StoreSettings
+
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+
+
+@dataclass
+class RunningGateway:
+    url: str
+    gateway: Gateway
+    server: uvicorn.Server
+    thread: threading.Thread
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def key(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("user", "ana")
+        kwargs.setdefault("team", "ml")
+        kwargs.setdefault("environment", "dev")
+        return self.gateway.keys.create(**kwargs)
+
+    def flush(self) -> None:
+        """Run the background flush now (settle counters, write audit rows) on the server's loop."""
+        assert self.loop is not None
+        asyncio.run_coroutine_threadsafe(self.gateway.flush(), self.loop).result(10)
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def make_settings(
+    tmp: Path, environments: dict[str, EnvironmentSettings] | None = None, gateway: dict[str, Any] | None = None
+) -> Settings:
+    envs = environments if environments is not None else {"dev": EnvironmentSettings(name="dev")}
+    gw = {
+        "ledger": False,
+        "key_cache_ttl": 0.2,
+        "flush_interval": 0.05,
+        "master_secret": "test-master-secret",
+        **(gateway or {}),
+    }
+    return Settings(
+        aws=AwsSettings(region="us-east-1", retry_attempts=1),
+        environments=envs,
+        gateway=gw,
+        store=StoreSettings(url=f"sqlite:///{tmp / 'gateway.db'}", data_dir=str(tmp)),
+    )
+
+
+@pytest.fixture
+def start_gateway(sandbox_env: Any, tmp_path: Path) -> Iterator[Callable[..., RunningGateway]]:
+    started: list[RunningGateway] = []
+
+    def start(
+        environments: dict[str, EnvironmentSettings] | None = None,
+        gateway: dict[str, Any] | None = None,
+        settings: Settings | None = None,
+    ) -> RunningGateway:
+        settings = settings or make_settings(tmp_path, environments, gateway)
+        ctx = AppContext(settings=settings, sessions=SessionFactory(settings.aws))
+        app = create_app(ctx)
+        gw = app.state["gateway"]
+        sock = free_socket()
+        config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, loop="asyncio")
+        server = uvicorn.Server(config)
+        running = RunningGateway(f"http://127.0.0.1:{sock.getsockname()[1]}", gw, server, None)  # type: ignore[arg-type]
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            running.loop = loop
+            loop.run_until_complete(server.serve(sockets=[sock]))
+
+        thread = threading.Thread(target=run, daemon=True)
+        running.thread = thread
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("gateway did not start")
+            time.sleep(0.01)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.server.should_exit = True
+        running.thread.join(10)
+
+
+@pytest.fixture
+def gw(start_gateway: Callable[..., RunningGateway]) -> RunningGateway:
+    return start_gateway()
