@@ -1,9 +1,10 @@
 """``bedrockctl demo``: the whole product on the embedded sandbox, on a fresh machine, with one command.
 
-Steps: start the sandbox with the demo estate; discover it (two accounts, three regions); drive a synthetic
-workload of several users and teams (one region throttled, so calls fail over); ingest the invocation logs and
-CloudTrail; run doctor; print a summary. Each step is small and reports what it did; a failing step is reported
-and the demo goes on with the next one.
+Steps: start the sandbox with the demo estate; start the gateway (and console); discover the estate (two accounts,
+three regions); drive a synthetic workload of several users and teams through the gateway with boto3 and the
+OpenAI SDK (a dev budget trips; us-east-1 throttles, so calls fail over); ingest the invocation logs and
+CloudTrail; report usage and cost; run doctor; print a summary. Each step is small and reports what it did; a
+failing step is reported and the demo goes on with the next one.
 """
 
 from __future__ import annotations
@@ -21,20 +22,6 @@ from bedrockctl.errors import BedrockctlError
 DEMO_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 DEMO_ACCOUNT_ROLE = "bedrock-cross-account"
 DEMO_EXTERNAL_ID = "bedrockctl-demo"
-# (user, team, workflow, model, calls)
-WORKLOAD: tuple[tuple[str, str, str, str, int], ...] = (
-    ("alice", "search", "rag-answers", "haiku", 14),
-    ("alice", "search", "query-rewrite", "amazon.nova-lite-v1:0", 8),
-    ("bob", "support", "ticket-triage", "anthropic.claude-3-haiku-20240307-v1:0", 12),
-    ("bob", "support", "summaries", "us.anthropic.claude-3-5-haiku-20241022-v1:0", 6),
-    ("carol", "platform", "code-review", "us.anthropic.claude-3-7-sonnet-20250219-v1:0", 5),
-)
-PROMPTS = (
-    "Summarise the customer's last three tickets in two sentences.",
-    "Rewrite this search query for a product catalogue: waterproof hiking boots size 44.",
-    "Review this diff and list risky changes: + retries = 0",
-    "Classify the sentiment of: the new release fixed my issue, thanks!",
-)
 
 
 @dataclass
@@ -49,6 +36,7 @@ class StepResult:
 @dataclass
 class DemoRun:
     endpoint: str = ""
+    console: str = ""
     data_dir: str = ""
     steps: list[StepResult] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
@@ -56,6 +44,7 @@ class DemoRun:
     def to_dict(self) -> dict[str, Any]:
         return {
             "endpoint": self.endpoint,
+            "console": self.console,
             "data_dir": self.data_dir,
             "steps": [s.__dict__ for s in self.steps],
             "summary": self.summary,
@@ -65,8 +54,18 @@ class DemoRun:
 class Demo:
     """Runs the demo; ``sandbox`` stays up afterwards for the console until ``close()``."""
 
-    def __init__(self, *, port: int = 0, data_dir: Path | None = None, on_step: Callable[[str], None] | None = None):
-        self.port = port
+    def __init__(
+        self,
+        *,
+        port: int = 8765,
+        sandbox_port: int = 0,
+        data_dir: Path | None = None,
+        on_step: Callable[[str], None] | None = None,
+    ) -> None:
+        self.console_port = port
+        self.port = sandbox_port
+        self.server: Any = None
+        self.ctx: Any = None
         self.data_dir = data_dir
         self.on_step = on_step or (lambda _name: None)
         self.sandbox: Any = None
@@ -156,64 +155,102 @@ class Demo:
 
         return [PROD, DEV]
 
-    def _user_keys(self) -> dict[str, tuple[str, str]]:
-        """Fresh access keys for the demo users (created through IAM, like an admin would)."""
-        import boto3
+    def start_server(self) -> None:
+        from bedrockctl.aws.session import SessionFactory
+        from bedrockctl.context import AppContext
+        from bedrockctl.services.demo_gateway import demo_settings, start_server
 
-        iam = boto3.client("iam", region_name="us-east-1", endpoint_url=self.run.endpoint)
-        keys: dict[str, tuple[str, str]] = {}
-        for user in sorted({w[0] for w in WORKLOAD}):
-            with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
-                iam.create_user(UserName=user)
-            key = iam.create_access_key(UserName=user)["AccessKey"]
-            keys[user] = (key["AccessKeyId"], key["SecretAccessKey"])
-        return keys
+        with self._step("gateway") as d:
+            assert self.data_dir is not None
+            settings = demo_settings(self.data_dir, self.run.endpoint)
+            self.ctx = AppContext(settings=settings, sessions=SessionFactory(settings.aws))
+            self.server = start_server(self.ctx, port=self.console_port)
+            self.run.console = self.server.url
+            d.update(url=self.server.url)
 
     def workload(self) -> None:
-        from bedrockctl.runtime import Runtime, RuntimeOptions
         from bedrockctl.sandbox.faults import SandboxAdmin
+        from bedrockctl.services.demo_gateway import run_workload
 
         with self._step("workload") as d:
             admin = SandboxAdmin(self.run.endpoint)
-            # us-east-1 throttles half of its calls: cross-region profiles fail over to their other regions.
+            # us-east-1 throttles half of its calls: the gateway fails over to us-west-2.
             admin.set_faults({"throttle": [{"rate": 0.5, "region": "us-east-1"}], "seed": 11})
-            keys = self._user_keys()
-            served: dict[str, int] = {}
-            calls = failed = 0
             try:
-                for i, (user, team, workflow, model, n) in enumerate(WORKLOAD):
-                    key_id, secret = keys[user]
-                    ctx = self.context(access_key_id=key_id, secret_access_key=secret, region="us-east-1")
-                    opts = RuntimeOptions(failover_regions=["us-west-2"], backoff_base=0.0, max_attempts=4)
-                    rt = Runtime.from_context(ctx, options=opts)
-                    try:
-                        for j in range(n):
-                            prompt = PROMPTS[(i + j) % len(PROMPTS)] + f" (#{j})"
-                            try:
-                                res = rt.converse(
-                                    model, prompt=prompt, max_tokens=300, tags={"team": team, "workflow": workflow}
-                                )
-                            except BedrockctlError:
-                                failed += 1
-                                continue
-                            calls += 1
-                            region = res.meta.region_served or "?"
-                            served[region] = served.get(region, 0) + 1
-                    finally:
-                        rt.close()
+                result = run_workload(self.server)
             finally:
                 admin.clear_faults()
-            d.update(calls=calls, failed=failed, served_by_region=served, users=len(keys))
-            self.facts["workload"] = d
+            self.facts["workload"] = result.to_dict()
+            d.update({k: v for k, v in result.to_dict().items() if k != "keys"})
+
+    def ingest(self) -> None:
+        from bedrockctl.analytics.ingest import ingest
+        from bedrockctl.analytics.store import UsageStore
+        from bedrockctl.sandbox.seeds import PROD, REGIONS
+
+        with self._step("ingest") as d:
+            specs = [f"s3://bedrock-invocation-logs-{PROD}-{r}/bedrock/" for r in REGIONS] + ["lookup"]
+            store = UsageStore.for_settings(self.ctx.settings)
+            rep = ingest(store, specs, sessions=self.ctx.sessions, progress=False)
+            d.update(
+                records=rep.records_seen,
+                new_invocations=rep.new_invocations,
+                trail_events=rep.new_trail_events,
+                bad=rep.bad_records,
+            )
+
+    def report(self) -> None:
+        from bedrockctl.analytics.reports import duckdb_runner, run_report
+        from bedrockctl.analytics.store import UsageStore
+        from bedrockctl.pricing import PriceBook
+
+        with self._step("report") as d:
+            store = UsageStore.for_settings(self.ctx.settings)
+            con = store.connect()
+            try:
+                book = PriceBook.load_for(self.ctx.settings)
+                by_user = run_report(duckdb_runner(con), "user", days=31, book=book)
+                by_team = run_report(duckdb_runner(con), "tag:team", days=31, book=book)
+            finally:
+                con.close()
+            top = sorted(by_user.rows, key=lambda r: float(r.get("cost_usd") or 0), reverse=True)[:5]
+            self.facts["top_users"] = [
+                {"user": r.get("user"), "invocations": r["invocations"], "cost_usd": str(r.get("cost_usd"))}
+                for r in top
+            ]
+            self.facts["teams"] = [
+                {
+                    "team": r.get("tag:team") or r.get("team"),
+                    "invocations": r["invocations"],
+                    "cost_usd": str(r.get("cost_usd")),
+                }
+                for r in by_team.rows
+            ]
+            self.facts["total_cost_usd"] = str(by_user.totals.get("cost_usd"))
+            d.update(top_users=self.facts["top_users"][:3], total_cost_usd=self.facts["total_cost_usd"])
+
+    def doctor(self) -> None:
+        from bedrockctl.services.doctor import DoctorOptions, run
+
+        with self._step("doctor") as d:
+            report = run(
+                DoctorOptions(region="us-east-1", models=["us.anthropic.claude-3-5-haiku-20241022-v1:0"]),
+                sessions=self.ctx.sessions,
+            )
+            self.facts["doctor"] = {
+                "summary": report.summary,
+                "not_passing": [f"{c.id}: {c.status}" for c in report.checks if c.status != "pass"][:6],
+            }
+            d.update(self.facts["doctor"]["summary"])
 
     def finish(self) -> DemoRun:
         s: dict[str, Any] = {}
         inv = self.facts.get("inventory")
         if inv:
             s["assets"] = inv["assets_by_type"]
-        wl = self.facts.get("workload")
-        if wl:
-            s["workload"] = {k: wl[k] for k in ("calls", "failed", "served_by_region")}
+        for key in ("workload", "top_users", "teams", "total_cost_usd", "doctor"):
+            if key in self.facts:
+                s[key] = self.facts[key]
         self.run.summary = s
         return self.run
 
@@ -221,11 +258,19 @@ class Demo:
         self.start_sandbox()
         if self.sandbox is None:
             return self.finish()
+        self.start_server()
         self.discover()
-        self.workload()
+        if self.server is not None:
+            self.workload()
+        self.ingest()
+        self.report()
+        self.doctor()
         return self.finish()
 
     def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None
