@@ -58,6 +58,11 @@ class EnvironmentSettings:
     default_model: str | None = None
     tier_routes: dict[str, str] = field(default_factory=dict)
     soft_threshold_pct: float | None = None
+    # reporting-side budget alerts (``bedrockctl budget sync|status``): AWS Budget notification recipients and
+    # the webhook that ``budget status --alert`` posts crossed thresholds to
+    alert_emails: list[str] = field(default_factory=list)
+    alert_sns_topic: str | None = None
+    alert_webhook_url: str | None = None
 
 
 @dataclass

@@ -104,5 +104,69 @@ def render(rep: Any, fmt_cost: Any) -> None:
         )
 
 
+RECONCILE_EPILOG = """Examples:
+
+  bedrockctl cost reconcile --month 2026-11
+
+  bedrockctl cost reconcile --month 2026-10 --json
+"""
+
+
+@cost_app.command("reconcile", epilog=RECONCILE_EPILOG)
+def reconcile_cmd(
+    month: str = typer.Option(..., "--month", help="The month to reconcile (YYYY-MM)."),
+    json_out: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Our estimate vs Cost Explorer's Bedrock cost by usage type, and the gap explained."""
+    from bedrockctl.analytics.reconcile import reconcile
+    from bedrockctl.analytics.store import UsageStore
+    from bedrockctl.aws.errors import translate
+    from bedrockctl.cli.output import STATE, print_table
+    from bedrockctl.pricing import PriceBook
+
+    ctx = STATE.context()
+    try:
+        rec = reconcile(
+            month,
+            store=UsageStore.for_settings(ctx.settings),
+            ce=ctx.sessions.client("ce", "us-east-1"),
+            book=PriceBook.load_for(ctx.settings),
+        )
+    except Exception as exc:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(exc, ClientError | BotoCoreError):
+            raise translate(exc, service="ce", operation="GetCostAndUsage") from exc
+        raise
+    data = rec.to_dict()
+    if want_json(json_out):
+        print_json(data)
+        return
+    print_table(
+        f"Cost Explorer, Bedrock services, {data['month']}",
+        ["service", "usage type", "category", "quantity", "cost USD"],
+        [(r["service"], r["usage_type"], r["category"], r["quantity"], r["cost_usd"]) for r in data["by_usage_type"]],
+    )
+    ex = data["explained"]
+    out.print(
+        f"[bold]Estimate[/] {data['estimate_usd']} USD  [bold]Actual[/] {data['actual_usd']} USD  "
+        f"[bold]Gap[/] {data['gap_usd']} USD" + (f" ({data['gap_pct']}%)" if data["gap_pct"] is not None else "")
+    )
+    cov = data["log_coverage"]
+    lines = [
+        f"token usage: estimate {ex['token_usage']['estimate_usd']} vs billed {ex['token_usage']['actual_usd']} USD",
+        f"log coverage: {cov['calls_without_logs']} calls in CloudTrail without invocation logs "
+        f"(~{ex['log_coverage_usd']} USD) on "
+        + (", ".join(f"{g['day']} {g['region']}" for g in cov["days_regions"][:10]) or "no day"),
+        f"unpriced models: {ex['unpriced_invocations']} invocations not priced",
+        f"provisioned throughput: {ex['provisioned_throughput']['cost_usd']} USD "
+        f"({ex['provisioned_throughput']['hours']} model-unit hours)",
+        f"other usage types: {ex['other_usage_types_usd']} USD",
+        f"residual: {ex['residual_usd']} USD",
+    ]
+    for line in lines:
+        out.print("  " + line, markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(cost_app, name="cost")

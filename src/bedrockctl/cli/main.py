@@ -46,6 +46,7 @@ def main_callback(
 
 def _register() -> None:
     from bedrockctl.cli import (
+        budget_cmd,
         config_cmd,
         cost_cmd,
         demo_cmd,
@@ -72,6 +73,7 @@ def _register() -> None:
     models_cmd.register(app)
     usage_cmd.register(app)
     cost_cmd.register(app)
+    budget_cmd.register(app)
     pricing_cmd.register(app)
     serve_cmd.register(app)
     keys_cmd.register(app)

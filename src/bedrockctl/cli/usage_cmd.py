@@ -129,9 +129,20 @@ def report_cmd(
     until: str | None = typer.Option(None, "--until", help="End date (inclusive)."),
     json_out: bool = typer.Option(False, "--json", help="JSON output."),
     csv_out: bool = typer.Option(False, "--csv", help="CSV output."),
+    engine: str = typer.Option("local", "--engine", help="local (DuckDB over the ingested ledger) or athena."),
+    athena_database: str | None = typer.Option(None, "--athena-database", help="Glue database (--engine athena)."),
+    athena_output: str | None = typer.Option(None, "--athena-output", help="s3:// query result location."),
+    athena_workgroup: str = typer.Option("primary", "--athena-workgroup", help="Athena workgroup."),
 ) -> None:
     """Invocations, tokens (with prompt-cache reads/writes), unique users and estimated cost per group."""
-    rep = load_report(by, days, since, until)
+    if engine == "athena":
+        rep = athena_report(by, days, since, until, athena_database, athena_output, athena_workgroup)
+    elif engine == "local":
+        rep = load_report(by, days, since, until)
+    else:
+        from bedrockctl.analytics.errors import ReportSpecError
+
+        raise ReportSpecError(f"unknown --engine {engine!r}: use local or athena")
     columns = [
         *rep.groups,
         "invocations",
@@ -170,6 +181,100 @@ def report_cmd(
             "the price list, cost not counted",
             markup=False,
         )
+
+
+def athena_report(
+    by: str | None,
+    days: int | None,
+    since: str | None,
+    until: str | None,
+    database: str | None,
+    output: str | None,
+    workgroup: str = "primary",
+) -> Any:
+    """The same report on Amazon Athena (the ``invocations`` view over the S3 invocation-log table)."""
+    from bedrockctl.analytics.athena import AthenaRunner
+    from bedrockctl.analytics.errors import ReportSpecError
+    from bedrockctl.analytics.reports import run_report
+    from bedrockctl.pricing import PriceBook
+
+    if not database:
+        raise ReportSpecError("--engine athena needs --athena-database (the Glue database with the invocations view)")
+    if output and not output.startswith("s3://"):
+        raise ReportSpecError(f"bad --athena-output {output!r}: use s3://bucket/prefix/")
+    ctx = STATE.context()
+    runner = AthenaRunner(ctx.sessions.client("athena"), database=database, output_location=output, workgroup=workgroup)
+    return run_report(runner, by, days=days, since=since, until=until, book=PriceBook.load_for(ctx.settings))
+
+
+EXPORT_EPILOG = """Examples:
+
+  bedrockctl usage export --to s3://archive/bedrock-usage --kms-key alias/usage --retention-days 400
+
+  bedrockctl usage export --to s3://archive/usage --by model --by user,tag:team --days 30 --json
+"""
+
+
+@usage_app.command("export", epilog=EXPORT_EPILOG)
+def export_cmd(
+    to: str = typer.Option(..., "--to", help="s3://bucket/prefix"),
+    kms_key: str | None = typer.Option(None, "--kms-key", help="KMS key id, ARN or alias (default: aws/s3)."),
+    retention_days: int | None = typer.Option(None, "--retention-days", help="Expire exported objects after N days."),
+    by: list[str] = typer.Option(["model", "user", "day"], "--by", help="One report per --by (repeatable)."),
+    days: int | None = typer.Option(None, "--days", help="The last N days."),
+    since: str | None = typer.Option(None, "--since", help="Start date (inclusive)."),
+    until: str | None = typer.Option(None, "--until", help="End date (inclusive)."),
+    json_out: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Archive usage reports (CSV and Parquet) to S3 with SSE-KMS and an optional lifecycle retention rule."""
+    from bedrockctl.analytics.export import export_reports, parse_s3_url
+
+    parse_s3_url(to)
+    reports = [load_report(b, days, since, until) for b in by]
+    ctx = STATE.context()
+    res = export_reports(ctx.sessions.client("s3"), to, reports, kms_key=kms_key, retention_days=retention_days)
+    if want_json(json_out):
+        print_json(res.to_dict())
+        return
+    print_table(
+        f"Exported to s3://{res.bucket}",
+        ["key", "rows", "bytes"],
+        [(o["key"], o["rows"], o["bytes"]) for o in res.objects],
+    )
+    if res.lifecycle_rule:
+        err.print(f"lifecycle rule {res.lifecycle_rule['ID']}: expire after {retention_days} days", markup=False)
+
+
+PUBLISH_EPILOG = """Examples:
+
+  bedrockctl usage publish-metrics
+
+  bedrockctl usage publish-metrics --namespace Team/Bedrock --since 2026-11-01 --until 2026-11-07 --json
+"""
+
+
+@usage_app.command("publish-metrics", epilog=PUBLISH_EPILOG)
+def publish_metrics_cmd(
+    namespace: str = typer.Option("Bedrockctl/Usage", "--namespace", help="CloudWatch namespace."),
+    days: int = typer.Option(1, "--days", help="Publish the last N days (one datapoint per day)."),
+    since: str | None = typer.Option(None, "--since", help="Start date (inclusive; overrides --days)."),
+    until: str | None = typer.Option(None, "--until", help="End date (inclusive)."),
+    json_out: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Put per-model and per-team tokens and cost into CloudWatch (PutMetricData, one datapoint per day)."""
+    from bedrockctl.analytics.metrics import publish
+
+    n_days = None if since else days
+    reports = {key: load_report(f"day,{key}", n_days, since, until) for key in ("model", "tag:team")}
+    ctx = STATE.context()
+    res = publish(ctx.sessions.client("cloudwatch"), reports, namespace)
+    if want_json(json_out):
+        print_json(res)
+        return
+    err.print(
+        f"published {res['metric_data']} metric data to {namespace} in {res['put_metric_data_calls']} calls",
+        markup=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

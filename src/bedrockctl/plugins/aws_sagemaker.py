@@ -213,32 +213,15 @@ class AwsSageMakerPlugin(Plugin):
         return out
 
     def get_all_endpoint_metrics(self, days: int = 7) -> dict[str, dict[str, Any]]:
-        return {
-            e["name"]: self.get_endpoint_invocation_metrics(
-                e["name"], days, variants=[v["name"] for v in e["variants"]]
-            )
-            for e in self.list_assets("endpoint")
-        }
+        """Metrics of every endpoint in one batched GetMetricData (see ``analytics.sagemaker``)."""
+        from bedrockctl.analytics.sagemaker import endpoint_metrics
+
+        return endpoint_metrics(self.client("cloudwatch"), self.list_assets("endpoint"), days)
 
     def get_usage_summary(self, days: int = 7) -> dict[str, Any]:
+        """Endpoint counts, invocations, errors and instance-hour cost (one batched metrics call)."""
+        from bedrockctl.analytics.sagemaker import endpoint_metrics, usage_summary
+
         endpoints = self.list_assets("endpoint")
-        rows = []
-        for e in endpoints:
-            metrics = self.get_endpoint_invocation_metrics(e["name"], days, variants=[v["name"] for v in e["variants"]])
-            rows.append({**e, "metrics": metrics})
-        total = sum(r["metrics"]["invocations"] for r in rows)
-        active = [r for r in rows if r["status"] == "InService"]
-        return {
-            "summary": {
-                "region": self.region,
-                "days": days,
-                "total_endpoints": len(rows),
-                "active_endpoints": len(active),
-                "idle_endpoints": sum(1 for r in active if r["metrics"]["invocations"] == 0),
-                "total_invocations_last_n_days": total,
-                "total_errors_last_n_days": sum(
-                    r["metrics"]["invocation_4xx_errors"] + r["metrics"]["invocation_5xx_errors"] for r in rows
-                ),
-            },
-            "endpoints": rows,
-        }
+        metrics = endpoint_metrics(self.client("cloudwatch"), endpoints, days)
+        return usage_summary(endpoints, metrics, days, str(self.region))

@@ -1,0 +1,169 @@
+"""``bedrockctl budget``: environment budgets -- status (estimate, Cost Explorer actual, forecast) and sync to AWS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import typer
+
+from bedrockctl.cli.output import STATE, err, out, print_json, print_table, want_json
+
+budget_app = typer.Typer(help="Environment budgets: month-to-date status and AWS Budgets sync.", no_args_is_help=True)
+
+STATUS_EPILOG = """Examples:
+
+  bedrockctl budget status
+
+  bedrockctl budget status --alert --json
+
+  bedrockctl budget status --no-cost-explorer --as-of 2026-11-20
+"""
+SYNC_EPILOG = """Examples:
+
+  bedrockctl budget sync --dry-run
+
+  bedrockctl budget sync --json
+"""
+
+
+def _environments(ctx: Any) -> dict[str, Any]:
+    from bedrockctl.errors import ConfigError
+
+    envs = ctx.settings.environments
+    if not envs:
+        raise ConfigError(
+            "no environments configured",
+            remediation="Add [environments.<name>] with monthly_budget_usd and alert_thresholds to bedrockctl.toml.",
+        )
+    return dict(envs)
+
+
+def _as_of(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    from bedrockctl.analytics.errors import ReportSpecError
+
+    try:
+        day = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ReportSpecError(f"bad --as-of {value!r}: use YYYY-MM-DD") from exc
+    return day + timedelta(days=1) - timedelta(seconds=1) if len(value) == 10 else day
+
+
+def senders(ctx: Any, envs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per environment: its webhook / SNS topic, else the gateway's (``gateway.webhook_url`` / ``sns_topic_arn``)."""
+    from bedrockctl.analytics.budgets import sns_sender, webhook_sender
+
+    gw = ctx.settings.gateway or {}
+    out_: dict[str, dict[str, Any]] = {}
+    for name, env in envs.items():
+        chans: dict[str, Any] = {}
+        url = env.alert_webhook_url or gw.get("webhook_url")
+        if url:
+            chans["webhook"] = webhook_sender(str(url))
+        topic = env.alert_sns_topic or gw.get("sns_topic_arn")
+        if topic:
+            region = str(topic).split(":")[3] or None
+            chans[f"sns:{topic}"] = sns_sender(ctx.sessions.client("sns", region), str(topic))
+        out_[name] = chans
+    return out_
+
+
+@budget_app.command("status", epilog=STATUS_EPILOG)
+def status_cmd(
+    cost_explorer: bool = typer.Option(
+        True, "--cost-explorer/--no-cost-explorer", help="Ask Cost Explorer for the actual spend and forecast."
+    ),
+    alert: bool = typer.Option(False, "--alert", help="Send crossed thresholds (once per threshold per month)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Status at the end of this day (YYYY-MM-DD)."),
+    json_out: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Per environment: limit, month-to-date spend (our estimate and Cost Explorer's actual), % used, thresholds
+    crossed and the forecast to month end."""
+    from bedrockctl.analytics.budgets import AlertState, budget_status, send_alerts
+    from bedrockctl.analytics.store import UsageStore
+    from bedrockctl.paths import data_dir
+    from bedrockctl.pricing import PriceBook
+
+    ctx = STATE.context()
+    envs = _environments(ctx)
+    ce = ctx.sessions.client("ce", "us-east-1") if cost_explorer else None
+    status = budget_status(
+        envs,
+        store=UsageStore.for_settings(ctx.settings),
+        ce=ce,
+        book=PriceBook.load_for(ctx.settings),
+        now=_as_of(as_of),
+    )
+    data = status.to_dict()
+    if alert:
+        state = AlertState(data_dir(ctx.settings) / "budgets" / "alerts.json")
+        data["alerts_sent"] = send_alerts(status, senders(ctx, envs), state)
+    if want_json(json_out):
+        print_json(data)
+        return
+    rows = []
+    for e in data["environments"]:
+        pct = "-" if e["pct_used"] is None else f"{e['pct_used']:.1f}%"
+        crossed = ", ".join(f"{t:g}%" for t in e["crossed"]) or "-"
+        if e["hard_stop_reached"]:
+            crossed += " [HARD STOP]"
+        fpct = "" if e["forecast_pct"] is None else f" ({e['forecast_pct']:.0f}%)"
+        rows.append(
+            (
+                e["environment"],
+                e["limit_usd"] or "-",
+                e["estimate_usd"],
+                "n/a" if e["actual_usd"] is None else e["actual_usd"],
+                pct,
+                crossed,
+                f"{e['forecast_usd']}{fpct} {e['forecast_source']}",
+            )
+        )
+    print_table(
+        f"Budgets {data['period']} (as of {data['as_of']} UTC)",
+        ["environment", "limit USD", "estimate USD", "actual USD (CE)", "used", "thresholds crossed", "forecast"],
+        rows,
+    )
+    ce_info = data["cost_explorer"]
+    if ce_info.get("available"):
+        out.print(f"Cost Explorer Bedrock total {ce_info['total_usd']} USD, untagged {ce_info['untagged_usd']} USD")
+    elif cost_explorer:
+        err.print(f"Cost Explorer unavailable: {ce_info.get('error', '')}", markup=False)
+    for a in data.get("alerts_sent", []):
+        out.print(f"alert sent via {a['channel']}: {a['environment']} passed {a['threshold_pct']:g}%", markup=False)
+
+
+@budget_app.command("sync", epilog=SYNC_EPILOG)
+def sync_cmd(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change, change nothing."),
+    prefix: str = typer.Option("bedrockctl-", "--prefix", help="Budget name prefix."),
+    json_out: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Create or update one AWS Budget per environment (Service = Amazon Bedrock) with a notification at each
+    threshold to the environment's alert_emails / alert_sns_topic. Idempotent."""
+    from bedrockctl.aws.errors import translate
+    from bedrockctl.services.budgets import sync_budgets
+
+    ctx = STATE.context()
+    envs = _environments(ctx)
+    try:
+        account = ctx.sessions.identity().account
+        results = sync_budgets(
+            ctx.sessions.client("budgets", "us-east-1"), account, envs, prefix=prefix, dry_run=dry_run
+        )
+    except Exception as exc:
+        raise translate(exc, service="budgets") from exc
+    if want_json(json_out):
+        print_json({"account_id": account, "dry_run": dry_run, "budgets": [r.to_dict() for r in results]})
+        return
+    print_table(
+        "AWS Budgets" + (" (dry run)" if dry_run else ""),
+        ["environment", "budget", "action", "changes"],
+        [(r.environment, r.budget_name, r.action, "; ".join(r.changes) or "-") for r in results],
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(budget_app, name="budget")

@@ -1,0 +1,133 @@
+"""``cost reconcile --month``: estimate vs Cost Explorer by usage type, the gap explained (sandbox CE)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import urllib.request
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import moto.core.base_backend  # noqa: F401 - import moto before the sandbox's warm-up thread does (import race)
+import pytest
+
+SAMPLES = Path("/work/shared/samples")
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    from typer.testing import CliRunner
+
+    from bedrockctl.cli import cost_cmd, usage_cmd
+    from bedrockctl.cli.main import app
+
+    monkeypatch.setenv("BEDROCKCTL_DATA_DIR", str(tmp_path / "data"))
+    names = {g.name for g in app.registered_groups}
+    for mod, name in ((usage_cmd, "usage"), (cost_cmd, "cost")):
+        if name not in names:
+            mod.register(app)
+    return lambda *a: CliRunner().invoke(app, list(a), catch_exceptions=False)
+
+
+def group(service: str, usage_type: str, cost: str, qty: str) -> dict[str, Any]:
+    return {
+        "Keys": [service, usage_type],
+        "Metrics": {"UnblendedCost": {"Amount": cost, "Unit": "USD"}, "UsageQuantity": {"Amount": qty, "Unit": "N/A"}},
+    }
+
+
+def trail_event(rid: str, when: str, region: str, error: str | None = None) -> dict[str, Any]:
+    rec = json.loads(gzip.decompress((SAMPLES / "cloudtrail-trail-file.json.gz").read_bytes()))["Records"][0]
+    rec.update({"eventTime": when, "awsRegion": region, "requestID": rid, "eventID": rid})
+    if error:
+        rec["errorCode"] = error
+    return rec
+
+
+def test_reconcile_explains_the_gap(cli: Callable[..., Any], tmp_path: Path, sandbox_env: Any) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(SAMPLES, src)
+    # CloudTrail saw two successful calls on the 22nd in us-west-2 that have no invocation log, and one failed call
+    extra = [
+        trail_event("c0000000-0000-4000-8000-000000000001", "2026-11-22T10:00:00Z", "us-west-2"),
+        trail_event("c0000000-0000-4000-8000-000000000002", "2026-11-22T11:00:00Z", "us-west-2"),
+        trail_event("c0000000-0000-4000-8000-000000000003", "2026-11-22T12:00:00Z", "us-west-2", "ThrottlingException"),
+    ]
+    (src / "extra-trail.json").write_text(json.dumps({"Records": extra}))
+    res = cli(
+        "usage",
+        "ingest",
+        "--invocation-logs",
+        str(src / "invocation-logs.jsonl"),
+        "--cloudtrail",
+        str(src / "cloudtrail-trail-file.json.gz"),
+        "--cloudtrail",
+        str(src / "extra-trail.json"),
+    )
+    assert res.exit_code == 0, res.output
+    by_model = json.loads(cli("usage", "report", "--by", "model", "--json").stdout)
+    haiku = next(r for r in by_model["rows"] if r["model"] == "us.anthropic.claude-3-5-haiku-20241022-v1:0")
+    per_call = Decimal(haiku["cost_usd"]) / (haiku["invocations"] - 3)  # 3 CloudTrail-only rows: no tokens
+
+    results = {
+        "ResultsByTime": [
+            {
+                "TimePeriod": {"Start": "2026-11-01", "End": "2026-12-01"},
+                "Total": {},
+                "Groups": [
+                    group("Amazon Bedrock", "USE1-Claude3.5Haiku-input-tokens", "0.03", "30"),
+                    group("Amazon Bedrock", "USE1-Claude3.5Haiku-output-tokens", "0.02", "5"),
+                    group(
+                        "Claude 3.7 Sonnet (Amazon Bedrock Edition)", "USE1-MP:USE1_InputTokenCount-Units", "0.01", "2"
+                    ),
+                    group("Amazon Bedrock", "USE1-ProvisionedThroughput-NoCommit-ModelUnits", "39.6", "2"),
+                    group("Amazon Bedrock", "USE1-KnowledgeBase-Storage", "0.5", "1"),
+                    group("Amazon Simple Storage Service", "TimedStorage-ByteHrs", "1.0", "100"),
+                ],
+                "Estimated": False,
+            }
+        ],
+        "DimensionValueAttributes": [],
+    }
+    req = urllib.request.Request(
+        f"{sandbox_env.endpoint_url}/moto-api/static/ce/cost-and-usage-results",
+        data=json.dumps({"account_id": ACCOUNT, "results": [results]}).encode(),
+        method="POST",
+    )
+    urllib.request.urlopen(req, timeout=10).close()
+
+    data = json.loads(cli("cost", "reconcile", "--month", "2026-11", "--json").stdout)
+    assert data["estimate_usd"] == "0.0557388"
+    assert data["actual_usd"] == "40.16"  # S3 is not Bedrock
+    assert data["gap_usd"] == str(Decimal("40.16") - Decimal("0.0557388"))
+    assert {r["usage_type"]: r["category"] for r in data["by_usage_type"]} == {
+        "USE1-ProvisionedThroughput-NoCommit-ModelUnits": "provisioned_throughput",
+        "USE1-KnowledgeBase-Storage": "other",
+        "USE1-Claude3.5Haiku-input-tokens": "tokens",
+        "USE1-Claude3.5Haiku-output-tokens": "tokens",
+        "USE1-MP:USE1_InputTokenCount-Units": "tokens",
+    }
+    ex = data["explained"]
+    assert ex["provisioned_throughput"] == {"cost_usd": "39.6", "hours": "2"}
+    assert ex["other_usage_types_usd"] == "0.5"
+    assert ex["token_usage"] == {"estimate_usd": "0.0557388", "actual_usd": "0.06", "gap_usd": "0.0042612"}
+    cov = data["log_coverage"]
+    assert cov["calls_without_logs"] == 2 and cov["unvalued_calls"] == 0
+    assert [(g["day"], g["region"], g["calls"]) for g in cov["days_regions"]] == [("2026-11-22", "us-west-2", 2)]
+    assert Decimal(ex["log_coverage_usd"]) == per_call * 2
+    residual = Decimal("40.16") - Decimal("0.0557388") - per_call * 2 - Decimal("39.6") - Decimal("0.5")
+    assert Decimal(ex["residual_usd"]) == residual
+
+    text = cli("cost", "reconcile", "--month", "2026-11").output
+    assert "log coverage: 2 calls" in text and "2026-11-22 us-west-2" in text
+
+
+def test_bad_month_is_a_clear_error(cli: Callable[..., Any], sandbox_env: Any) -> None:
+    from bedrockctl.analytics.errors import ReportSpecError
+
+    with pytest.raises(ReportSpecError):
+        cli("cost", "reconcile", "--month", "2026-13")
