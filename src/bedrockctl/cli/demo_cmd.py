@@ -51,7 +51,10 @@ def register(app: typer.Typer) -> None:
                 out.print(f"sandbox endpoint: {run.endpoint}    gateway: {run.console}    data: {run.data_dir}")
             failed = [s for s in run.steps if not s.ok]
             if serve and runner.server is not None and not quiet:
-                out.print(f"Serving the gateway and console at {run.console} (sandbox {run.endpoint}); Ctrl-C stops.")
+                out.print(
+                    f"Console: {run.console}  user [bold]{run.login.get('user')}[/]  password "
+                    f"[bold]{run.login.get('password')}[/]  (sandbox {run.endpoint}); Ctrl-C stops."
+                )
                 if not no_browser:
                     import webbrowser
 

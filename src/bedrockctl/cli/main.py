@@ -61,6 +61,7 @@ def _register() -> None:
         sandbox_cmd,
         serve_cmd,
         usage_cmd,
+        users_cmd,
         whoami,
     )
 
@@ -77,6 +78,7 @@ def _register() -> None:
     pricing_cmd.register(app)
     serve_cmd.register(app)
     keys_cmd.register(app)
+    users_cmd.register(app)
     config_cmd.register(app)
     invoke_cmd.register(app)
     sandbox_cmd.register(app)

@@ -93,7 +93,19 @@ def create_app(ctx: Any, *, gateway: Any = None, with_gateway: bool = True) -> S
     app.route("/healthz", healthz)
     if not with_gateway:
         return app
+    from bedrockctl.server.console import mount_console
     from bedrockctl.server.gateway.routes import install
 
+    if gateway is None:
+        from bedrockctl.server.gateway.options import GatewayOptions
+        from bedrockctl.server.gateway.pipeline import Gateway
+        from bedrockctl.server.gateway.store import open_engine
+        from bedrockctl.services.console_data import apply_budget_overrides
+
+        # Budget edits made in the console are folded into the settings before the gateway's policy is built.
+        engine = open_engine(ctx.settings, GatewayOptions.from_settings(ctx.settings))
+        apply_budget_overrides(ctx.settings, engine)
+        gateway = Gateway(ctx, engine=engine)
     install(app, ctx, gateway)
+    mount_console(app, ctx)  # the console is the fallback: gateway routes win
     return app

@@ -38,6 +38,7 @@ class DemoRun:
     endpoint: str = ""
     console: str = ""
     data_dir: str = ""
+    login: dict[str, str] = field(default_factory=dict)
     steps: list[StepResult] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
 
@@ -45,6 +46,7 @@ class DemoRun:
         return {
             "endpoint": self.endpoint,
             "console": self.console,
+            "login": {"user": self.login.get("user")} if self.login else {},
             "data_dir": self.data_dir,
             "steps": [s.__dict__ for s in self.steps],
             "summary": self.summary,
@@ -166,7 +168,23 @@ class Demo:
             self.ctx = AppContext(settings=settings, sessions=SessionFactory(settings.aws))
             self.server = start_server(self.ctx, port=self.console_port)
             self.run.console = self.server.url
-            d.update(url=self.server.url)
+            self.run.login = self._demo_admin()
+            d.update(url=self.server.url, console_user=self.run.login["user"])
+
+    def _demo_admin(self) -> dict[str, str]:
+        """A console admin for the demo, with a fresh random password printed on the terminal."""
+        import secrets
+
+        from bedrockctl.services.users import SYSTEM, UserService
+
+        users = UserService(self.server.gateway.engine)
+        password = "demo-" + secrets.token_urlsafe(9)
+        existing = users.by_name("demo")
+        if existing is None:
+            users.create(SYSTEM, "demo", password, role="admin", display_name="Demo admin")
+        else:  # a re-run on the same data directory: a new password
+            users.set_password(SYSTEM, int(existing["id"]), password)
+        return {"user": "demo", "password": password}
 
     def workload(self) -> None:
         from bedrockctl.sandbox.faults import SandboxAdmin

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from bedrockctl.server.console.core import HERE, Console
@@ -33,6 +34,8 @@ def console_app(
     from bedrockctl.services.users import UserService
 
     settings = ctx.settings
+    if secure_cookies is None and os.environ.get("BEDROCKCTL_CONSOLE_SECURE_COOKIES"):
+        secure_cookies = os.environ["BEDROCKCTL_CONSOLE_SECURE_COOKIES"].lower() in ("1", "true", "yes", "on")
     if engine is None:
         from bedrockctl.paths import default_store_url
         from bedrockctl.store import Store

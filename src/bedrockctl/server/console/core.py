@@ -150,8 +150,11 @@ def page(*, admin: bool = False) -> Callable[[Handler], Handler]:
                 sent = request.headers.get("x-csrf-token") or (await request.form()).get("csrf_token") or ""
                 if not hmac.compare_digest(str(sent), info.csrf_token):
                     return con.render(
-                        request, "error.html", 403, title="Form expired", message="The form's CSRF token is missing "
-                        "or wrong. Reload the page and try again."
+                        request,
+                        "error.html",
+                        403,
+                        title="Form expired",
+                        message="The form's CSRF token is missing or wrong. Reload the page and try again.",
                     )
             if admin and not info.actor.is_admin:
                 return con.render(request, "error.html", 403, title="Not allowed", message="Administrators only.")

@@ -37,7 +37,11 @@ def _owners(request: Request) -> list[dict[str, Any]]:
 
 # -- credentials ----------------------------------------------------------------------------------------------
 @page()
-async def credentials_page(request: Request, error: str = "", status: int = 200) -> Response:
+async def credentials_page(request: Request) -> Response:
+    return _credentials_view(request)
+
+
+def _credentials_view(request: Request, error: str = "", status: int = 200) -> Response:
     con = console_of(request)
     me = actor_of(request)
     return con.render(
@@ -60,7 +64,7 @@ async def create_credential(request: Request) -> Response:
     try:
         created = con.creds.create(me, _cred_input(form), owner_id=owner)
     except ValidationFailed as exc:
-        return await credentials_page.__wrapped__(request, exc.message, 400)  # type: ignore[attr-defined]
+        return _credentials_view(request, exc.message, 400)
     return redirect(f"/credentials/{created['id']}", "Credential saved (the secret is encrypted and write-only).")
 
 
@@ -81,7 +85,9 @@ async def update_credential(request: Request) -> Response:
         con.creds.update(me, cid, _cred_input(form))
     except ValidationFailed as exc:
         cred = con.creds.get(me, cid)
-        return con.render(request, "credential.html", 400, cred=cred, active="credentials", error=exc.message, test=None)
+        return con.render(
+            request, "credential.html", 400, cred=cred, active="credentials", error=exc.message, test=None
+        )
     return redirect(f"/credentials/{cid}", "Saved.")
 
 
@@ -113,7 +119,11 @@ def _environments(request: Request) -> list[str]:
 
 
 @page()
-async def keys_page(request: Request, created: dict[str, Any] | None = None, error: str = "", status: int = 200) -> Response:
+async def keys_page(request: Request) -> Response:
+    return _keys_view(request)
+
+
+def _keys_view(request: Request, created: dict[str, Any] | None = None, error: str = "", status: int = 200) -> Response:
     con = console_of(request)
     return con.render(
         request,
@@ -147,11 +157,11 @@ async def create_key(request: Request) -> Response:
             expires_in_days=float(form["expires_in_days"]) if form.get("expires_in_days", "").strip() else None,
         )
     except ValueError:
-        return await keys_page.__wrapped__(request, None, "Limits must be numbers.", 400)  # type: ignore[attr-defined]
+        return _keys_view(request, None, "Limits must be numbers.", 400)
     except ValidationFailed as exc:
-        return await keys_page.__wrapped__(request, None, exc.message, 400)  # type: ignore[attr-defined]
+        return _keys_view(request, None, exc.message, 400)
     # shown once: rendered into this response only (no redirect, no storage), never again
-    return await keys_page.__wrapped__(request, created)  # type: ignore[attr-defined]
+    return _keys_view(request, created)
 
 
 @page()
@@ -175,7 +185,11 @@ def _plugins(request: Request) -> PluginInstances:
 
 
 @page()
-async def plugins_page(request: Request, error: str = "", status: int = 200, edit: Any = None) -> Response:
+async def plugins_page(request: Request) -> Response:
+    return _plugins_view(request)
+
+
+def _plugins_view(request: Request, error: str = "", status: int = 200, edit: Any = None) -> Response:
     con = console_of(request)
     me = actor_of(request)
     return con.render(
@@ -204,7 +218,7 @@ async def _save_plugin(request: Request, inst_id: int | None) -> Response:
             inst_id=inst_id,
         )
     except ValidationFailed as exc:
-        return await plugins_page.__wrapped__(request, exc.message, 400)  # type: ignore[attr-defined]
+        return _plugins_view(request, exc.message, 400)
     return redirect("/plugins", f"Plugin instance {new_id} saved.")
 
 
@@ -216,7 +230,7 @@ async def create_plugin(request: Request) -> Response:
 @page()
 async def plugin_detail(request: Request) -> Response:
     inst = _plugins(request).get(actor_of(request), int(request.path_params["inst_id"]))
-    return await plugins_page.__wrapped__(request, edit=inst)  # type: ignore[attr-defined]
+    return _plugins_view(request, edit=inst)
 
 
 @page()

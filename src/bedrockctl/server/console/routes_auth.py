@@ -32,9 +32,7 @@ def _safe_next(value: str | None) -> str:
 async def login_form(request: Request) -> Response:
     con = console_of(request)
     token = new_login_csrf()
-    resp = con.render(
-        request, "login.html", csrf=token, next=_safe_next(request.query_params.get("next")), error=""
-    )
+    resp = con.render(request, "login.html", csrf=token, next=_safe_next(request.query_params.get("next")), error="")
     resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=con.secure(request), path="/")
     return resp
 
@@ -43,6 +41,7 @@ async def login(request: Request) -> Response:
     con = console_of(request)
     form = await form_of(request)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    resp: Response
     if not cookie or not hmac.compare_digest(cookie, form.get("csrf_token", "")):
         return con.render(request, "error.html", 403, title="Form expired", message="Reload the sign-in page.")
     try:

@@ -71,14 +71,18 @@ async def idle_capacity(request: Request) -> Response:
 
     def run() -> list[dict[str, Any]]:
         regions = resolve_regions(form.get("regions") or None, sessions.region)
-        return find_idle([AccountTarget(sessions.identity().account, sessions)], regions, days=int(form.get("days") or 7))
+        return find_idle(
+            [AccountTarget(sessions.identity().account, sessions)], regions, days=int(form.get("days") or 7)
+        )
 
     try:
         rows = await run_in_threadpool(run)
         error = ""
     except BedrockctlError as exc:
         rows, error = [], f"{exc.code}: {exc.message} — {exc.remediation}"
-    return con.render(request, "_idle.html" if is_htmx(request) else "idle.html", idle=rows, error=error, active="overview")
+    return con.render(
+        request, "_idle.html" if is_htmx(request) else "idle.html", idle=rows, error=error, active="overview"
+    )
 
 
 @page()
@@ -156,8 +160,11 @@ async def usage(request: Request) -> Response:
     args = _usage_args(request)
     rep = await run_in_threadpool(lambda: data.usage_report(con.settings, actor_of(request), **args))
     rows = [{k: _plain(v) for k, v in r.items()} for r in rep.rows]
-    chart = {"labels": [str(r.get(args["by"])) for r in rows[:20]], "cost": [r.get("cost_usd", 0) for r in rows[:20]],
-             "invocations": [r.get("invocations", 0) for r in rows[:20]]}
+    chart = {
+        "labels": [str(r.get(args["by"])) for r in rows[:20]],
+        "cost": [r.get("cost_usd", 0) for r in rows[:20]],
+        "invocations": [r.get("invocations", 0) for r in rows[:20]],
+    }
     return con.render(
         request,
         "usage.html",
@@ -177,8 +184,16 @@ async def usage_csv(request: Request) -> Response:
     con = console_of(request)
     args = _usage_args(request)
     rep = await run_in_threadpool(lambda: data.usage_report(con.settings, actor_of(request), **args))
-    cols = [args["by"], "invocations", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-            "unique_users", "cost_usd"]
+    cols = [
+        args["by"],
+        "invocations",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "unique_users",
+        "cost_usd",
+    ]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
@@ -187,7 +202,10 @@ async def usage_csv(request: Request) -> Response:
     return Response(
         buf.getvalue(),
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="usage-by-{args["by"]}.csv"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": f'attachment; filename="usage-by-{args["by"]}.csv"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -195,8 +213,12 @@ async def usage_csv(request: Request) -> Response:
 async def budgets(request: Request) -> Response:
     con = console_of(request)
     return con.render(
-        request, "budgets.html", active="budgets", budgets=data.budget_status(con.settings, con.engine),
-        month=time.strftime("%B %Y", time.gmtime(data.month_start())), error="",
+        request,
+        "budgets.html",
+        active="budgets",
+        budgets=data.budget_status(con.settings, con.engine),
+        month=time.strftime("%B %Y", time.gmtime(data.month_start())),
+        error="",
     )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import gzip
 import logging
+import operator
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import orjson
@@ -43,7 +44,7 @@ class AuditRecord:
     client: str | None
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(zip(FIELDS, _values(self), strict=True))
 
     def invocation_log(self, account_id: str = "") -> dict[str, Any]:
         """The record in the shape of a Bedrock model invocation log (what the analytics ledger ingests)."""
@@ -78,6 +79,14 @@ class AuditRecord:
         return out
 
 
+FIELDS = tuple(f.name for f in fields(AuditRecord))
+_values = operator.attrgetter(*FIELDS)  # record -> tuple of column values, in FIELDS order
+_INSERT = {  # constant column names, positional parameters only
+    mark: f"INSERT INTO gateway_audit ({', '.join(FIELDS)}) VALUES ({', '.join([mark] * len(FIELDS))})"  # noqa: S608
+    for mark in ("?", "%s")
+}
+
+
 class AuditLog:
     """A buffer the request path appends to; ``flush`` (a worker thread) writes it in one batch."""
 
@@ -100,7 +109,11 @@ class AuditLog:
         if not batch:
             return
         with self.engine.begin() as conn:
-            conn.execute(gateway_audit.insert(), [r.row() for r in batch])
+            style = conn.dialect.paramstyle
+            if style in ("qmark", "format", "pyformat"):  # sqlite3 / psycopg: one executemany of plain tuples
+                conn.exec_driver_sql(_INSERT["?" if style == "qmark" else "%s"], [_values(r) for r in batch])
+            else:
+                conn.execute(gateway_audit.insert(), [r.row() for r in batch])
         if self.ledger is not None or self.s3.get("bucket"):
             self._ship.extend(batch)
 

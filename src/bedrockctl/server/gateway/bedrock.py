@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import base64
+import functools
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -17,7 +17,7 @@ from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
 from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.auth import authenticate
-from bedrockctl.server.gateway.http import client_of, estimate_tokens, read_body, respond
+from bedrockctl.server.gateway.http import client_of, estimate_tokens, read_body, request_id, respond
 from bedrockctl.server.gateway.keys import KeyRecord
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
 
@@ -83,13 +83,14 @@ def _native_max(doc: dict[str, Any], model: str, default: int) -> tuple[int, boo
     return default, True
 
 
+@functools.lru_cache(maxsize=4096)
 def _model_path(model_id: str, suffix: str) -> str:
     return f"/model/{percent_encode(model_id)}/{suffix}"
 
 
 async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:
     started = time.perf_counter()
-    request_id = str(uuid.uuid4())
+    rid = request_id()
     headers = dict(scope["headers"])
     client = client_of(scope, headers)
     model, _, suffix = scope["path"][len("/model/") :].rpartition("/")
@@ -124,7 +125,7 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
             est = estimate_tokens(doc)
         else:
             max_tokens, est = gw.opts.default_max_tokens, len(body) // 3 + 1
-        adm = await gw.admit(key, "bedrock", operation, model, est, max_tokens, client, request_id)
+        adm = await gw.admit(key, "bedrock", operation, model, est, max_tokens, client, rid)
         payload = orjson.dumps(doc) if changed else body
         fwd = {_TITLE[k]: v.decode("latin-1") for k, v in headers.items() if k in _TITLE}
         fwd.setdefault("Content-Type", "application/json")
@@ -137,11 +138,11 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
         if adm is not None:
             gw.finish(adm, Usage(), err.audit_status, err.status)
         else:
-            gw.refuse(key, "bedrock", operation, model or None, client, request_id, err, started)
-        await respond(send, *err.bedrock(request_id))
+            gw.refuse(key, "bedrock", operation, model or None, client, rid, err, started)
+        await respond(send, *err.bedrock(rid))
         return
     except ValueError as exc:  # body too large
-        await respond(send, *errors.validation(str(exc)).bedrock(request_id))
+        await respond(send, *errors.validation(str(exc)).bedrock(rid))
         return
     out_headers = [(k.encode(), str(v).encode()) for k, v in resp.headers.items() if k.encode() in _PASS_HEADERS]
     if not operation.endswith("Stream"):
@@ -149,7 +150,7 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
             data = await resp.read()
         except AwsCallError as err:
             gw.finish(adm, Usage(), err.code, 502)
-            await respond(send, *errors.upstream(err.code, err.message, 502).bedrock(request_id))
+            await respond(send, *errors.upstream(err.code, err.message, 502).bedrock(rid))
             return
         if operation == "Converse":
             try:

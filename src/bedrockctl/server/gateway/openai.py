@@ -6,7 +6,6 @@ from __future__ import annotations
 import array
 import base64
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -18,7 +17,7 @@ from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
 from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.auth import authenticate
-from bedrockctl.server.gateway.http import client_of, estimate_tokens, read_body, respond
+from bedrockctl.server.gateway.http import client_of, estimate_tokens, read_body, request_id, respond
 from bedrockctl.server.gateway.keys import KeyRecord
 from bedrockctl.server.gateway.openai_wire import ChunkWriter, from_converse, to_converse
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
@@ -45,7 +44,7 @@ def _json(body: bytes) -> dict[str, Any]:
 
 async def chat(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:
     started = time.perf_counter()
-    rid = uuid.uuid4().hex
+    rid = request_id().replace("-", "")
     headers: dict[bytes, bytes] = dict(scope["headers"])
     client = client_of(scope, headers)
     key: KeyRecord | None = None
@@ -122,7 +121,7 @@ async def chat(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> N
 
 
 async def models(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:
-    rid = uuid.uuid4().hex
+    rid = request_id().replace("-", "")
     try:
         _, _, key = await _prologue(gw, scope, receive)
     except errors.GatewayError as err:
@@ -145,7 +144,7 @@ def _embed_body(model_id: str, texts: list[str], dimensions: int | None) -> byte
 
 async def embeddings(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:
     started = time.perf_counter()
-    rid = uuid.uuid4().hex
+    rid = request_id().replace("-", "")
     headers: dict[bytes, bytes] = dict(scope["headers"])
     client = client_of(scope, headers)
     key: KeyRecord | None = None

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer
 from bedrockctl.server.gateway.budgets import Alerter, Policy
 from bedrockctl.server.gateway.counters import Counters, Refused, Reservation, SqlCounters
+from bedrockctl.server.gateway.http import request_id as http_request_id
 from bedrockctl.server.gateway.keys import KeyRecord, KeyStore
 from bedrockctl.server.gateway.metrics import Metrics
 from bedrockctl.server.gateway.options import GatewayOptions, master_secret
@@ -228,7 +228,7 @@ class Gateway:
         if env is not None and soft is not None and self.policy.env_pct(env, now) >= soft:
             chosen = env.tier_routes.get(model) or env.tier_routes.get(canonical_model_id(model)) or model
         adm = Admission(
-            key, protocol, operation, model, chosen, client, request_id or str(uuid.uuid4()), time.perf_counter()
+            key, protocol, operation, model, chosen, client, request_id or http_request_id(), time.perf_counter()
         )
         targets = self.plan(chosen, operation)
         specs = self.policy.specs(key, now)

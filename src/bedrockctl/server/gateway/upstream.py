@@ -25,6 +25,22 @@ from bedrockctl.runtime.wire import AwsCallError, WireRequest, endpoint, parse_e
 _EMPTY_SHA = hashlib.sha256(b"").hexdigest()
 
 
+async def _within(fut: asyncio.Future[None], timeout: float) -> None:
+    """``await asyncio.wait_for(fut, timeout)`` for a plain future, without wait_for's per-call task machinery."""
+    if fut.done():
+        return fut.result()
+    handle = asyncio.get_running_loop().call_later(timeout, _expire, fut)
+    try:
+        await fut
+    finally:
+        handle.cancel()
+
+
+def _expire(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_exception(TimeoutError())
+
+
 class _Conn(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -99,6 +115,8 @@ class FastTransport:
         self._creds: tuple[float, Any] | None = None
         self._keys: dict[tuple[str, str, str], bytes] = {}
         self._ssl: ssl.SSLContext | None = None
+        self._quoted: dict[str, str] = {}
+        self._date: tuple[int, str] = (0, "")
 
     # -- credentials and signing ---------------------------------------------------------------------------
     def _frozen(self) -> Any:
@@ -125,7 +143,15 @@ class FastTransport:
 
     def sign(self, req: WireRequest, host: str, region: str, path: str) -> dict[str, str]:
         creds = self._frozen()
-        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        now = int(time.time())
+        if self._date[0] != now:
+            self._date = (now, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now)))
+        amz_date = self._date[1]
+        quoted = self._quoted.get(path)
+        if quoted is None:
+            if len(self._quoted) > 4096:
+                self._quoted.clear()
+            quoted = self._quoted[path] = quote(path, safe="/~")
         headers = {"content-type": "application/json", "accept": "application/json"}
         for k, v in req.headers.items():
             headers[k.lower()] = v
@@ -137,7 +163,7 @@ class FastTransport:
         canonical_headers = "".join(f"{n}:{' '.join(headers[n].split())}\n" for n in names)
         signed = ";".join(names)
         payload_hash = hashlib.sha256(req.body).hexdigest() if req.body else _EMPTY_SHA
-        canonical = "\n".join((req.method, quote(path, safe="/~"), "", canonical_headers, signed, payload_hash))
+        canonical = "\n".join((req.method, quoted, "", canonical_headers, signed, payload_hash))
         scope = f"{amz_date[:8]}/{region}/bedrock/aws4_request"
         to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
         sig = hmac.new(
@@ -196,13 +222,16 @@ class FastTransport:
         head.append(f"content-length: {len(req.body)}\r\n\r\n")
         data = "".join(head).encode("latin-1") + req.body
         key = (host, port, tls)
+        conn: _Conn | None = None
         try:
             conn = await self._connect(host, port, tls)
             conn.begin()
             assert conn.transport is not None
             conn.transport.write(data)
-            await asyncio.wait_for(conn.head, self.timeout)
+            await _within(conn.head, self.timeout)
         except (TimeoutError, OSError, httptools.HttpParserError, ConnectionError) as exc:
+            if conn is not None and conn.transport is not None:
+                conn.transport.close()  # never reuse a connection whose answer did not come
             code = "RequestTimeout" if isinstance(exc, asyncio.TimeoutError) else "ConnectionError"
             raise AwsCallError(
                 code, f"{type(exc).__name__}: {exc}", None, None, req.operation, region, transport=True
@@ -226,7 +255,7 @@ class FastTransport:
                     )
                 conn.waiter = asyncio.get_running_loop().create_future()
                 try:
-                    await asyncio.wait_for(conn.waiter, self.timeout)
+                    await _within(conn.waiter, self.timeout)
                 except TimeoutError:
                     raise AwsCallError(
                         "RequestTimeout", "upstream read timed out", None, None, req.operation, region, transport=True
