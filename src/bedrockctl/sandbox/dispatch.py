@@ -9,15 +9,15 @@ every ``bedrock*`` route; an AWS hostname in ``Host`` narrows it to one service.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
+import threading
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from bedrockctl.sandbox import identity
+from bedrockctl.sandbox import identity, wire
 from bedrockctl.sandbox.core import ROUTER, AwsError, Caller, SandboxRequest, SandboxResponse
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ log = logging.getLogger("bedrockctl.sandbox")
 
 BEDROCK_SERVICES = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock", "bedrock-agent")
 RUNTIME_SERVICES = ("bedrock-runtime", "bedrock-agent-runtime")
-JSON_PROTOCOL_SERVICES = {"cloudtrail"}  # awsJson1_1: errors carry __type
 _HOST_RE = re.compile(r"^(?P<svc>[a-z0-9-]+)\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com")
 
 TargetHandler = Callable[[SandboxRequest], SandboxResponse]
@@ -52,18 +51,41 @@ class TargetRouter:
 
 TARGETS = TargetRouter()
 
+ActionHandler = Callable[[SandboxRequest], "SandboxResponse | None"]
 
-def render_error(err: AwsError, service: str, request_id: str) -> SandboxResponse:
-    """rest-json / json style error: ``x-amzn-ErrorType`` header + JSON body botocore parses."""
-    body: dict[str, Any] = {"message": err.message}
-    if service in JSON_PROTOCOL_SERVICES:
-        body = {"__type": err.code, "message": err.message}
-    headers = {
-        "Content-Type": "application/x-amz-json-1.1" if service in JSON_PROTOCOL_SERVICES else "application/json",
-        "x-amzn-ErrorType": err.code,
-        "x-amzn-RequestId": request_id,
-    }
-    return SandboxResponse(status=err.status, body=json.dumps(body).encode(), headers=headers)
+
+class ActionRouter:
+    """Operations of query-protocol services (IAM, STS, SNS...), matched on the ``Action`` form field (body of a
+    POST, or the query string). A handler may return ``None`` to hand the request to moto unchanged (a guard
+    that only sometimes answers, like the AssumeRole trust check)."""
+
+    def __init__(self) -> None:
+        self.actions: dict[tuple[str, str], ActionHandler] = {}
+
+    def route(self, service: str, action: str) -> Callable[[ActionHandler], ActionHandler]:
+        def deco(fn: ActionHandler) -> ActionHandler:
+            self.actions[(service, action)] = fn
+            return fn
+
+        return deco
+
+    def services(self) -> set[str]:
+        return {service for service, _ in self.actions}
+
+    def match(self, service: str, action: str) -> ActionHandler | None:
+        return self.actions.get((service, action))
+
+
+ACTIONS = ActionRouter()
+
+
+def query_action(environ: dict[str, Any], query: dict[str, list[str]]) -> str:
+    """The ``Action`` of a query-protocol request (form body first, then the query string)."""
+    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        form = urllib.parse.parse_qs(_read_body(environ).decode("utf-8", "replace"))
+        if form.get("Action"):
+            return form["Action"][0]
+    return (query.get("Action") or [""])[0]
 
 
 def _header_map(environ: dict[str, Any]) -> dict[str, str]:
@@ -124,9 +146,21 @@ def candidate_services(signing: str, host: str) -> tuple[str, ...]:
 class Dispatcher:
     """WSGI callable; holds a back reference to the running Sandbox for state, effects and faults."""
 
-    def __init__(self, sandbox: Sandbox, moto_app: Any) -> None:
+    def __init__(self, sandbox: Sandbox, moto_app: Any = None, moto_factory: Callable[[], Any] | None = None) -> None:
+        """``moto_app``, or ``moto_factory`` to build moto's WSGI app on first use (importing moto's server and
+        Flask is a good part of a cold start, and the seeds only need moto's backends)."""
         self.sandbox = sandbox
-        self.moto_app = moto_app
+        self._moto_app = moto_app
+        self._moto_factory = moto_factory
+        self._moto_lock = threading.Lock()
+
+    @property
+    def moto_app(self) -> Any:
+        if self._moto_app is None:
+            with self._moto_lock:
+                if self._moto_app is None and self._moto_factory is not None:
+                    self._moto_app = self._moto_factory()
+        return self._moto_app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request_id = str(uuid.uuid4())
@@ -144,49 +178,82 @@ class Dispatcher:
 
         signing, region, key, bearer = resolve_signing(environ, query)
         services = candidate_services(signing, environ.get("HTTP_HOST", "")) if signing else ()
-        faults = self.sandbox.faults
+        service = services[0] if services else ""
+        protocol = "rest-json"
         try:
+            matched = self._match(services, method, path, environ, query)
+            service = matched[0] if matched else moto_service(signing, services, path)
             if signing:
-                faults.apply_latency(services[0], region)
-            matched = self._match(services, method, path, environ)
-            if matched is None:
-                if signing == "sts":
-                    denied = identity.sts_guard(_read_body(environ), key, request_id)
-                    if denied is not None:
-                        return self._send(denied, request_id, start_response)
-                if bearer:  # moto routes on the credential scope: give it one
-                    environ["HTTP_AUTHORIZATION"] = (
-                        f"AWS4-HMAC-SHA256 Credential={key or 'AKIAIOSFODNN7EXAMPLE'}/20240101/{region}/bedrock/"
-                        "aws4_request, SignedHeaders=host, Signature=0"
-                    )
-                return self._moto(environ, start_response, request_id)
-            service, handler, params = matched
-            caller = identity.caller_for_request(key, environ.get("HTTP_X_MOTO_ACCOUNT_ID"))
-            req = self._build_request(environ, method, path, raw_path, query, service, region, caller)
-            req.request_id = request_id
-            if service in RUNTIME_SERVICES:
-                self.sandbox.check_faults(req, runtime_model_id(raw_path))
-            resp = handler(req, **params)
+                protocol = self._protocol(service, environ, query)
+                self._pre_checks(service, region, key, protocol, runtime=bool(matched) and service in RUNTIME_SERVICES)
+            if matched is not None:
+                service, handler, params = matched
+                caller = identity.caller_for_request(key, environ.get("HTTP_X_MOTO_ACCOUNT_ID"))
+                req = self._build_request(environ, method, path, raw_path, query, service, region, caller)
+                req.request_id = request_id
+                if service in RUNTIME_SERVICES:
+                    self.sandbox.check_faults(req, runtime_model_id(raw_path))
+                resp = handler(req, **params)
+                if resp is not None:
+                    return self._send(resp, request_id, start_response)
+            if signing == "bedrock" and not path.startswith(_MOTO_BEDROCK_PREFIXES):
+                raise wire.unknown_operation_error(method, path, protocol)
+            if bearer:  # moto routes on the credential scope: give it one
+                environ["HTTP_AUTHORIZATION"] = (
+                    f"AWS4-HMAC-SHA256 Credential={key or 'AKIAIOSFODNN7EXAMPLE'}/20240101/{region}/bedrock/"
+                    "aws4_request, SignedHeaders=host, Signature=0"
+                )
+            return self._moto(environ, start_response, request_id, method, path, protocol, signing == "bedrock")
         except AwsError as err:
-            resp = render_error(err, services[0] if services else "", request_id)
+            resp = wire.render_error(err, service, request_id, protocol)
+        except NotImplementedError:  # moto has the service but not this operation: AWS's answer, not a 500
+            resp = wire.render_error(
+                wire.unknown_operation_error(method, path, protocol), service, request_id, protocol
+            )
         except Exception:  # a handler bug must look like AWS's 500, not kill the connection
             log.exception("sandbox handler failed")
-            resp = render_error(
-                AwsError("InternalServerException", "Internal error in the sandbox.", 500, sender_fault=False),
-                services[0] if services else "",
-                request_id,
-            )
+            internal = AwsError("InternalServerException", "Internal error in the sandbox.", 500, sender_fault=False)
+            resp = wire.render_error(internal, service, request_id, protocol)
         return self._send(resp, request_id, start_response)
 
+    def _protocol(self, service: str, environ: dict[str, Any], query: dict[str, list[str]]) -> str:
+        headers = {
+            "X-Amz-Target": environ.get("HTTP_X_AMZ_TARGET", ""),
+            "Content-Type": environ.get("CONTENT_TYPE", ""),
+        }
+        headers["Smithy-Protocol"] = environ.get("HTTP_SMITHY_PROTOCOL", "")
+        return wire.protocol_for(service, headers, query, b"")
+
+    def _pre_checks(self, service: str, region: str, key: str, protocol: str, *, runtime: bool) -> None:
+        """What every signed request meets first: latency, a Region that is down, expired credentials. (Runtime
+        routes check the Region in ``check_faults`` so that rejected invocations are recorded.)"""
+        faults = self.sandbox.faults
+        faults.apply_latency(service, region)
+        if not runtime:
+            code = wire.unavailable_error(protocol).code
+            faults.check_region(region, self.sandbox.stopping, code)
+        if faults.key_expired(key) or identity.credentials_expired(key):
+            raise wire.expired_token_error(service, protocol)
+
     def _match(
-        self, services: Iterable[str], method: str, path: str, environ: dict[str, Any]
-    ) -> tuple[str, Callable[..., SandboxResponse], dict[str, str]] | None:
+        self,
+        services: Iterable[str],
+        method: str,
+        path: str,
+        environ: dict[str, Any],
+        query: dict[str, list[str]],
+    ) -> tuple[str, Callable[..., Any], dict[str, str]] | None:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         for service in services:
             if target:
                 handler = TARGETS.match(service, target.rsplit(".", 1)[-1])
                 if handler is not None:
                     return service, handler, {}
+            if service in ACTIONS.services() and method in ("POST", "GET"):
+                action_handler = ACTIONS.match(service, query_action(environ, query))
+                if action_handler is not None:
+                    return service, action_handler, {}
+                continue
             found = ROUTER.match(service, method, path)
             if found is not None:
                 return service, found[0], found[1]
@@ -219,16 +286,40 @@ class Dispatcher:
             sandbox=self.sandbox,
         )
 
-    def _moto(self, environ: dict[str, Any], start_response: Callable[..., Any], request_id: str) -> Iterable[bytes]:
+    def _moto(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        request_id: str,
+        method: str,
+        path: str,
+        protocol: str,
+        bedrock: bool,
+    ) -> Iterable[bytes]:
         app = self._moto_bedrock_app(environ)
+        captured: list[Any] = []
 
         def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             names = {k.lower() for k, _ in headers}
             if "x-amzn-requestid" not in names and "x-amz-request-id" not in names:
                 headers = [*headers, ("x-amzn-RequestId", request_id)]
+            if bedrock:  # buffered below: an empty 404 is moto not knowing the path
+                captured[:] = [status, headers, exc_info]
+                return lambda _data: None
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
-        return (app or self.moto_app)(environ, _start)
+        result = (app or self.moto_app)(environ, _start)
+        if not bedrock:
+            return result
+        body = b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+        status, headers, exc_info = captured
+        if status.startswith("404") and not body.strip():
+            err = wire.unknown_operation_error(method, path, protocol)
+            return self._send(wire.render_error(err, "bedrock", request_id, protocol), request_id, start_response)
+        start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+        return [body]
 
     def _moto_bedrock_app(self, environ: dict[str, Any]) -> Any:
         """moto finds the Bedrock service of a ``bedrock``-signed request by building every URL map per
@@ -275,6 +366,13 @@ _MOTO_BEDROCK_PREFIXES = (
 )
 _MODEL_PATH = re.compile(r"^/model/([^/]+)/")
 _AGENT_PATH = re.compile(r"^/agents/([^/]+)/agentAliases/([^/]+)/")
+
+
+def moto_service(signing: str, services: tuple[str, ...], path: str) -> str:
+    """The service a request for moto belongs to (for faults and error rendering)."""
+    if signing != "bedrock" or len(services) == 1:
+        return services[0] if services else signing
+    return "bedrock-agent" if path.startswith(("/agents", "/knowledgebases")) else "bedrock"
 
 
 def runtime_model_id(raw_path: str) -> str | None:

@@ -9,11 +9,17 @@ Configuration (JSON, also ``Sandbox(faults=...)``)::
      "hang": ["us-west-2"],                   # never answers (sleeps up to hang_seconds, ends on shutdown)
      "not_ready": [{"model": "...", "region": "..."}],        # 429 ModelNotReadyException
      "access_denied": [{"model": "...", "account": "..."}],  # 403 AccessDeniedException
+     "expired_keys": ["ASIA..."],             # these access keys' credentials have expired now
+     "iam_enforcement": true,                 # evaluate IAM policies for Bedrock calls (see iam_sim.py)
      "seed": 7, "hang_seconds": 30}
 
 Every key of a rule but the value itself is optional (absent = matches all). A ``model`` rule matches when the
-requested model id (model id, profile id or ARN) equals or contains it. Faults other than latency apply to the
-Bedrock runtime routes only (bedrock-runtime, bedrock-agent-runtime); latency applies to every request.
+requested model id (model id, profile id or ARN) equals or contains it. Region faults (``unavailable``,
+``hang``) and ``latency`` apply to every service of the Region (a Region that is down is down); model faults
+(``throttle``, ``quota``, ``not_ready``, ``access_denied``) apply to the Bedrock runtime routes
+(bedrock-runtime, bedrock-agent-runtime). ``expired_keys`` makes every request signed with one of those keys
+fail with ExpiredTokenException / ExpiredToken (temporary credentials also expire on their own when the
+``Expiration`` STS gave them passes).
 """
 
 from __future__ import annotations
@@ -33,8 +39,22 @@ from bedrockctl.sandbox.core import AwsError, SandboxRequest, SandboxResponse
 if TYPE_CHECKING:
     from bedrockctl.sandbox.server import Sandbox
 
-KNOWN_KEYS = {"latency", "throttle", "quota", "unavailable", "hang", "not_ready", "access_denied", "seed"}
-KNOWN_KEYS |= {"hang_seconds"}
+KNOWN_KEYS = frozenset(
+    {
+        "latency",
+        "throttle",
+        "quota",
+        "unavailable",
+        "hang",
+        "not_ready",
+        "access_denied",
+        "expired_keys",
+        "iam_enforcement",
+        "seed",
+        "hang_seconds",
+    }
+)
+UNAVAILABLE_MESSAGE = "The service is currently unavailable. Please try again later."
 
 
 def _matches(rule: dict[str, Any], **attrs: str | None) -> bool:
@@ -82,6 +102,9 @@ class Faults:
         unknown = set(config) - KNOWN_KEYS
         if unknown:
             raise ValueError(f"unknown fault keys: {sorted(unknown)}")
+        keys = config.get("expired_keys", [])
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise ValueError("expired_keys must be a list of access key ids")
         for rule in config.get("throttle", []):
             if not 0 <= float(rule.get("rate", 0)) <= 1:
                 raise ValueError("throttle rate must be within 0..1")
@@ -102,20 +125,23 @@ class Faults:
         if delay > 0:
             time.sleep(delay / 1000)
 
+    def check_region(self, region: str, stopping: threading.Event, code: str = "ServiceUnavailableException") -> None:
+        """A Region that hangs (answers 503 only after ``hang_seconds`` or at shutdown) or is unavailable."""
+        cfg = self.config
+        if region in cfg.get("hang", []):
+            stopping.wait(float(cfg.get("hang_seconds", 30)))
+            raise AwsError(code, "Service Unavailable", 503, sender_fault=False)
+        if region in cfg.get("unavailable", []):
+            raise AwsError(code, UNAVAILABLE_MESSAGE, 503, sender_fault=False)
+
+    def key_expired(self, access_key_id: str) -> bool:
+        return bool(access_key_id) and access_key_id in self.config.get("expired_keys", [])
+
     def check(self, req: SandboxRequest, model_id: str | None, stopping: threading.Event) -> None:
         """Raise the AwsError a fault produces for this runtime request (or hang), else return."""
         cfg = self.config
         region = req.region
-        if region in cfg.get("hang", []):
-            stopping.wait(float(cfg.get("hang_seconds", 30)))
-            raise AwsError("ServiceUnavailableException", "Service Unavailable", 503, sender_fault=False)
-        if region in cfg.get("unavailable", []):
-            raise AwsError(
-                "ServiceUnavailableException",
-                "The service is currently unavailable. Please try again later.",
-                503,
-                sender_fault=False,
-            )
+        self.check_region(region, stopping)
         attrs = {"model": model_id, "region": region, "account": req.account_id}
         for rule in cfg.get("access_denied", []):
             if _matches(rule, **attrs):
@@ -218,6 +244,12 @@ class SandboxAdmin:
 
     def reset(self) -> None:
         self._call("POST", "/_sandbox/reset")
+
+    def expire_key(self, access_key_id: str) -> dict[str, Any]:
+        """Make the credentials of ``access_key_id`` expired from now on (fault knob ``expired_keys``)."""
+        config = self.get_faults()
+        keys = [k for k in config.get("expired_keys", []) if k != access_key_id]
+        return self.set_faults({**config, "expired_keys": [*keys, access_key_id]})
 
     def health(self) -> dict[str, Any]:
         return dict(self._call("GET", "/_sandbox/health"))

@@ -1,8 +1,9 @@
 """IAM in the sandbox: ``iam:SimulatePrincipalPolicy`` / ``iam:SimulateCustomPolicy``, and IAM enforcement.
 
-- The ``iam`` route (query protocol, ``POST /``) answers ``SimulatePrincipalPolicy`` and ``SimulateCustomPolicy``
-  with the evaluator of ``iam_eval`` over the principal's policies in moto's IAM backend (user inline + attached
-  + its groups'; role inline + attached). Every other IAM action is handed to moto unchanged.
+- ``SimulatePrincipalPolicy`` and ``SimulateCustomPolicy`` (query protocol, matched on ``Action`` by the
+  dispatcher's ``ACTIONS`` router) are answered with the evaluator of ``iam_eval`` over the principal's policies
+  in moto's IAM backend (user inline + attached + its groups'; role inline + attached). Every other IAM action
+  never reaches this module: the dispatcher hands it to moto.
 - ``enforce_iam(req, action, resource_arn)`` raises AWS's AccessDeniedException when the fault knob
   ``iam_enforcement`` is true and the caller's identity policies do not allow ``action`` on ``resource_arn``.
   Callers that are not IAM principals known to moto (the default ``moto`` user of unknown access keys) are not
@@ -24,12 +25,11 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from bedrockctl.sandbox import faults as _faults
-from bedrockctl.sandbox.core import ROUTER, AwsError, Caller, SandboxRequest, SandboxResponse
+from bedrockctl.sandbox.core import AwsError, Caller, SandboxRequest, SandboxResponse
+from bedrockctl.sandbox.dispatch import ACTIONS
 from bedrockctl.sandbox.iam_eval import Decision, PolicySource, evaluate, parse_document
 
-ENFORCEMENT_KEY = "iam_enforcement"
-_faults.KNOWN_KEYS.add(ENFORCEMENT_KEY)  # the knob lives in the fault configuration (see faults.py)
+ENFORCEMENT_KEY = "iam_enforcement"  # a fault knob (faults.KNOWN_KEYS)
 
 NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:.*/)?(?P<name>[^/]+)$")
@@ -261,45 +261,18 @@ def simulate(req: SandboxRequest, form: Mapping[str, list[str]], operation: str)
     return SandboxResponse(status=200, body=body.encode(), headers={"Content-Type": "text/xml"})
 
 
-_SIMULATIONS = ("SimulatePrincipalPolicy", "SimulateCustomPolicy")
-_moto: Any = None
-
-
-def _to_moto(req: SandboxRequest) -> SandboxResponse:
-    """Hand a request we do not answer to moto, unchanged (stopgap until the dispatcher matches on Action)."""
-    global _moto
-    from werkzeug.test import EnvironBuilder, run_wsgi_app
-
-    if _moto is None:
-        from bedrockctl.sandbox.server import _moto_app
-
-        _moto = _moto_app()
-    headers = [(k, v) for k, v in req.headers.items() if k.lower() not in ("content-length", "content-type")]
-    builder = EnvironBuilder(
-        path=req.raw_path,
-        method=req.method,
-        headers=headers,
-        data=req.body,
-        content_type=req.headers.get("Content-Type"),
-        query_string=urllib.parse.urlencode(req.query, doseq=True),
-        environ_base={"REMOTE_ADDR": req.source_ip},
-    )
-    try:
-        app_iter, status, resp_headers = run_wsgi_app(_moto, builder.get_environ(), buffered=True)
-        body = b"".join(app_iter)
-    finally:
-        builder.close()
-    code = int(status.split(" ", 1)[0])
-    out = {k: v for k, v in resp_headers.items() if k.lower() not in ("content-length", "transfer-encoding")}
-    return SandboxResponse(status=code, body=body, headers=out)
-
-
-@ROUTER.route("iam", "POST", r"/")
-def iam_query(req: SandboxRequest) -> SandboxResponse:
+def _form(req: SandboxRequest) -> dict[str, list[str]]:
     form = urllib.parse.parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
     for key, values in req.query.items():
         form.setdefault(key, values)
-    operation = (form.get("Action") or [""])[0]
-    if operation in _SIMULATIONS:
-        return simulate(req, form, operation)
-    return _to_moto(req)
+    return form
+
+
+@ACTIONS.route("iam", "SimulatePrincipalPolicy")
+def simulate_principal_policy(req: SandboxRequest) -> SandboxResponse:
+    return simulate(req, _form(req), "SimulatePrincipalPolicy")
+
+
+@ACTIONS.route("iam", "SimulateCustomPolicy")
+def simulate_custom_policy(req: SandboxRequest) -> SandboxResponse:
+    return simulate(req, _form(req), "SimulateCustomPolicy")

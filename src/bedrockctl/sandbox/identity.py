@@ -95,6 +95,27 @@ def session_created(access_key_id: str) -> datetime | None:
     return None
 
 
+def session_expiration(access_key_id: str) -> datetime | None:
+    """When the temporary credentials of ``access_key_id`` (from sts:AssumeRole*) expire, if moto issued them."""
+    if not access_key_id.startswith("ASIA"):
+        return None
+    from moto.sts.models import sts_backends
+
+    for account_id in list(sts_backends.keys()):
+        backend = sts_backends[account_id].get("aws")
+        role = backend.get_assumed_role_from_access_key(access_key_id) if backend is not None else None
+        if role is not None:
+            expires: datetime = role.expiration
+            return expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+    return None
+
+
+def credentials_expired(access_key_id: str, now: datetime | None = None) -> bool:
+    """Are the temporary credentials of ``access_key_id`` past the ``Expiration`` STS gave them?"""
+    expires = session_expiration(access_key_id)
+    return expires is not None and expires <= (now or datetime.now(UTC))
+
+
 def caller_for_request(access_key_id: str, account_header: str | None) -> Caller:
     """The Caller, attributed to the account moto would use: ``MOTO_ACCOUNT_ID``, else the
     ``x-moto-account-id`` header, else the key's account. A key of another account than that one (or an

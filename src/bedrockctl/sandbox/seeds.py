@@ -1,7 +1,10 @@
 """Seeds for ``bedrockctl sandbox --seed``: ``empty`` (nothing) and ``demo`` (a believable estate).
 
-The demo estate is built with boto3 against the running sandbox, so it goes through the same code paths as
-any client. Two accounts (``123456789012`` "prod", ``210987654321`` "dev") by three regions (us-east-1,
+The demo estate is built in-process, without botocore (loading its service models and building clients cost
+more than the whole estate): moto's services (IAM, S3, CloudTrail, CloudWatch Logs, CloudWatch, SageMaker, moto's
+Bedrock custom models and agents) through moto's backends, and our Bedrock handlers through the sandbox's own
+WSGI dispatcher with raw rest-json requests (same routing, identity, handlers and side effects as over HTTP,
+minus the socket). Two accounts (``123456789012`` "prod", ``210987654321`` "dev") by three regions (us-east-1,
 us-west-2, eu-west-1):
 
 - IAM: users ``alice`` and ``bob`` (with access keys), roles ``ci-runner``, an IAM Identity Center role
@@ -21,10 +24,13 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.parse
+import urllib.request
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
+
+from bedrockctl.sandbox.core import AwsError
 
 log = logging.getLogger("bedrockctl.sandbox")
 
@@ -35,95 +41,78 @@ EXTERNAL_ID = "bedrockctl-demo"
 SSO_ROLE = "AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b"
 CHAT_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 TEAMS = ("search", "support")
-Step = Callable[[str, Callable[..., Any]], Any]
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:2.1-gpu"
+FAKE_KEY = "AKIAIOSFODNN7EXAMPLE"
 
 
-class _InProcessRaw:
-    """Minimal urllib3-response stand-in for botocore's ``AWSResponse.raw``."""
+class SeedError(Exception):
+    """A seed step our own handlers rejected (``code`` is the AWS error code)."""
 
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, *_: Any, **__: Any) -> Any:
-        yield self._body
-
-    def read(self, *_: Any, **__: Any) -> bytes:
-        body, self._body = self._body, b""
-        return body
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
 
 
-def in_process_sender(app: Any) -> Callable[..., Any]:
-    """A botocore ``before-send`` handler that hands the signed request to the sandbox WSGI ``app`` directly
-    (same dispatch, identity and handlers as over HTTP, minus the socket)."""
-    from botocore.awsrequest import AWSResponse
-    from werkzeug.test import EnvironBuilder, run_wsgi_app
+class _Caller:
+    """Raw rest-json requests to the sandbox's own handlers, signed-looking (the sandbox attributes requests by
+    the credential scope, it does not verify signatures), in ``account`` via ``x-moto-account-id``."""
 
-    def send(request: Any, **_: Any) -> Any:
-        url = urllib.parse.urlsplit(request.url)
-        body = request.body
-        if hasattr(body, "read"):
-            body = body.read()
-        builder = EnvironBuilder(
-            path=url.path or "/",
-            query_string=url.query,
-            method=request.method,
-            headers={k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()},
-            data=body or b"",
-            base_url=f"{url.scheme}://{url.netloc}",
-        )
-        env = builder.get_environ()
-        env["RAW_URI"] = url.path + (f"?{url.query}" if url.query else "")
-        app_iter, status, headers = run_wsgi_app(app, env)
-        data = b"".join(app_iter)
-        if hasattr(app_iter, "close"):
-            app_iter.close()
-        return AWSResponse(request.url, int(status.split(" ", 1)[0]), dict(headers.items()), _InProcessRaw(data))
-
-    return send
-
-
-_SESSION: Any = None  # one boto3 session for every seed: service models load once per process
-
-
-class _Account:
-    """boto3 clients that act in ``self.account`` (moto's ``x-moto-account-id`` header), one client per
-    service and region whatever the account (client creation dominates the seed time)."""
-
-    def __init__(self, endpoint: str, app: Any = None, key: str = "AKIAIOSFODNN7EXAMPLE") -> None:
-        import boto3
-        from botocore.config import Config
-
-        global _SESSION
-        if _SESSION is None:
-            _SESSION = boto3.Session()
-        self.session = _SESSION
-        self.endpoint = endpoint
-        self.account = PROD
+    def __init__(self, endpoint: str, app: Any = None, key: str = FAKE_KEY) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.app = app
         self.key = key
-        self.sender = in_process_sender(app) if app is not None else None
-        self.config = Config(retries={"mode": "standard", "total_max_attempts": 1})
-        self._clients: dict[tuple[str, str], Any] = {}
-        self.usage_key = ("AKIAIOSFODNN7EXAMPLE", "testing")
+        self.account = PROD
 
-    def _sign_as_account(self, request: Any, **_: Any) -> None:
-        request.headers["x-moto-account-id"] = self.account
+    def __call__(self, service: str, region: str, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else b""
+        headers = {
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={self.key}/20240101/{region}/bedrock/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+            "Host": f"{service}.{region}.amazonaws.com",
+            "Content-Type": "application/json",
+            "x-moto-account-id": self.account,
+            "User-Agent": "bedrockctl-sandbox-seed",
+        }
+        status, payload = self._send(method, path, data, headers)
+        parsed = json.loads(payload) if payload else {}
+        if status >= 400:
+            raise SeedError(str(parsed.get("__type") or "Error"), str(parsed.get("message", payload[:200])))
+        return parsed
 
-    def client(self, service: str, region: str = "us-east-1", secret: str = "testing") -> Any:  # noqa: S107 - fake
-        key = (service, region)
-        if key not in self._clients:
-            c = self.session.client(
-                service,
-                region_name=region,
-                endpoint_url=self.endpoint,
-                config=self.config,
-                aws_access_key_id=self.key,
-                aws_secret_access_key=secret,
-            )
-            c.meta.events.register("before-sign", self._sign_as_account)
-            if self.sender is not None:
-                c.meta.events.register("before-send", self.sender)
-            self._clients[key] = c
-        return self._clients[key]
+    def _send(self, method: str, path: str, data: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        if self.app is None:
+            req = urllib.request.Request(self.endpoint + path, data=data or None, method=method, headers=headers)  # noqa: S310
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - the sandbox is http
+                    return resp.status, resp.read()
+            except urllib.error.HTTPError as err:
+                return err.code, err.read()
+        import io
+
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "RAW_URI": path,
+            "QUERY_STRING": "",
+            "CONTENT_TYPE": headers["Content-Type"],
+            "CONTENT_LENGTH": str(len(data)),
+            "wsgi.input": io.BytesIO(data),
+            "REMOTE_ADDR": "127.0.0.1",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "wsgi.url_scheme": "http",
+        }
+        for name, value in headers.items():
+            if name != "Content-Type":
+                environ["HTTP_" + name.upper().replace("-", "_")] = value
+        captured: list[str] = []
+        result = self.app(environ, lambda status, _headers, *_: captured.append(status))
+        payload = b"".join(result)
+        return int(captured[0].split(" ", 1)[0]), payload
+
+
+def _any(value: Any) -> Any:
+    return value
 
 
 def _trust(principal: dict[str, Any], external_id: str | None = None) -> str:
@@ -133,72 +122,85 @@ def _trust(principal: dict[str, Any], external_id: str | None = None) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [stmt]})
 
 
+Step = Callable[[str, Callable[[], Any]], Any]
+
+
 def seed_demo(endpoint: str, app: Any = None) -> list[str]:
     """Build the demo estate; returns the names of the steps that were skipped. With ``app`` (the sandbox's
-    WSGI application) requests skip the socket and go straight to it."""
+    WSGI application) requests to our handlers skip the socket and go straight to it."""
     skipped: list[str] = []
 
-    def step(name: str, fn: Callable[..., Any]) -> Any:
-        from botocore.exceptions import ClientError
-
+    def step(name: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
-        except ClientError as exc:
-            log.info("demo seed: skipped %s (%s)", name, exc.response.get("Error", {}).get("Code"))
+        except (SeedError, AwsError) as exc:
+            log.info("demo seed: skipped %s (%s)", name, exc)
             skipped.append(name)
             return None
 
-    a = _Account(endpoint, app)
+    call = _Caller(endpoint, app)
+    usage_key = (FAKE_KEY, "testing")
     for acct in (DEV, PROD):
-        a.account = acct
-        _seed_identity(a, acct)
-        _seed_logging(a, acct, step)
+        call.account = acct
+        alice = _seed_identity(acct)
+        if acct == PROD:
+            usage_key = alice
+        _seed_logging(call, acct)
         for region in REGIONS:
-            _seed_bedrock_region(a, acct, region, step)
-    _seed_us_east_1_extras(a, PROD, step)
-    _seed_sagemaker(a, step)
-    _seed_usage(a, endpoint, app, step)
+            _seed_bedrock_region(call, acct, region, step)
+    call.account = PROD
+    _seed_us_east_1_extras(call, PROD, step)
+    _seed_sagemaker(PROD, step)
+    _seed_usage(endpoint, app, usage_key[0], step)
     return skipped
 
 
-def _seed_identity(a: _Account, acct: str) -> None:
-    iam = a.client("iam")
+def _seed_identity(acct: str) -> tuple[str, str]:
+    """Users, roles; returns alice's access key (id, secret)."""
+    from moto.iam.models import iam_backends
+
+    iam: Any = iam_backends[acct]["aws"]
     root = {"AWS": f"arn:aws:iam::{acct}:root"}
+    alice = ("", "")
     for user in ("alice", "bob"):
-        iam.create_user(UserName=user, Tags=[{"Key": "team", "Value": "search" if user == "alice" else "support"}])
-        key = iam.create_access_key(UserName=user)["AccessKey"]
-        if acct == PROD and user == "alice":
-            a.usage_key = (key["AccessKeyId"], key["SecretAccessKey"])
-    iam.create_role(RoleName="ci-runner", AssumeRolePolicyDocument=_trust(root))
-    iam.create_role(RoleName=SSO_ROLE, Path="/aws-reserved/sso.amazonaws.com/", AssumeRolePolicyDocument=_trust(root))
-    iam.create_role(
-        RoleName="bedrock-logging",
-        AssumeRolePolicyDocument=_trust({"Service": "bedrock.amazonaws.com"}),
-    )
+        iam.create_user("us-east-1", user, "/", [{"Key": "team", "Value": "search" if user == "alice" else "support"}])
+        key = iam.create_access_key(user)
+        if user == "alice":
+            alice = (key.access_key_id, key.secret_access_key)
+    iam.create_role("ci-runner", _trust(root), "/", None, None, [], 3600)
+    iam.create_role(SSO_ROLE, _trust(root), "/aws-reserved/sso.amazonaws.com/", None, None, [], 3600)
+    iam.create_role("bedrock-logging", _trust({"Service": "bedrock.amazonaws.com"}), "/", None, None, [], 3600)
     if acct == DEV:
         iam.create_role(
-            RoleName="bedrock-cross-account",
-            AssumeRolePolicyDocument=_trust({"AWS": f"arn:aws:iam::{PROD}:root"}, EXTERNAL_ID),
-            Description="Lets the prod platform account inventory this account",
+            "bedrock-cross-account",
+            _trust({"AWS": f"arn:aws:iam::{PROD}:root"}, EXTERNAL_ID),
+            "/",
+            None,
+            "Lets the prod platform account inventory this account",
+            [],
+            3600,
         )
+    return alice
 
 
-def _seed_logging(a: _Account, acct: str, step: Step) -> None:
-    s3 = a.client("s3")
+def _seed_logging(call: _Caller, acct: str) -> None:
+    from moto.bedrock.models import bedrock_backends
+    from moto.cloudtrail.models import cloudtrail_backends
+    from moto.logs.models import logs_backends
+    from moto.s3.models import s3_backends
+
+    s3: Any = s3_backends[acct]["aws"]
     trail_bucket = f"cloudtrail-{acct}"
-    s3.create_bucket(Bucket=trail_bucket)
-    ct = a.client("cloudtrail")
-    ct.create_trail(Name="org-trail", S3BucketName=trail_bucket, IsMultiRegionTrail=True)
-    ct.start_logging(Name="org-trail")
+    s3.create_bucket(trail_bucket, "us-east-1")
+    trails: Any = cloudtrail_backends[acct]["us-east-1"]
+    trails.create_trail("org-trail", trail_bucket, None, None, True, True, False, False, None, None, None, [])
+    trails.start_logging("org-trail")
     for region in REGIONS:
         bucket = f"bedrock-invocation-logs-{acct}-{region}"
-        if region == "us-east-1":
-            s3.create_bucket(Bucket=bucket)
-        else:
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
-        a.client("logs", region).create_log_group(logGroupName="/aws/bedrock/modelinvocations")
-        a.client("bedrock", region).put_model_invocation_logging_configuration(
-            loggingConfig={
+        s3.create_bucket(bucket, region)
+        _any(logs_backends[acct][region]).create_log_group("/aws/bedrock/modelinvocations", None)
+        bedrock_backends[acct][region].put_model_invocation_logging_configuration(
+            {
                 "cloudWatchConfig": {
                     "logGroupName": "/aws/bedrock/modelinvocations",
                     "roleArn": f"arn:aws:iam::{acct}:role/bedrock-logging",
@@ -209,156 +211,197 @@ def _seed_logging(a: _Account, acct: str, step: Step) -> None:
         )
 
 
-def _seed_bedrock_region(a: _Account, acct: str, region: str, step: Step) -> None:
-    br = a.client("bedrock", region)
+def _seed_bedrock_region(call: _Caller, acct: str, region: str, step: Step) -> None:
     model_arn = f"arn:aws:bedrock:{region}::foundation-model/{CHAT_MODEL}"
     for team in TEAMS:
-        step(
-            "CreateInferenceProfile",
-            lambda team=team: br.create_inference_profile(
-                inferenceProfileName=f"{team}-claude-haiku",
-                modelSource={"copyFrom": model_arn},
-                tags=[{"key": "team", "value": team}, {"key": "env", "value": "prod" if acct == PROD else "dev"}],
-            ),
-        )
-    step(
-        "CreateGuardrail",
-        lambda: br.create_guardrail(
-            name="pii-and-topics",
-            blockedInputMessaging="Sorry, I can't help with that.",
-            blockedOutputsMessaging="Sorry, I can't share that.",
-            topicPolicyConfig={
-                "topicsConfig": [
-                    {"name": "investment-advice", "definition": "Recommendations on investments.", "type": "DENY"}
-                ]
-            },
-            tags=[{"key": "team", "value": "platform"}],
-        ),
-    )
+        body = {
+            "inferenceProfileName": f"{team}-claude-haiku",
+            "modelSource": {"copyFrom": model_arn},
+            "tags": [{"key": "team", "value": team}, {"key": "env", "value": "prod" if acct == PROD else "dev"}],
+        }
+        step("CreateInferenceProfile", partial(call, "bedrock", region, "POST", "/inference-profiles", body))
+    guardrail = {
+        "name": "pii-and-topics",
+        "blockedInputMessaging": "Sorry, I can't help with that.",
+        "blockedOutputsMessaging": "Sorry, I can't share that.",
+        "topicPolicyConfig": {
+            "topicsConfig": [
+                {"name": "investment-advice", "definition": "Recommendations on investments.", "type": "DENY"}
+            ]
+        },
+        "tags": [{"key": "team", "value": "platform"}],
+    }
+    step("CreateGuardrail", lambda: call("bedrock", region, "POST", "/guardrails", guardrail))
     if region == "us-east-1":
         for name in ("search-pt", "idle-pt"):
+            pt = {
+                "modelUnits": 1,
+                "provisionedModelName": name,
+                "modelId": CHAT_MODEL,
+                "tags": [{"key": "team", "value": "search" if name == "search-pt" else "unassigned"}],
+            }
             step(
                 "CreateProvisionedModelThroughput",
-                lambda name=name: br.create_provisioned_model_throughput(
-                    modelUnits=1,
-                    provisionedModelName=name,
-                    modelId=CHAT_MODEL,
-                    tags=[{"key": "team", "value": "search" if name == "search-pt" else "unassigned"}],
-                ),
+                partial(call, "bedrock", region, "POST", "/provisioned-model-throughput", pt),
             )
 
 
-def _seed_us_east_1_extras(a: _Account, acct: str, step: Step) -> None:
-    a.client("s3").create_bucket(Bucket=f"training-data-{acct}")
+def _seed_us_east_1_extras(call: _Caller, acct: str, step: Step) -> None:
+    from moto.bedrock.models import bedrock_backends
+    from moto.bedrockagent.models import bedrockagent_backends
+    from moto.s3.models import s3_backends
+
+    from bedrockctl.sandbox.bedrock.control_common import STATE
+    from bedrockctl.sandbox.bedrock.control_imported import import_model
+
+    s3_backends[acct]["aws"].create_bucket(f"training-data-{acct}", "us-east-1")
+    role = f"arn:aws:iam::{acct}:role/bedrock-logging"
     step(
         "CreateModelCustomizationJob",
-        lambda: a.client("bedrock").create_model_customization_job(
-            jobName="support-tone-ft-1",
-            customModelName="support-tone-haiku",
-            roleArn=f"arn:aws:iam::{acct}:role/bedrock-logging",
-            baseModelIdentifier="amazon.titan-text-express-v1",
-            trainingDataConfig={"s3Uri": f"s3://training-data-{acct}/train.jsonl"},
-            outputDataConfig={"s3Uri": f"s3://training-data-{acct}/output/"},
-            hyperParameters={"epochCount": "2"},
-            customModelTags=[{"key": "team", "value": "support"}],
+        lambda: bedrock_backends[acct]["us-east-1"].create_model_customization_job(
+            job_name="support-tone-ft-1",
+            custom_model_name="support-tone-haiku",
+            role_arn=role,
+            client_request_token=None,
+            base_model_identifier="amazon.titan-text-express-v1",
+            customization_type=None,
+            custom_model_kms_key_id=None,
+            job_tags=None,
+            custom_model_tags=[{"key": "team", "value": "support"}],
+            training_data_config={"s3Uri": f"s3://training-data-{acct}/train.jsonl"},
+            validation_data_config=None,
+            output_data_config={"s3Uri": f"s3://training-data-{acct}/output/"},
+            hyper_parameters={"epochCount": "2"},
+            vpc_config=None,
         ),
     )
-    agent = step(
-        "CreateAgent",
-        lambda: a.client("bedrock-agent").create_agent(
-            agentName="support-assistant",
-            foundationModel=CHAT_MODEL,
-            instruction="You answer customer support questions about bedrockctl politely and briefly.",
-            agentResourceRoleArn=f"arn:aws:iam::{acct}:role/bedrock-logging",
-            tags={"team": "support"},
-        ),
-    )
-    if agent:
-        agent_id = agent["agent"]["agentId"]
-        step("PrepareAgent", lambda: a.client("bedrock-agent").prepare_agent(agentId=agent_id))
-        step(
-            "CreateAgentAlias",
-            lambda: a.client("bedrock-agent").create_agent_alias(agentId=agent_id, agentAliasName="live"),
-        )
-
-
-def _seed_sagemaker(a: _Account, step: Step) -> None:
-    sm = a.client("sagemaker")
-    role = f"arn:aws:iam::{PROD}:role/ci-runner"
-    image = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:2.1-gpu"
-    for name in ("chat-ranker", "legacy-classifier"):
-        sm.create_model(ModelName=name, ExecutionRoleArn=role, PrimaryContainer={"Image": image})
-        sm.create_endpoint_config(
-            EndpointConfigName=f"{name}-config",
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": name,
-                    "InitialInstanceCount": 1,
-                    "InstanceType": "ml.g4dn.xlarge",
-                }
-            ],
-        )
-        sm.create_endpoint(
-            EndpointName=name,
-            EndpointConfigName=f"{name}-config",
-            Tags=[{"Key": "team", "Value": "search" if name == "chat-ranker" else "unassigned"}],
-        )
-    sm.create_model_package_group(ModelPackageGroupName="ranker-models", ModelPackageGroupDescription="Rankers")
-    for _ in range(2):
-        step(
-            "CreateModelPackage",
-            lambda: sm.create_model_package(
-                ModelPackageGroupName="ranker-models",
-                ModelApprovalStatus="Approved",
-                InferenceSpecification={
-                    "Containers": [{"Image": image}],
-                    "SupportedContentTypes": ["application/json"],
-                    "SupportedResponseMIMETypes": ["application/json"],
-                },
-            ),
-        )
     step(
-        "CreateTrainingJob",
-        lambda: sm.create_training_job(
-            TrainingJobName="ranker-train-2026-11",
-            AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
-            RoleArn=role,
-            OutputDataConfig={"S3OutputPath": f"s3://training-data-{PROD}/ranker/"},
-            ResourceConfig={"InstanceType": "ml.g4dn.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
-            StoppingCondition={"MaxRuntimeInSeconds": 86400},
+        "ImportModel",
+        lambda: import_model(
+            STATE.get(acct, "us-east-1"),
+            "ranker-llama-3-8b",
+            f"s3://training-data-{acct}/imports/llama-3-8b/",
+            tags={"team": "search"},
         ),
     )
-    from datetime import datetime
+    agent = bedrockagent_backends[acct]["us-east-1"].create_agent(
+        agent_name="support-assistant",
+        client_token=None,
+        instruction="You answer customer support questions about bedrockctl politely and briefly.",
+        foundation_model=CHAT_MODEL,
+        description=None,
+        idle_session_ttl_in_seconds=None,
+        agent_resource_role_arn=role,
+        customer_encryption_key_arn=None,
+        tags={"team": "support"},
+        prompt_override_configuration=None,
+    )
+    path = f"/agents/{agent.agent_id}/"
+    step("PrepareAgent", lambda: call("bedrock-agent", "us-east-1", "POST", path))
+    body = {"agentAliasName": "live"}
+    step("CreateAgentAlias", lambda: call("bedrock-agent", "us-east-1", "PUT", f"{path}agentaliases/", body))
 
-    a.client("cloudwatch").put_metric_data(
-        Namespace="AWS/SageMaker",
-        MetricData=[
+
+def _seed_sagemaker(acct: str, step: Step) -> None:
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.sagemaker.models import sagemaker_backends
+
+    sm: Any = sagemaker_backends[acct]["us-east-1"]
+    role = f"arn:aws:iam::{acct}:role/ci-runner"
+    for name in ("chat-ranker", "legacy-classifier"):
+        sm.create_model(
+            model_name=name,
+            execution_role_arn=role,
+            primary_container={"Image": IMAGE},
+            vpc_config=None,
+            containers=None,
+            tags=None,
+        )
+        variant = {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1}
+        sm.create_endpoint_config(
+            endpoint_config_name=f"{name}-config",
+            production_variants=[{**variant, "InstanceType": "ml.g4dn.xlarge"}],
+            data_capture_config=None,
+            async_inference_config=None,
+            tags=None,
+            kms_key_id=None,
+        )
+        team = "search" if name == "chat-ranker" else "unassigned"
+        sm.create_endpoint(
+            endpoint_name=name, endpoint_config_name=f"{name}-config", tags=[{"Key": "team", "Value": team}]
+        )
+    sm.create_model_package_group(
+        model_package_group_name="ranker-models", model_package_group_description="Rankers", tags=None
+    )
+    spec = {
+        "Containers": [{"Image": IMAGE}],
+        "SupportedContentTypes": ["application/json"],
+        "SupportedResponseMIMETypes": ["application/json"],
+    }
+    for _ in range(2):
+        sm.create_model_package(
+            model_package_name=None,
+            model_package_group_name="ranker-models",
+            model_package_description=None,
+            inference_specification=spec,
+            validation_specification=None,
+            source_algorithm_specification=None,
+            certify_for_marketplace=False,
+            tags=None,
+            model_approval_status="Approved",
+            metadata_properties=None,
+            model_metrics=None,
+            client_token=None,
+            customer_metadata_properties=None,
+            drift_check_baselines=None,
+            domain=None,
+            task=None,
+            sample_payload_url=None,
+            additional_inference_specifications=None,
+        )
+    sm.create_training_job(
+        training_job_name="ranker-train-2026-11",
+        hyper_parameters=None,
+        algorithm_specification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        role_arn=role,
+        input_data_config=None,
+        output_data_config={"S3OutputPath": f"s3://training-data-{acct}/ranker/"},
+        resource_config={"InstanceType": "ml.g4dn.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
+        vpc_config=None,
+        stopping_condition={"MaxRuntimeInSeconds": 86400},
+        tags=None,
+        enable_network_isolation=False,
+        enable_inter_container_traffic_encryption=False,
+        enable_managed_spot_training=False,
+        checkpoint_config=None,
+        debug_hook_config=None,
+        debug_rule_configurations=None,
+        tensor_board_output_config=None,
+        experiment_config=None,
+    )
+    dims = [{"Name": "EndpointName", "Value": "chat-ranker"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    cloudwatch_backends[acct]["us-east-1"].put_metric_data(
+        "AWS/SageMaker",
+        [
             {
                 "MetricName": "Invocations",
-                "Dimensions": [
-                    {"Name": "EndpointName", "Value": "chat-ranker"},
-                    {"Name": "VariantName", "Value": "AllTraffic"},
-                ],
+                "Dimensions": dims,
                 "Value": 1200,
                 "Unit": "None",
-                "Timestamp": datetime.now(UTC),
+                "Timestamp": datetime.now(UTC).replace(tzinfo=None),
             }
         ],
     )
 
 
-def _seed_usage(a: _Account, endpoint: str, app: Any, step: Step) -> None:
+def _seed_usage(endpoint: str, app: Any, key: str, step: Step) -> None:
     """A few Converse calls signed with alice's own key (the invocation logs and trail name her)."""
-    key, secret = a.usage_key
-    rt = _Account(endpoint, app, key=key).client("bedrock-runtime", secret=secret)
+    call = _Caller(endpoint, app, key=key)
     prompts = ("Summarise the on-call handbook.", "Draft a reply to ticket 4711.", "Classify: refund request")
     for i, text in enumerate(prompts):
+        model = CHAT_MODEL if i else f"us.{CHAT_MODEL}"
+        body = {"messages": [{"role": "user", "content": [{"text": text}]}], "requestMetadata": {"team": TEAMS[i % 2]}}
         step(
             "Converse",
-            lambda i=i, text=text: rt.converse(
-                modelId=CHAT_MODEL if i else f"us.{CHAT_MODEL}",
-                messages=[{"role": "user", "content": [{"text": text}]}],
-                requestMetadata={"team": TEAMS[i % 2]},
-            ),
+            partial(call, "bedrock-runtime", "us-east-1", "POST", f"/model/{model}/converse", body),
         )

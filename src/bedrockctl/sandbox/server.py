@@ -22,7 +22,13 @@ from bedrockctl.sandbox.state import reset_all
 
 log = logging.getLogger("bedrockctl.sandbox")
 
-HANDLER_PACKAGES = ("bedrockctl.sandbox.bedrock", "bedrockctl.sandbox.cloudtrail")
+HANDLER_PACKAGES = (
+    "bedrockctl.sandbox.bedrock",
+    "bedrockctl.sandbox.cloudtrail",
+    "bedrockctl.sandbox.iam_sim",
+    "bedrockctl.sandbox.sts_sim",
+    "bedrockctl.sandbox.billing",
+)
 SEEDS = ("empty", "demo")
 
 _OPERATIONS = {
@@ -83,7 +89,8 @@ class Sandbox:
         self.stopping = threading.Event()
         self._server: Any = None
         self._thread: threading.Thread | None = None
-        self.ready_seconds: float | None = None
+        self.ready_seconds: float | None = None  # wall time of start(): listening and seeded
+        self.ready_cpu_seconds: float | None = None  # CPU time of the process during start()
         self.app: Any = None
         self.seed_skipped: list[str] = []
 
@@ -98,11 +105,13 @@ class Sandbox:
 
         from bedrockctl.sandbox.dispatch import Dispatcher
 
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
+        import moto.core
+
         load_handlers()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.stopping.clear()
-        self.app = Dispatcher(self, _moto_app())
+        self.app = Dispatcher(self, moto_factory=_moto_app)
         self._server = make_server(self.host, self.port, self.app, threaded=True)
         self._server.daemon_threads = True
         self.port = self._server.server_port
@@ -110,6 +119,13 @@ class Sandbox:
         self._thread.start()
         self._apply_seed()
         self.ready_seconds = time.perf_counter() - started
+        self.ready_cpu_seconds = time.process_time() - started_cpu
+        # moto's server app (Flask, URL maps) is built on first use; warm it now that we are ready. The modules
+        # reset() needs are imported first, here: two threads importing moto.core at once can see it half-built.
+        import moto.core.base_backend
+        import moto.core.model_instances  # noqa: F401
+
+        threading.Thread(target=lambda: self.app.moto_app, name="bedrockctl-sandbox-warmup", daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -132,10 +148,17 @@ class Sandbox:
             self._apply_seed()
 
     def _apply_seed(self) -> None:
+        """Build the seed's estate; faults (a Region that is down, expired keys...) apply to clients, not to the
+        seed, so they are lifted while it runs."""
         if self.seed == "demo":
             from bedrockctl.sandbox.seeds import seed_demo
 
-            self.seed_skipped = seed_demo(self.endpoint_url, app=self.app)
+            config = self.faults.config
+            self.faults.set({})
+            try:
+                self.seed_skipped = seed_demo(self.endpoint_url, app=self.app)
+            finally:
+                self.faults.set(config)
 
     def run_forever(self) -> None:
         if self._thread is None:
@@ -195,7 +218,7 @@ def serve_cli(host: str = "127.0.0.1", port: int = 4566, seed: str = "empty") ->
     out = sys.stderr
     print(
         f"bedrockctl sandbox listening on {sandbox.endpoint_url} (seed={seed}, ready in "
-        f"{sandbox.ready_seconds or 0:.2f}s)",
+        f"{sandbox.ready_seconds or 0:.2f}s, cpu {sandbox.ready_cpu_seconds or 0:.2f}s)",
         file=out,
     )
     print(f"  export AWS_ENDPOINT_URL={sandbox.endpoint_url}", file=out)

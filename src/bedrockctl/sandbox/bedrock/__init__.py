@@ -12,6 +12,7 @@ HANDLER_MODULES = (
     "control_profiles",
     "control_provisioned",
     "control_guardrails",
+    "control_imported",
     "agents",
     "runtime",
     "agent_runtime",

@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from bedrockctl.sandbox import eventstream
+from bedrockctl.sandbox.bedrock.control_common import partition_of
 from bedrockctl.sandbox.core import ROUTER, AwsError, InvocationRecord, SandboxRequest, SandboxResponse
+from bedrockctl.sandbox.iam_sim import enforce_iam
 from bedrockctl.sandbox.state import StateStore
 
 from . import runtime_engine as engine
@@ -91,6 +93,11 @@ def invoke_agent(req: SandboxRequest, agent_id: str, alias_id: str, session_id: 
 
 
 def _invoke_agent(req: SandboxRequest, agent_id: str, alias_id: str, session_id: str) -> SandboxResponse:
+    # IAM first (fault knob ``iam_enforcement``), on the agent alias ARN as AWS authorises InvokeAgent
+    alias_arn = (
+        f"arn:{partition_of(req.region)}:bedrock:{req.region}:{req.account_id}:agent-alias/{agent_id}/{alias_id}"
+    )
+    enforce_iam(req, "bedrock:InvokeAgent", alias_arn)
     body = req.json()
     if not _SESSION_ID.match(session_id) or len(session_id) < 2 or len(session_id) > 100:
         raise AwsError(

@@ -1,8 +1,8 @@
 """Bedrock control plane: foundation models, per-account model access, and tags for our resources.
 
 Operations (service ``bedrock``, rest-json): ListFoundationModels, GetFoundationModel, TagResource,
-UntagResource, ListTagsForResource. Inference profiles, provisioned throughput and guardrails live in the
-sibling ``control_*`` modules.
+UntagResource, ListTagsForResource. Inference profiles, imported models, provisioned throughput and guardrails
+live in the sibling ``control_*`` modules.
 
 Model access: by default every model is granted; ``set_model_access(account, model_id, False)`` denies one
 (account-wide, or for one region with ``region=``). The runtime handlers consult
@@ -153,7 +153,9 @@ def _owned(state: ControlState, arn: str) -> bool:
     for rec in (*state.app_profiles.values(), *state.provisioned.values(), *state.guardrails.values()):
         if rec.get("arn") == arn:
             return True
-    return False
+    return any(rec.get("modelArn") == arn for rec in state.imported_models.values()) or any(
+        rec.get("jobArn") == arn for rec in state.import_jobs.values()
+    )
 
 
 def _moto_backend(req: SandboxRequest) -> Any:

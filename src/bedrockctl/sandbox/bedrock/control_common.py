@@ -51,7 +51,7 @@ def not_found(message: str) -> AwsError:
 
 
 def conflict(message: str) -> AwsError:
-    return AwsError("ConflictException", message, 409)
+    return AwsError("ConflictException", message, 400)  # Bedrock models ConflictException as HTTP 400
 
 
 def constraint_error(value: Any, member: str, constraint: str) -> AwsError:
@@ -122,6 +122,8 @@ class ControlState:
     app_profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> record
     provisioned: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> record
     guardrails: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {"versions": {...}, ...}
+    imported_models: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> GetImportedModel record
+    import_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> GetModelImportJob record
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # arn -> {key: value}
     client_tokens: dict[str, str] = field(default_factory=dict)  # clientRequestToken -> resource arn
     lock: threading.RLock = field(default_factory=threading.RLock)
