@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         data_dir: Path | None = typer.Option(None, "--data-dir", help="Where the demo keeps its store and ledger."),
         serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep serving after the summary (Ctrl-C)."),
         no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
-        json_out: bool = typer.Option(False, "--json", help="JSON summary."),
+        json_out: bool = typer.Option(False, "--json", help="JSON summary on stdout (with --serve, then serve)."),
     ) -> None:
         """Start the sandbox with a demo estate, discover it, drive a workload, and show what bedrockctl sees."""
         from bedrockctl.services.demo import Demo
@@ -50,8 +50,10 @@ def register(app: typer.Typer) -> None:
                 _summary(run.summary)
                 out.print(f"sandbox endpoint: {run.endpoint}    gateway: {run.console}    data: {run.data_dir}")
             failed = [s for s in run.steps if not s.ok]
-            if serve and runner.server is not None and not quiet:
-                out.print(
+            if serve and runner.server is not None:
+                # the demo admin's password is shown on purpose (it only opens this local demo console)
+                console = err if quiet else out
+                console.print(
                     f"Console: {run.console}  user [bold]{run.login.get('user')}[/]  password "
                     f"[bold]{run.login.get('password')}[/]  (sandbox {run.endpoint}); Ctrl-C stops."
                 )
