@@ -124,7 +124,7 @@ def list_keys(
     )
 
 
-@keys_app.command("revoke")
+@keys_app.command("revoke", epilog="Example:\n\n  bedrockctl keys revoke BGKABCDEFGHIJKLMNOPQ")
 def revoke(
     key_id: str = typer.Argument(..., help="The key id (BGK...)."),
     json_out: bool = typer.Option(False, "--json", help="JSON output."),

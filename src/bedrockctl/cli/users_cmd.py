@@ -41,7 +41,9 @@ def _user_id(svc: Any, username: str) -> int:
     return int(user["id"])
 
 
-@users_app.command("create")
+@users_app.command(
+    "create", epilog="Examples:\n\n  bedrockctl users create ana --admin\n\n  bedrockctl users create bob --team search"
+)
 def create(
     username: str = typer.Argument(..., help="The user name to sign in with."),
     admin: bool = typer.Option(False, "--admin", help="Make the user an administrator (manages everything)."),
@@ -64,7 +66,7 @@ def create(
     out.print(f"Created {user['role']} {user['username']} (team {user['team']}). Sign in at the console with it.")
 
 
-@users_app.command("list")
+@users_app.command("list", epilog="Examples:\n\n  bedrockctl users list\n\n  bedrockctl users list --json")
 def list_users(json_out: bool = typer.Option(False, "--json", help="JSON output.")) -> None:
     """Every console user."""
     from bedrockctl.services.users import SYSTEM
@@ -83,7 +85,7 @@ def list_users(json_out: bool = typer.Option(False, "--json", help="JSON output.
     )
 
 
-@users_app.command("passwd")
+@users_app.command("passwd", epilog="Example:\n\n  bedrockctl users passwd ana")
 def passwd(
     username: str = typer.Argument(...),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the new password from standard input."),
@@ -96,7 +98,7 @@ def passwd(
     out.print(f"Password of {username} changed.")
 
 
-@users_app.command("set")
+@users_app.command("set", epilog="Example:\n\n  bedrockctl users set bob --role admin")
 def set_user(
     username: str = typer.Argument(...),
     role: str | None = typer.Option(None, "--role", help="admin or member."),
@@ -113,7 +115,7 @@ def set_user(
     )
 
 
-@users_app.command("delete")
+@users_app.command("delete", epilog="Example:\n\n  bedrockctl users delete bob")
 def delete(username: str = typer.Argument(...), yes: bool = typer.Option(False, "--yes", help="Do not ask.")) -> None:
     """Delete a user with their stored credentials and plugin instances."""
     from bedrockctl.services.users import SYSTEM
