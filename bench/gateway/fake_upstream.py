@@ -1,8 +1,8 @@
 """A fake Bedrock runtime far cheaper than any gateway: an asyncio protocol on uvloop answering precomputed bytes.
 
 POST /model/<id>/converse -> Converse JSON; /converse-stream -> an eventstream (``--hold`` seconds between the
-first event and the rest, to keep streams open for the memory measurement). Keep-alive, no parsing beyond
-Content-Length. Usage: python fake_upstream.py --port 9101 [--hold 0]
+first event and the rest, to keep streams open for the memory measurement; ``POST /__hold/<seconds>`` changes it
+at run time). Keep-alive, no parsing beyond Content-Length. Usage: python fake_upstream.py --port 9101 [--hold 0]
 """
 
 from __future__ import annotations
@@ -73,7 +73,10 @@ class Upstream(asyncio.Protocol):
                 return
             self.buf = self.buf[end + 4 + length :]
             path = head.split(b" ", 2)[1]
-            if path.endswith(b"/converse-stream"):
+            if path.startswith(b"/__hold/"):  # control: hold streams open for N seconds (0: answer at once)
+                Upstream.hold = float(path[8:])
+                self.t.write(b"HTTP/1.1 204 No Content\r\n\r\n")  # type: ignore[attr-defined]
+            elif path.endswith(b"/converse-stream"):
                 if self.hold:
                     self.t.write(STREAM_HEAD + chunk(FIRST))  # type: ignore[attr-defined]
                     asyncio.get_running_loop().call_later(self.hold, self._rest)

@@ -1,5 +1,6 @@
 """The audit trail: one append-only row per request, written in batches off the request path; shipped to the
-analytics ledger (source ``gateway``) and optionally to S3 (SSE-KMS, object-lock retention)."""
+analytics ledger (source ``gateway``) and optionally to S3: SSE-KMS, a lifecycle rule that expires the audit prefix
+after ``retention_days`` and, on a bucket with Object Lock, a per-object retention of the same length."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bedrockctl.server.gateway.tables import gateway_audit
 
 log = logging.getLogger("bedrockctl.gateway")
 NANO = 1_000_000_000
+S3_BACKLOG = 200_000  # records kept for S3 while it refuses them
 
 
 @dataclass(slots=True)
@@ -97,6 +99,8 @@ class AuditLog:
         self.sessions = sessions
         self._buf: list[AuditRecord] = []
         self._ship: list[AuditRecord] = []
+        self._s3q: list[AuditRecord] = []
+        self._lifecycle_done = False
 
     def add(self, rec: AuditRecord) -> None:
         self._buf.append(rec)
@@ -118,20 +122,31 @@ class AuditLog:
             self._ship.extend(batch)
 
     def ship(self) -> int:
-        """Send what was written since the last call to the ledger and to S3 (sync; slow path)."""
+        """Send what was written since the last call to the ledger and to S3 (sync; slow path). A batch S3 refused
+        is kept for the next call (up to ``S3_BACKLOG`` records); the rows stay in the database either way."""
         batch, self._ship = self._ship, []
-        if not batch:
-            return 0
-        if self.ledger is not None:
+        if batch and self.ledger is not None:
             try:
                 self.ledger(batch)
             except Exception as exc:
                 log.warning("gateway usage not added to the ledger: %s", exc)
         if self.s3.get("bucket") and self.sessions is not None:
-            try:
-                ship_s3(self.sessions, self.s3, batch)
-            except Exception as exc:
-                log.warning("audit batch not shipped to S3: %s", exc)
+            self._s3q.extend(batch)
+            if len(self._s3q) > S3_BACKLOG:
+                log.warning("audit S3 backlog full: %d records not shipped", len(self._s3q) - S3_BACKLOG)
+                del self._s3q[: len(self._s3q) - S3_BACKLOG]
+            if self._s3q:
+                if not self._lifecycle_done and self.s3.get("retention_days"):
+                    try:
+                        ensure_lifecycle(self.sessions, self.s3)
+                    except Exception as exc:
+                        log.warning("audit retention rule not set on s3://%s: %s", self.s3["bucket"], exc)
+                    self._lifecycle_done = True  # once per process, whatever the outcome (it is logged)
+                try:
+                    ship_s3(self.sessions, self.s3, self._s3q)
+                    self._s3q = []
+                except Exception as exc:
+                    log.warning("audit batch not shipped to S3 (kept for the next attempt): %s", exc)
         return len(batch)
 
 
@@ -161,14 +176,42 @@ def ledger_writer(settings: Any) -> Any:
     return write
 
 
+LIFECYCLE_RULE_ID = "bedrockctl-gateway-audit-retention"
+
+
+def _prefix(cfg: dict[str, Any]) -> str:
+    return str(cfg.get("prefix", "bedrockctl/audit/")).strip("/")
+
+
+def ensure_lifecycle(sessions: Any, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Add (or update) the bucket lifecycle rule expiring ``<prefix>/`` after ``retention_days``; other rules of
+    the bucket are kept as they are."""
+    s3 = sessions.client("s3", cfg.get("region"))
+    try:
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=cfg["bucket"]).get("Rules", [])
+    except s3.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchLifecycleConfiguration":
+            raise
+        rules = []
+    rule = {
+        "ID": LIFECYCLE_RULE_ID,
+        "Filter": {"Prefix": _prefix(cfg) + "/"},
+        "Status": "Enabled",
+        "Expiration": {"Days": int(cfg["retention_days"])},
+    }
+    rules = [r for r in rules if r.get("ID") != LIFECYCLE_RULE_ID] + [rule]
+    s3.put_bucket_lifecycle_configuration(Bucket=cfg["bucket"], LifecycleConfiguration={"Rules": rules})
+    return rule
+
+
 def ship_s3(sessions: Any, cfg: dict[str, Any], batch: list[AuditRecord]) -> str:
-    """One gzip JSON-lines object per batch, encrypted with SSE-KMS, optionally locked for ``retention_days``."""
+    """One gzip JSON-lines object per batch, encrypted with SSE-KMS; with ``object_lock = true`` (a bucket with
+    Object Lock enabled) each object is also locked for ``retention_days`` (mode ``retention_mode``)."""
     from datetime import UTC, datetime, timedelta
 
     body = gzip.compress(b"".join(orjson.dumps(r.public()) + b"\n" for r in batch))
     now = datetime.now(UTC)
-    prefix = str(cfg.get("prefix", "bedrockctl/audit/")).strip("/")
-    key = f"{prefix}/{now:%Y/%m/%d}/{now:%H%M%S}-{uuid.uuid4().hex[:12]}.jsonl.gz"
+    key = f"{_prefix(cfg)}/{now:%Y/%m/%d}/{now:%H%M%S}-{uuid.uuid4().hex[:12]}.jsonl.gz"
     kwargs: dict[str, Any] = {
         "Bucket": cfg["bucket"],
         "Key": key,
@@ -179,7 +222,7 @@ def ship_s3(sessions: Any, cfg: dict[str, Any], batch: list[AuditRecord]) -> str
     }
     if cfg.get("kms_key_id"):
         kwargs["SSEKMSKeyId"] = cfg["kms_key_id"]
-    if cfg.get("retention_days"):
+    if cfg.get("retention_days") and cfg.get("object_lock"):
         kwargs["ObjectLockMode"] = str(cfg.get("retention_mode", "GOVERNANCE"))
         kwargs["ObjectLockRetainUntilDate"] = now + timedelta(days=int(cfg["retention_days"]))
     sessions.client("s3", cfg.get("region")).put_object(**kwargs)

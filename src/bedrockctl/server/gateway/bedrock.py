@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 import base64
-import functools
 import time
 from typing import Any
 
 import orjson
-from botocore.utils import percent_encode
 
 from bedrockctl.runtime.calls import invoke_usage
 from bedrockctl.runtime.resolve import Target
@@ -17,7 +15,7 @@ from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
 from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.auth import authenticate
-from bedrockctl.server.gateway.http import client_of, estimate_tokens, read_body, request_id, respond
+from bedrockctl.server.gateway.http import client_of, estimate_tokens, model_path, read_body, request_id, respond
 from bedrockctl.server.gateway.keys import KeyRecord
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
 
@@ -83,11 +81,6 @@ def _native_max(doc: dict[str, Any], model: str, default: int) -> tuple[int, boo
     return default, True
 
 
-@functools.lru_cache(maxsize=4096)
-def _model_path(model_id: str, suffix: str) -> str:
-    return f"/model/{percent_encode(model_id)}/{suffix}"
-
-
 async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:
     started = time.perf_counter()
     rid = request_id()
@@ -131,7 +124,7 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
         fwd.setdefault("Content-Type", "application/json")
 
         def build(t: Target) -> WireRequest:
-            return WireRequest(RUNTIME, operation, _model_path(t.model_id, suffix), payload, dict(fwd))
+            return WireRequest(RUNTIME, operation, model_path(t.model_id, suffix), payload, dict(fwd))
 
         resp = await gw.send(adm, build)
     except errors.GatewayError as err:

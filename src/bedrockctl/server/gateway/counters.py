@@ -38,10 +38,10 @@ class CounterSpec:
     kind: str  # budget | requests | tokens
     label: str  # "team 'ml' monthly budget"
     limit: float = 0.0  # the configured limit (USD, requests or tokens), for messages and alerts
+    key: Key = field(init=False, compare=False, repr=False)  # (scope, win), computed once (hot path)
 
-    @property
-    def key(self) -> Key:
-        return (self.scope, self.win)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.scope, self.win))
 
 
 _UPDATE = text(

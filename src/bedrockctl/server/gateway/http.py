@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from typing import Any
+
+from botocore.utils import percent_encode
 
 Headers = list[tuple[bytes, bytes]]
 MAX_BODY = 32 << 20
@@ -29,6 +32,12 @@ def _reseed() -> None:  # a forked worker must not repeat its parent's ids
 
 
 os.register_at_fork(after_in_child=_reseed)
+
+
+@functools.lru_cache(maxsize=4096)
+def model_path(model_id: str, suffix: str) -> str:
+    """``/model/<percent-encoded id>/<suffix>`` (cached: the same few models on every request)."""
+    return f"/model/{percent_encode(model_id)}/{suffix}"
 
 
 async def read_body(receive: Any) -> bytes:

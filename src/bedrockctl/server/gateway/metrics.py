@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from collections import defaultdict
 from typing import Any
 
@@ -24,13 +25,7 @@ class Metrics:
             self.tokens[(protocol, "input")] += usage.input_tokens
             self.tokens[(protocol, "output")] += usage.output_tokens
         self.cost_nusd += cost_nusd
-        i = 0
-        for i, b in enumerate(_BUCKETS):  # noqa: B007
-            if latency_ms <= b:
-                break
-        else:
-            i = len(_BUCKETS)
-        self.latency_buckets[i] += 1
+        self.latency_buckets[bisect_left(_BUCKETS, latency_ms)] += 1  # first bucket with latency_ms <= bound
         self.latency_sum_ms += latency_ms
         self.latency_count += 1
 

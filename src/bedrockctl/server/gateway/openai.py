@@ -17,7 +17,7 @@ from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
 from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.auth import authenticate
-from bedrockctl.server.gateway.http import client_of, estimate_tokens, read_body, request_id, respond
+from bedrockctl.server.gateway.http import client_of, estimate_tokens, model_path, read_body, request_id, respond
 from bedrockctl.server.gateway.keys import KeyRecord
 from bedrockctl.server.gateway.openai_wire import ChunkWriter, from_converse, to_converse
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
@@ -72,7 +72,7 @@ async def chat(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> N
             return WireRequest(
                 RUNTIME,
                 operation,
-                f"/model/{percent_encode(t.model_id)}/{suffix}",
+                model_path(t.model_id, suffix),
                 payload,
                 {"Content-Type": "application/json"},
             )

@@ -29,16 +29,16 @@ async def _within(fut: asyncio.Future[None], timeout: float) -> None:
     """``await asyncio.wait_for(fut, timeout)`` for a plain future, without wait_for's per-call task machinery."""
     if fut.done():
         return fut.result()
-    handle = asyncio.get_running_loop().call_later(timeout, _expire, fut)
+    handle = asyncio.get_running_loop().call_later(timeout, _expire, fut, timeout)
     try:
         await fut
     finally:
         handle.cancel()
 
 
-def _expire(fut: asyncio.Future[None]) -> None:
+def _expire(fut: asyncio.Future[None], timeout: float) -> None:
     if not fut.done():
-        fut.set_exception(TimeoutError())
+        fut.set_exception(TimeoutError(f"no answer from the upstream within {timeout:g} s"))
 
 
 class _Conn(asyncio.Protocol):
