@@ -113,6 +113,8 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
                 doc["inferenceConfig"] = {**cfg, "maxTokens": max_tokens}
                 changed = True
             est = estimate_tokens({k: v for k, v in doc.items() if k != "inferenceConfig"})
+            key.tag(doc)
+            changed = True
         elif isinstance(doc, dict):
             max_tokens, changed = _native_max(doc, model, gw.opts.default_max_tokens)
             est = estimate_tokens(doc)

@@ -44,6 +44,14 @@ class KeyRecord:
     expires_at: float | None = None
     revoked_at: float | None = None
 
+    def tag(self, converse: dict[str, Any]) -> None:
+        """Stamp a Converse request with who is calling: the invocation log and CloudTrail's requestMetadata then
+        carry the key's user, team and environment (the key is authoritative; the caller's other tags stay)."""
+        meta = converse.get("requestMetadata")
+        meta = dict(meta) if isinstance(meta, dict) else {}
+        meta.update(gateway_user=self.user, team=self.team, environment=self.environment, gateway_key=self.key_id)
+        converse["requestMetadata"] = dict(list(meta.items())[-16:])  # AWS allows 16 pairs
+
     def state(self, now: float | None = None) -> str:
         now = time.time() if now is None else now
         if self.revoked_at is not None:

@@ -64,6 +64,7 @@ async def chat(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> N
         converse, max_tokens = to_converse(req, gw.opts.default_max_tokens)
         operation = "ConverseStream" if stream else "Converse"
         est = estimate_tokens({k: v for k, v in converse.items() if k != "inferenceConfig"})
+        key.tag(converse)
         adm = await gw.admit(key, "openai", operation, model, est, max_tokens, client, rid)
         payload = orjson.dumps(converse)
         suffix = "converse-stream" if stream else "converse"
