@@ -18,11 +18,18 @@ def serve(
     port: int = typer.Option(8080, "--port", help="TCP port."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (use PostgreSQL beyond one node)."),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+    tls_cert: str | None = typer.Option(None, "--tls-cert", help="PEM certificate: serve HTTPS."),
+    tls_key: str | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
 ) -> None:
     """Run the gateway: Bedrock-native and OpenAI-compatible routes with keys, budgets, limits and audit.
 
-    Example: bedrockctl serve --host 0.0.0.0 --port 8080 --workers 4
+    Serve HTTPS (--tls-cert/--tls-key, or TLS at a load balancer) when callers use bearer tokens: botocore 1.44 and
+    later send AWS_BEARER_TOKEN_BEDROCK only to https endpoints.
+
+    Example: bedrockctl serve --host 0.0.0.0 --port 8443 --workers 4 --tls-cert gw.pem --tls-key gw.key
     """
+    if bool(tls_cert) != bool(tls_key):
+        raise typer.BadParameter("give both --tls-cert and --tls-key", param_hint="--tls-cert/--tls-key")
     import uvicorn
 
     from bedrockctl.server.gateway.options import GatewayOptions, master_secret
@@ -40,7 +47,8 @@ def serve(
         if value:
             os.environ[env_name] = str(value)
     os.environ["BEDROCKCTL_GATEWAY_MIGRATED"] = "1"
-    sys.stderr.write(f"bedrockctl gateway on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})\n")
+    scheme = "https" if tls_cert else "http"
+    sys.stderr.write(f"bedrockctl gateway on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})\n")
     uvicorn.run(
         "bedrockctl.server.asgi:app",
         factory=True,
@@ -53,6 +61,8 @@ def serve(
         access_log=False,
         log_level=log_level,
         timeout_graceful_shutdown=10,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
     )
 
 
