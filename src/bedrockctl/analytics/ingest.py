@@ -1,7 +1,10 @@
 """``usage ingest``: read sources incrementally, parse, stage, deduplicate into the store, save checkpoints.
 
-Bad records are counted and reported (origin + line) and skipped; a batch is never aborted by them. Large local
-sets are parsed by a process pool (one file per task, each worker stages its own Parquet chunk).
+Local JSON-lines invocation-log files go through the fast path (``fastpath.py``: DuckDB parses them straight into
+day partitions). Everything else -- CloudTrail files, JSON documents, files the fast path hands back because they hold
+bad records, S3 objects, CloudWatch and LookupEvents pages -- is parsed in Python (``records.py``). Bad records are
+counted and reported (origin + line) and skipped; a batch is never aborted by them. Large local sets left to the
+Python parser are parsed by a process pool (one file per task, each worker stages its own Parquet chunk).
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bedrockctl.analytics import fastpath
 from bedrockctl.analytics.records import BadRecord, Columns, parse_blob, parse_lines
 from bedrockctl.analytics.sources import Checkpoints, Source, Unit, parse_source
 from bedrockctl.analytics.store import UsageStore
 
 STAGE_ROWS = 250_000  # stage a chunk once this many rows are parsed in-process
 PARALLEL_MIN_BYTES = 4 << 20  # below this, parsing in-process beats starting workers
+FAST_PATH = True  # parse clean local JSON-lines invocation logs with DuckDB
 
 
 @dataclass
@@ -35,6 +40,7 @@ class IngestReport:
     duplicates: int = 0
     skipped_records: int = 0
     bad_records: int = 0
+    fast_records: int = 0  # of records_seen, read by the DuckDB fast path
     bad: list[BadRecord] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,8 +78,12 @@ def ingest(
     workers: int | None = None,
     model_resolver: Callable[[str], str | None] | None = None,
     progress: bool | None = None,
+    fast: bool | None = None,
 ) -> IngestReport:
-    """Ingest every source in ``specs``; ``full`` ignores checkpoints (duplicates are still dropped)."""
+    """Ingest every source in ``specs``; ``full`` ignores checkpoints (duplicates are still dropped).
+
+    ``fast=False`` parses everything in Python (the reference the fast path is tested against).
+    """
     report = IngestReport(sources=list(specs))
     sources: list[Source] = [parse_source(s, sessions, since) for s in specs]
     checkpoints = Checkpoints(store.root / "checkpoints.json")
@@ -91,6 +101,9 @@ def ingest(
                 units.append(unit)
         local = [u for u in units if u.local_path]
         remote = [u for u in units if not u.local_path]
+        fast_dirs: list[Path] = []
+        if (FAST_PATH if fast is None else fast) and model_resolver is None and local:
+            local = _fast(report, local, staging, since, pending, fast_dirs)
         n_workers = workers if workers is not None else (os.cpu_count() or 1)
         parallel = n_workers > 1 and model_resolver is None and sum(u.size for u in local) >= PARALLEL_MIN_BYTES
         with _Progress(show, len(units)) as bar:
@@ -125,7 +138,7 @@ def ingest(
                 bar.advance()
         report.bad.extend(cols.bad)
         store.stage(cols, staging)
-        result = store.commit(staging)
+        result = store.commit(staging, fast_inv=fast_dirs)
         report.new_invocations = result.new_invocations
         report.new_trail_events = result.new_trail_events
         report.duplicates = result.duplicates
@@ -138,6 +151,46 @@ def ingest(
 
         shutil.rmtree(staging, ignore_errors=True)
     return report
+
+
+def _fast(
+    report: IngestReport, local: list[Unit], staging: Path, since: str | None, pending: dict[str, str], out: list[Path]
+) -> list[Unit]:
+    """Run the fast path over the eligible local files; returns the units left to the Python parser."""
+    by_path = {str(u.local_path): u for u in local}
+    cand: list[str] = []
+    seeds: list[Any] = []
+    days: dict[str, str] = {}
+    for path in by_path:
+        head = fastpath.sample(path)
+        if head is not None:
+            cand.append(path)
+            seeds.extend(head)
+            ts = head[0].get("timestamp")
+            if isinstance(ts, str) and len(ts) >= 10:
+                days[path] = ts[:10]
+    if not cand:
+        return local
+    from bedrockctl.analytics.store import duckdb_module
+
+    con = duckdb_module().connect()
+    try:
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
+        res = fastpath.scan(con, cand, staging / "fast", since, seeds, days)
+    finally:
+        con.close()
+    for path in res.files:
+        unit = by_path.pop(path)
+        pending[unit.key] = str(unit.stamp)
+    report.units_read += len(res.files)
+    report.records_seen += res.records_seen
+    report.fast_records += res.records_seen
+    report.invocation_records += res.invocation_records
+    report.skipped_records += res.skipped
+    if res.out_dir is not None:
+        out.append(res.out_dir)
+    return list(by_path.values())
 
 
 def _merge(report: IngestReport, res: _ChunkResult) -> None:

@@ -2,20 +2,24 @@
 
 Layout::
 
-    usage/invocations/day=YYYY-MM-DD/part-<uuid>.parquet   invocation-log (and gateway) records, unique request_id
-    usage/trail/day=YYYY-MM-DD/part-<uuid>.parquet         CloudTrail runtime events, unique event_id
-    usage/checkpoints.json                                 per-source progress (see sources.py)
-    usage/_staging/<run>/                                  parsed chunks of a running ingest
+    usage/invocations/day=YYYY-MM-DD/*.parquet   invocation-log (and gateway) records, unique request_id
+    usage/trail/day=YYYY-MM-DD/*.parquet         CloudTrail runtime events, unique event_id
+    usage/checkpoints.json                       per-source progress (see sources.py)
+    usage/_staging/<run>/                        parsed chunks / day files of a running ingest
 
-``commit()`` turns staged chunks into partitions: duplicates inside the run and against what is stored are
-dropped (request id for invocations, event id for CloudTrail), so ingesting the same data twice counts once.
-``connect()`` gives a DuckDB connection with the ``invocations`` view (see ``INVOCATIONS_VIEW``).
+``commit()`` turns staged rows into partitions: duplicates inside the run (looked for day by day: a record
+delivered twice has the same timestamp) and against the stored days are dropped (request id for invocations,
+event id for CloudTrail), so ingesting the same data twice counts once. When there is none -- the usual case -- the
+staged day files are renamed into place, not rewritten. ``connect()`` gives a DuckDB connection with the
+``invocations`` view (see ``INVOCATIONS_VIEW``).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,44 +34,71 @@ INV_SELECT = """
     CAST(try_cast(rtrim(ts, 'Z') AS TIMESTAMP) AS TIMESTAMP) AS "timestamp",
     account_id, region, inference_region, operation, model_id, model_base, identity_arn, principal,
     principal_type, permission_set, team, workflow, tags, input_tokens, output_tokens, cache_read_tokens,
-    cache_write_tokens, latency_ms, error_code, source, match_key,
+    cache_write_tokens, latency_ms, error_code, source,
     strftime(try_cast(rtrim(ts, 'Z') AS TIMESTAMP), '%Y-%m-%d') AS day
 """
 TRAIL_SELECT = """
     event_id, request_id,
     CAST(try_cast(rtrim(ts, 'Z') AS TIMESTAMP) AS TIMESTAMP) AS "timestamp",
     account_id, region, operation, model_id, model_base, identity_arn, principal, principal_type,
-    permission_set, source_ip, user_agent, error_code, match_key,
+    permission_set, source_ip, user_agent, error_code,
     strftime(try_cast(rtrim(ts, 'Z') AS TIMESTAMP), '%Y-%m-%d') AS day
 """
 
+# CloudTrail events are matched to invocation-log records by request id or -- for events whose request id matches
+# no record -- by the call identity (account, identity, operation, second, model). ``connect()`` computes the matches
+# once into small temp tables (one scan of ``inv``, a second one only when some event has no request-id match), so
+# the view below costs every report query only a read of ``inv`` (DuckDB drops the join with ``_cand`` when a query
+# does not use the source address or user agent).
+_CALL_KEY = (
+    "account_id, coalesce(identity_arn, '') AS k_arn, operation, date_trunc('second', \"timestamp\") AS k_sec, "
+    "coalesce(model_base, model_id) AS k_model"
+)
+_LINK_SQL = (
+    f"CREATE OR REPLACE TEMP TABLE _trail AS SELECT *, {_CALL_KEY} FROM trail",  # noqa: S608 - internal SQL
+    """CREATE OR REPLACE TEMP TABLE _t_id AS SELECT request_id, any_value(source_ip) AS source_ip,
+       any_value(user_agent) AS user_agent FROM _trail WHERE request_id IS NOT NULL GROUP BY request_id""",
+    """CREATE OR REPLACE TEMP TABLE _cand AS
+       SELECT i.request_id, false AS by_key, NULL::VARCHAR AS account_id, NULL::VARCHAR AS k_arn,
+              NULL::VARCHAR AS operation, NULL::TIMESTAMP AS k_sec, NULL::VARCHAR AS k_model,
+              a.source_ip, a.user_agent
+       FROM inv AS i JOIN _t_id AS a ON a.request_id = i.request_id""",
+    """CREATE OR REPLACE TEMP TABLE _t_key AS SELECT account_id, k_arn, operation, k_sec, k_model, count(*) AS n,
+       any_value(source_ip) AS source_ip, any_value(user_agent) AS user_agent
+       FROM _trail AS t WHERE NOT EXISTS (SELECT 1 FROM _cand AS c WHERE c.request_id = t.request_id)
+       GROUP BY account_id, k_arn, operation, k_sec, k_model""",
+)
+_KEY_LINK_SQL = """INSERT INTO _cand
+       SELECT i.request_id, true, b.account_id, b.k_arn, b.operation, b.k_sec, b.k_model,
+              CASE WHEN b.n = 1 THEN b.source_ip END, CASE WHEN b.n = 1 THEN b.user_agent END
+       FROM inv AS i
+       JOIN _t_key AS b ON b.account_id = i.account_id AND b.k_arn = coalesce(i.identity_arn, '')
+            AND b.operation = i.operation AND b.k_sec = date_trunc('second', i."timestamp")
+            AND b.k_model = coalesce(i.model_base, i.model_id)
+       WHERE NOT EXISTS (SELECT 1 FROM _cand AS c WHERE c.request_id = i.request_id)"""
+_TRAIL_ONLY_SQL = """CREATE OR REPLACE TEMP TABLE _trail_only AS
+       SELECT t.* FROM _trail AS t
+       WHERE NOT EXISTS (SELECT 1 FROM _cand AS c WHERE c.request_id = t.request_id)
+         AND NOT EXISTS (SELECT 1 FROM _cand AS c WHERE c.by_key AND c.account_id = t.account_id
+                         AND c.k_arn = t.k_arn AND c.operation = t.operation AND c.k_sec = t.k_sec
+                         AND c.k_model = t.k_model)"""
+
 # The one relation every report reads. Invocation logs carry tokens; CloudTrail adds the caller's address and user
-# agent (joined by request id, or -- when the ids differ -- by account, identity, operation, second and model);
-# CloudTrail events without an invocation-log record count as invocations without tokens.
+# agent; CloudTrail events without an invocation-log record count as invocations without tokens.
 INVOCATIONS_VIEW = """
 CREATE OR REPLACE TEMP VIEW invocations AS
-WITH t_id AS (
-    SELECT request_id, any_value(source_ip) AS source_ip, any_value(user_agent) AS user_agent
-    FROM trail WHERE request_id IS NOT NULL GROUP BY request_id
-), t_key AS (
-    SELECT match_key, any_value(source_ip) AS source_ip, any_value(user_agent) AS user_agent
-    FROM trail GROUP BY match_key HAVING count(*) = 1
-)
 SELECT i.request_id, i."timestamp", i.day, i.account_id, i.region, i.inference_region, i.operation, i.model_id,
        i.model_base, i.identity_arn, i.principal, i.principal_type, i.permission_set, i.team, i.workflow, i.tags,
        i.input_tokens, i.output_tokens, i.cache_read_tokens, i.cache_write_tokens, i.latency_ms,
-       coalesce(a.source_ip, b.source_ip) AS source_ip, coalesce(a.user_agent, b.user_agent) AS user_agent,
-       i.source, i.error_code
+       l.source_ip, l.user_agent, i.source, i.error_code
 FROM inv AS i
-LEFT JOIN t_id AS a ON a.request_id = i.request_id
-LEFT JOIN t_key AS b ON b.match_key = i.match_key
+LEFT JOIN (SELECT request_id, any_value(source_ip) AS source_ip, any_value(user_agent) AS user_agent
+           FROM _cand GROUP BY request_id) AS l ON l.request_id = i.request_id
 UNION ALL
 SELECT t.request_id, t."timestamp", t.day, t.account_id, t.region, NULL, t.operation, t.model_id, t.model_base,
        t.identity_arn, t.principal, t.principal_type, t.permission_set, NULL, NULL, NULL,
        0, 0, 0, 0, NULL, t.source_ip, t.user_agent, 'cloudtrail', t.error_code
-FROM trail AS t
-WHERE NOT EXISTS (SELECT 1 FROM inv AS i WHERE i.request_id = t.request_id)
-  AND NOT EXISTS (SELECT 1 FROM inv AS i WHERE i.match_key = t.match_key)
+FROM _trail_only AS t
 """
 
 
@@ -141,61 +172,93 @@ class UsageStore:
     def _files(self, directory: Path) -> list[str]:
         return sorted(str(p) for p in directory.glob("day=*/*.parquet")) if directory.exists() else []
 
-    def commit(self, staging: Path) -> CommitResult:
+    def commit(self, staging: Path, fast_inv: Sequence[Path] = ()) -> CommitResult:
+        """Move the staged rows into the partitions, dropping duplicates (in the run and against stored days).
+
+        ``staging`` holds flat chunks written by ``stage()``; ``fast_inv`` directories hold invocation rows already
+        in the stored layout (``day=*/``, see ``fastpath.py``). When nothing is duplicated -- the usual case -- the
+        staged files are renamed into place without being rewritten.
+        """
         duckdb = duckdb_module()
         con = duckdb.connect()
         try:
             con.execute("SET preserve_insertion_order = false")
-            new_inv, dup_inv, bad_inv = self._commit_table(
-                con, staging, "inv", INV_SELECT, "request_id", self.inv_dir, INV_COLUMNS
-            )
-            new_tr, dup_tr, bad_tr = self._commit_table(
-                con, staging, "trail", TRAIL_SELECT, "event_id", self.trail_dir, TRAIL_COLUMNS
-            )
+            con.execute("SET enable_progress_bar = false")
+            inv_dirs, bad_inv = self._partition_chunks(con, staging, "inv", INV_SELECT)
+            trail_dirs, bad_tr = self._partition_chunks(con, staging, "trail", TRAIL_SELECT)
+            new_inv, dup_inv = self._commit_table(con, [*fast_inv, *inv_dirs], "request_id", self.inv_dir)
+            new_tr, dup_tr = self._commit_table(con, trail_dirs, "event_id", self.trail_dir)
         finally:
             con.close()
             shutil.rmtree(staging, ignore_errors=True)
         return CommitResult(new_inv, new_tr, dup_inv + dup_tr, bad_inv + bad_tr)
 
-    def _commit_table(
-        self,
-        con: Any,
-        staging: Path,
-        prefix: str,
-        select: str,
-        key: str,
-        target: Path,
-        spec: tuple[tuple[str, str], ...],
-    ) -> tuple[int, int, int]:
+    @staticmethod
+    def _partition_chunks(con: Any, staging: Path, prefix: str, select: str) -> tuple[list[Path], int]:
+        """Flat staged chunks -> ``staging/p-<prefix>/day=*/``; returns the directory and the bad timestamps."""
         chunks = sorted(str(p) for p in staging.glob(f"{prefix}-*.parquet"))
         if not chunks:
-            return 0, 0, 0
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {select} FROM read_parquet(?)", [chunks])  # noqa: S608 - internal SQL, no user text
-        staged = con.execute("SELECT count(*), count(*) FILTER (WHERE day IS NULL) FROM staged").fetchone()
-        total, bad_ts = int(staged[0]), int(staged[1])
-        existing = self._files(target)
-        days = [r[0] for r in con.execute("SELECT DISTINCT day FROM staged WHERE day IS NOT NULL").fetchall()]
-        existing = [f for f in existing if Path(f).parent.name.removeprefix("day=") in set(days)]
-        anti = ""
-        params: list[Any] = []
-        if existing:
-            anti = f"ANTI JOIN (SELECT {key} FROM read_parquet(?)) AS e USING ({key})"  # noqa: S608 - internal SQL, no user text
-            params.append(existing)
+            return [], 0
+        row = con.execute(
+            "SELECT count(*) FROM read_parquet($c) WHERE try_cast(rtrim(ts, 'Z') AS TIMESTAMP) IS NULL", {"c": chunks}
+        ).fetchone()
+        out = staging / f"p-{prefix}"
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE fresh AS
-                SELECT * FROM (SELECT * FROM staged WHERE day IS NOT NULL QUALIFY row_number()
-                               OVER (PARTITION BY {key} ORDER BY "timestamp") = 1) AS s {anti}""",  # noqa: S608 - internal SQL
-            params,
+            f"COPY (SELECT * FROM (SELECT {select} FROM read_parquet($c)) WHERE day IS NOT NULL) TO '{out.as_posix()}' "  # noqa: S608 - internal SQL, no user text
+            "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day), FILENAME_PATTERN 'part-{uuid}')",
+            {"c": chunks},
         )
-        row = con.execute("SELECT count(*) FROM fresh").fetchone()
-        new = int(row[0]) if row else 0
-        if new:
-            target.mkdir(parents=True, exist_ok=True)
-            con.execute(
-                f"COPY fresh TO '{target.as_posix()}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day), "
-                "APPEND, FILENAME_PATTERN 'part-{uuid}')"
-            )
-        return new, total - bad_ts - new, bad_ts
+        return [out], int(row[0]) if row else 0
+
+    def _commit_table(self, con: Any, dirs: Sequence[Path], key: str, target: Path) -> tuple[int, int]:
+        staged = [p for d in dirs for p in sorted(Path(d).glob("day=[0-9]*/*.parquet"))]
+        if not staged:
+            return 0, 0
+        files = [str(p) for p in staged]
+        src = "read_parquet($s, hive_partitioning = true, hive_types = {'day': VARCHAR}, union_by_name = true)"
+        # duplicates are looked for day by day (a record delivered twice has the same timestamp): many small hash
+        # tables are much cheaper than one over the whole run
+        total = distinct = 0
+        by_day: dict[str, list[str]] = {}
+        for p in staged:
+            by_day.setdefault(p.parent.name, []).append(str(p))
+        for day_files in by_day.values():
+            row = con.execute(
+                f"SELECT count(*), count(DISTINCT {key}) FROM read_parquet($s, union_by_name = true)",  # noqa: S608
+                {"s": day_files},
+            ).fetchone()
+            total, distinct = total + int(row[0]), distinct + int(row[1])
+        days = {p.parent.name for p in staged}
+        existing = [f for f in self._files(target) if Path(f).parent.name in days]
+        overlap = 0
+        if existing and distinct:
+            hit = con.execute(
+                f"SELECT count(*) FROM (SELECT {key} FROM {src}) SEMI JOIN "  # noqa: S608 - internal SQL
+                f"(SELECT {key} FROM read_parquet($e, union_by_name = true)) USING ({key})",
+                {"s": files, "e": existing},
+            ).fetchone()
+            overlap = int(hit[0]) if hit else 0
+        if total == distinct and not overlap:
+            tag = uuid.uuid4().hex[:8]
+            for p in staged:
+                dst = target / p.parent.name
+                dst.mkdir(parents=True, exist_ok=True)
+                os.replace(p, dst / f"{tag}-{p.name}")
+            return total, 0
+        anti, params = "", {"s": files}
+        if overlap:
+            anti = f"ANTI JOIN (SELECT {key} FROM read_parquet($e, union_by_name = true)) AS e USING ({key})"  # noqa: S608 - internal SQL
+            params["e"] = existing
+        target.mkdir(parents=True, exist_ok=True)
+        written = con.execute(
+            f"""COPY (SELECT s.* FROM (SELECT * FROM {src} QUALIFY row_number()
+                      OVER (PARTITION BY {key} ORDER BY "timestamp") = 1) AS s {anti})
+                TO '{target.as_posix()}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day), APPEND,
+                FILENAME_PATTERN 'part-{{uuid}}')""",  # noqa: S608 - internal SQL, no user text
+            params,
+        ).fetchone()
+        new = int(written[0]) if written else 0
+        return new, total - new
 
     # --- querying ------------------------------------------------------------------------------------------
     def has_data(self) -> bool:
@@ -206,6 +269,7 @@ class UsageStore:
         duckdb = duckdb_module()
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
         for name, directory, spec in (("inv", self.inv_dir, INV_COLUMNS), ("trail", self.trail_dir, TRAIL_COLUMNS)):
             if self._files(directory):
                 glob = (directory / "day=*" / "*.parquet").as_posix()
@@ -215,6 +279,12 @@ class UsageStore:
                 )
             else:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({_ddl(spec)})")
+        for sql in _LINK_SQL:
+            con.execute(sql)
+        keyed = con.execute("SELECT count(*) FROM _t_key").fetchone()
+        if keyed and keyed[0]:
+            con.execute(_KEY_LINK_SQL)
+        con.execute(_TRAIL_ONLY_SQL)
         con.execute(INVOCATIONS_VIEW)
         return con
 

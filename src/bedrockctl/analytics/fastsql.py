@@ -1,0 +1,137 @@
+"""SQL of the ingestion fast path (``fastpath.py``): the raw-record schema, the scan, the lookup tables of
+principals and base models built by the Python rules, and the check of what a scan wrote against those rules."""
+
+from __future__ import annotations
+
+import glob as globber
+from typing import Any
+
+from bedrockctl.analytics.identity import normalise_arn
+from bedrockctl.analytics.records import resolve_base
+
+# The ModelInvocationLog schema. Every key a record carries should be named here: DuckDB reads unknown keys
+# correctly but several times slower.
+RAW_COLUMNS = (
+    "{'schemaType': 'VARCHAR', 'schemaVersion': 'VARCHAR', 'timestamp': 'VARCHAR', 'accountId': 'VARCHAR', "
+    "'identity': 'STRUCT(arn VARCHAR)', 'region': 'VARCHAR', 'requestId': 'VARCHAR', 'operation': 'VARCHAR', "
+    "'modelId': 'VARCHAR', 'input': 'STRUCT(inputContentType VARCHAR, inputTokenCount BIGINT, "
+    "cacheReadInputTokenCount BIGINT, cacheWriteInputTokenCount BIGINT, inputBodyJson JSON, "
+    "inputBodyS3Path VARCHAR, inputBodyBase64 VARCHAR)', "
+    "'output': 'STRUCT(outputContentType VARCHAR, outputTokenCount BIGINT, outputBodyJson JSON, "
+    "outputBodyS3Path VARCHAR, outputBodyBase64 VARCHAR)', 'inferenceRegion': 'VARCHAR', "
+    "'requestMetadata': 'JSON', 'metrics': 'STRUCT(latencyMs BIGINT)', 'errorCode': 'VARCHAR', "
+    "'errorMessage': 'VARCHAR'}"
+)
+
+
+def _q(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def select_sql(since: str | None, with_filename: bool = True) -> str:
+    """The scan: raw records -> stored invocation columns + ``day`` (``_bad`` / ``_skip`` for routed rows).
+
+    Principal and base model come from the lookup tables (``_arn_lookup``, ``_model_lookup``, built by the Python
+    rules); a value missing there leaves NULL, which the check after the scan finds and patches (``patch_sql``).
+    ``with_filename``: invalid rows carry their file in ``source`` (else only ``day = '_bad'`` tells them).
+    """
+    arn, model = "x.identity.arn", "x.modelId"
+    principal, ptype, pset, base = "a.principal", "a.principal_type", "a.permission_set", "m.model_base"
+    team, workflow = "json_extract_string(x._meta, '$.team')", "json_extract_string(x._meta, '$.workflow')"
+    joins = (
+        "LEFT JOIN _arn_lookup AS a ON a.identity_arn IS NOT DISTINCT FROM x.identity.arn "
+        "LEFT JOIN _model_lookup AS m ON m.model_id = x.modelId"
+    )
+    ts = 'x."timestamp"'
+    invalid = (
+        f"x.requestId IS NULL OR x.requestId = '' OR {model} IS NULL OR {ts} IS NULL OR length({ts}) < 19 "
+        f"OR substr({ts}, 5, 1) <> '-' OR substr({ts}, 11, 1) <> 'T' OR x._ts IS NULL "
+        "OR (x._meta IS NOT NULL AND NOT starts_with(x._meta, '{'))"
+    )
+    skip = f"{ts} IS NOT NULL AND {ts} < {_q(since)}" if since else "false"
+    bad_source = "x.filename" if with_filename else "'invocation_log'"
+    return f"""
+SELECT x.requestId AS request_id, x._ts AS "timestamp", coalesce(x.accountId, '') AS account_id,
+       x.region, x.inferenceRegion AS inference_region, coalesce(x.operation, '') AS operation,
+       {model} AS model_id, {base} AS model_base, {arn} AS identity_arn, {principal} AS principal,
+       {ptype} AS principal_type, {pset} AS permission_set, {team} AS team, {workflow} AS workflow, x._meta AS tags,
+       coalesce(x.input.inputTokenCount, 0) AS input_tokens, coalesce(x.output.outputTokenCount, 0) AS output_tokens,
+       coalesce(x.input.cacheReadInputTokenCount, 0) AS cache_read_tokens,
+       coalesce(x.input.cacheWriteInputTokenCount, 0) AS cache_write_tokens,
+       x.metrics.latencyMs AS latency_ms, x.errorCode AS error_code,
+       CASE WHEN {skip} THEN 'invocation_log' WHEN {invalid} THEN {bad_source} ELSE 'invocation_log' END AS source,
+       CASE WHEN {skip} THEN '_skip' WHEN {invalid} THEN '_bad'
+            WHEN {ts} LIKE '____-__-__T__:__:__Z' THEN substr({ts}, 1, 10)
+            ELSE strftime(x._ts, '%Y-%m-%d') END AS day
+FROM (
+    SELECT r.*, CAST(try_cast(rtrim(r."timestamp", 'Z') AS TIMESTAMP) AS TIMESTAMP) AS _ts,
+           CAST(CASE WHEN r.requestMetadata IS NULL OR r.requestMetadata = '{{}}' THEN NULL
+                     ELSE r.requestMetadata END AS VARCHAR) AS _meta
+    FROM read_json($files, format = 'newline_delimited', columns = {RAW_COLUMNS},
+                   filename = {str(with_filename).lower()}) AS r
+) AS x {joins}
+"""  # noqa: S608 - internal SQL; `since` is quoted
+
+
+def patch_sql(src: str) -> str:
+    """Re-derive principal and base model of already written rows from the (now complete) lookup tables."""
+    return f"""
+SELECT o.* REPLACE (a.principal AS principal, a.principal_type AS principal_type, a.permission_set AS permission_set,
+                    m.model_base AS model_base)
+FROM read_parquet('{src}') AS o
+LEFT JOIN _arn_lookup AS a ON a.identity_arn IS NOT DISTINCT FROM o.identity_arn
+LEFT JOIN _model_lookup AS m ON m.model_id = o.model_id
+"""  # noqa: S608 - internal SQL, our own path
+
+
+def lookup_tables(con: Any, arns: Any, models: Any) -> None:
+    """(Re)create ``_arn_lookup`` and ``_model_lookup`` from the Python rules for the given values."""
+    import pyarrow as pa
+
+    arn_values = list(arns)
+    arn_list: list[str | None] = [*sorted({a for a in arn_values if isinstance(a, str)})]
+    if any(a is None for a in arn_values):
+        arn_list.append(None)
+    model_list = sorted({m for m in models if isinstance(m, str)})
+    ps = [normalise_arn(a) for a in arn_list]
+    arn_table = pa.table(
+        {
+            "identity_arn": pa.array(arn_list, pa.string()),
+            "principal": pa.array([p.principal for p in ps], pa.string()),
+            "principal_type": pa.array([p.principal_type for p in ps], pa.string()),
+            "permission_set": pa.array([p.permission_set for p in ps], pa.string()),
+        }
+    )
+    model_table = pa.table(
+        {
+            "model_id": pa.array(model_list, pa.string()),
+            "model_base": pa.array([resolve_base(m) for m in model_list], pa.string()),
+        }
+    )
+    tables = [("_arn_lookup", arn_table), ("_model_lookup", model_table)]
+    for name, table in tables:
+        con.register(f"{name}_arrow", table)
+        # plain tables (not TEMP): the cursors of the scanning threads see them
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")  # noqa: S608 - fixed names
+        con.unregister(f"{name}_arrow")
+
+
+def differs_from_rules(con: Any, glob: str) -> bool:
+    """Check the stored principal / base model against the Python rules; on a difference recreate the lookup tables
+    with every value seen (so a redo takes them all from the tables) and return True."""
+    if not globber.glob(glob):
+        return False
+    arns = con.execute(
+        "SELECT DISTINCT identity_arn, principal, principal_type, permission_set FROM read_parquet($g)", {"g": glob}
+    ).fetchall()
+    models = con.execute("SELECT DISTINCT model_id, model_base FROM read_parquet($g)", {"g": glob}).fetchall()
+    same = all(
+        (p.principal, p.principal_type, p.permission_set) == (principal, ptype, pset)
+        for arn, principal, ptype, pset in arns
+        for p in (normalise_arn(arn),)
+    ) and all(resolve_base(model) == base for model, base in models)
+    if not same:  # keep what the tables already hold (seeds, other days)
+        known_arns = [r[0] for r in con.execute("SELECT identity_arn FROM _arn_lookup").fetchall()]
+        known_models = [r[0] for r in con.execute("SELECT model_id FROM _model_lookup").fetchall()]
+        lookup_tables(con, [*known_arns, *(a[0] for a in arns)], [*known_models, *(m[0] for m in models)])
+    return not same

@@ -1,0 +1,207 @@
+"""The DuckDB fast path gives what the Python parser gives: counts, bad records (file and line), stored rows."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bedrockctl.analytics.ingest import IngestReport, ingest
+from bedrockctl.analytics.reports import duckdb_runner, run_report
+from bedrockctl.analytics.store import UsageStore
+
+ARNS = [
+    "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b/alice@example.com",
+    "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin-Team_0123456789abcdef/bob@example.com",
+    "arn:aws:sts::111122223333:assumed-role/ci-runner/build-4711",
+    "arn:aws:sts::111122223333:assumed-role/lonely-role",
+    "arn:aws:iam::111122223333:user/path/to/carol",
+    "arn:aws:iam::111122223333:root",
+    "arn:aws:sts::111122223333:federated-user/dave",
+    "arn:aws:iam::111122223333:role/service/app",
+    "arn:aws:iam::111122223333:user/odd:name",  # a colon in the resource: the SQL rules get this one wrong
+    "not-an-arn",
+]
+MODELS = [
+    "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+    "anthropic.claude-3-haiku-20240307-v1:0",
+    "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "eu.amazon.nova-lite-v1:0",
+    "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0",
+    "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/abcdef123456",
+    "Not A Model",
+]
+
+
+def record(rnd: random.Random, n: int, day: int) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "schemaType": "ModelInvocationLog",
+        "schemaVersion": "1.0",
+        "timestamp": f"2026-10-{day:02d}T{n % 24:02d}:{n % 60:02d}:{n * 7 % 60:02d}Z",
+        "accountId": "111122223333",
+        "identity": {"arn": ARNS[n % len(ARNS)]},
+        "region": "us-east-1",
+        "requestId": f"req-{n:06d}",
+        "operation": "Converse" if n % 3 else "InvokeModel",
+        "modelId": MODELS[n % len(MODELS)],
+        "input": {
+            "inputContentType": "application/json",
+            "inputTokenCount": rnd.randint(1, 5000),
+            "cacheReadInputTokenCount": rnd.choice((0, 1024)),
+            "cacheWriteInputTokenCount": rnd.choice((0, 0, 2048)),
+        },
+        "output": {"outputContentType": "application/json", "outputTokenCount": rnd.randint(1, 900)},
+        "metrics": {"latencyMs": rnd.randint(50, 3000)},
+    }
+    if n % 4:
+        rec["requestMetadata"] = {"team": f"t{n % 3}", "workflow": f"w{n % 5}", "user": f"u{n % 7}"}
+    if n % 11 == 0:
+        rec["inferenceRegion"] = "us-west-2"
+    if n % 13 == 0:
+        rec["errorCode"] = "ThrottlingException"
+    if n % 17 == 0:
+        del rec["input"]["cacheWriteInputTokenCount"]
+    if n % 19 == 0:
+        del rec["identity"]  # no identity: principal "unknown"
+    return rec
+
+
+BAD_LINES = [
+    "{not json",
+    '{"input": "x"}',
+    "[1, 2]",
+    "42",
+]
+
+
+def build_set(root: Path, files: int = 8, per_file: int = 120) -> None:
+    """Clean gzip files (one spanning two days), files with bad lines mixed in, duplicates across files, blank lines
+    and a trail file."""
+    rnd = random.Random(7)
+    root.mkdir()
+    n = 0
+    first: list[str] = []
+    for f in range(files):
+        lines = []
+        for i in range(per_file):
+            rec = record(rnd, n, 2 if f == 2 and i % 2 else 1 + f % 3)  # file 2 holds records of two days
+            n += 1
+            if f == 5 and i == 10:
+                del rec["requestId"]  # parses, but is not a valid record
+            if f == 6 and i == 20:
+                rec["input"]["inputTokenCount"] = "many"
+            if f == 6 and i == 21:
+                rec["requestMetadata"] = "not an object"
+            if f == 7 and i == 30:
+                rec["timestamp"] = "20261001 10:00"
+            lines.append(json.dumps(rec))
+            if f == 4 and i == 50:
+                lines.append(BAD_LINES[0])
+            if i == 60:
+                lines.append("")  # blank lines are not records
+        if f == 0:
+            first = lines[:30]
+        if f == 3:
+            lines[40:40] = BAD_LINES[1:]
+        body = ("\n".join(lines) + "\n").encode()
+        path = root / f"2026/10/part-{f:03d}.json.gz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress(body))
+    # the first 30 records again in another file: duplicates across files of one run
+    (root / "again.jsonl").write_text("\n".join(first) + "\n")
+    trail = {
+        "Records": [
+            {
+                "eventVersion": "1.09",
+                "userIdentity": {"type": "IAMUser", "arn": ARNS[4], "accountId": "111122223333"},
+                "eventTime": "2026-10-02T04:04:28Z",
+                "eventSource": "bedrock.amazonaws.com",
+                "eventName": "Converse",
+                "awsRegion": "us-east-1",
+                "sourceIPAddress": "203.0.113.9",
+                "userAgent": "test",
+                "requestParameters": {"modelId": MODELS[4]},
+                "requestID": "req-000004",
+                "eventID": "e-1",
+                "recipientAccountId": "111122223333",
+            }
+        ]
+    }
+    (root / "trail.json.gz").write_bytes(gzip.compress(json.dumps(trail).encode()))
+
+
+def stored(store: UsageStore) -> list[tuple[Any, ...]]:
+    con = store.connect()
+    rows = con.execute("SELECT * EXCLUDE (tags), tags FROM inv ORDER BY request_id").fetchall()
+    con.close()
+    return [(*r[:-1], json.loads(r[-1]) if r[-1] else None) for r in rows]
+
+
+def summary(rep: IngestReport) -> dict[str, Any]:
+    out = rep.to_dict()
+    out.pop("fast_records")
+    out["bad"] = sorted((Path(b["origin"]).name, b["line"]) for b in out["bad"])
+    return out
+
+
+@pytest.mark.parametrize("since", [None, "2026-10-02"])
+def test_fast_path_matches_python_path_with_bad_lines_mixed_in(tmp_path: Path, since: str | None) -> None:
+    src = tmp_path / "set"
+    build_set(src)
+    fast, slow = UsageStore(tmp_path / "fast"), UsageStore(tmp_path / "slow")
+    rf = ingest(fast, [str(src)], since=since, fast=True)
+    rs = ingest(slow, [str(src)], since=since, fast=False)
+    assert rf.fast_records == 3 * 120 + 30 and rs.fast_records == 0  # the clean files went through DuckDB
+    assert summary(rf) == summary(rs)
+    # with --since, the records of day 1 (duplicates and two bad ones among them) are skipped before any check
+    assert rf.bad_records == (8 if since is None else 6) and rf.duplicates == (30 if since is None else 0)
+    assert ("part-004.json.gz", 52) in summary(rf)["bad"]
+    if since is None:
+        assert {("part-006.json.gz", 21), ("part-006.json.gz", 22)} <= set(summary(rf)["bad"])
+    assert stored(fast) == stored(slow)
+    odd = [r for r in stored(fast) if r[8] == "arn:aws:iam::111122223333:user/odd:name"]
+    assert odd and {r[9] for r in odd} == {"odd:name"}  # fixed by the check against the Python rules
+    for by in ("model", "user", "day", "tag:workflow,base_model", "source_ip"):
+        a = run_report(duckdb_runner(fast.connect()), by).to_dict()
+        b = run_report(duckdb_runner(slow.connect()), by).to_dict()
+        for rep in (a, b):
+            rep["unpriced"].sort(key=lambda u: (u["model_id"], u["region"]))
+        assert a == b, by
+
+
+def test_fast_path_on_the_samples_and_twice(tmp_path: Path, samples: Path) -> None:
+    fast, slow = UsageStore(tmp_path / "fast"), UsageStore(tmp_path / "slow")
+    rf = ingest(fast, [str(samples)], fast=True)
+    rs = ingest(slow, [str(samples)], fast=False)
+    assert rf.fast_records == 12  # both invocation-log files; the CloudTrail ones go to the Python parser
+    assert summary(rf) == summary(rs)
+    assert (rf.new_invocations, rf.new_trail_events) == (6, 5)
+    assert stored(fast) == stored(slow)
+    con = fast.connect()
+    rep = run_report(duckdb_runner(con), "user")
+    assert str(rep.totals["cost_usd"]) == "0.0557388"
+    again = ingest(fast, [str(samples)], fast=True, full=True)
+    assert (again.new_invocations, again.new_trail_events) == (0, 0)
+    assert again.duplicates == again.invocation_records + again.trail_events == 22
+    assert stored(fast) == stored(slow)
+
+
+def test_a_clean_run_moves_staged_files_without_rewriting(tmp_path: Path) -> None:
+    src = tmp_path / "set"
+    build_set(src, files=3)
+    for p in [*src.rglob("again.jsonl"), *src.rglob("trail.json.gz")]:
+        p.unlink()
+    store = UsageStore(tmp_path / "usage")
+    rep = ingest(store, [str(src)])
+    assert rep.fast_records == rep.records_seen == rep.new_invocations == 360
+    names = [p.name for p in (store.root / "invocations").rglob("*.parquet")]
+    assert names and all(re.match(r"^[0-9a-f]{8}-", n) for n in names)  # renamed into place by commit, not rewritten
+    later = src / "2026/10/part-100.json.gz"  # a new file later on: only it is read, duplicates dropped
+    later.write_bytes((src / "2026/10/part-000.json.gz").read_bytes())
+    rep2 = ingest(store, [str(src)])
+    assert (rep2.units_read, rep2.units_skipped, rep2.new_invocations, rep2.duplicates) == (1, 3, 0, 120)
