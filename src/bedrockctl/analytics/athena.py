@@ -37,13 +37,15 @@ SELECT
        WHEN regexp_matches(modelId, '^arn:') THEN NULL
        ELSE modelId END AS model_base,
   {_ARN} AS identity_arn,
+  coalesce(requestMetadata['gateway_user'],
   CASE WHEN regexp_matches({_ARN}, ':assumed-role/AWSReservedSSO_.+_[0-9a-f]{{16}}/.+')
             THEN regexp_extract({_ARN}, 'assumed-role/[^/]+/(.+)$', 1)
        WHEN regexp_matches({_ARN}, ':assumed-role/') THEN regexp_extract({_ARN}, 'assumed-role/(.+)$', 1)
        WHEN regexp_matches({_ARN}, ':user/') THEN regexp_extract({_ARN}, '/([^/]+)$', 1)
        WHEN regexp_matches({_ARN}, ':federated-user/') THEN regexp_extract({_ARN}, 'federated-user/(.+)$', 1)
        WHEN regexp_matches({_ARN}, ':root$') THEN 'root'
-       ELSE {_ARN} END AS principal,
+       ELSE {_ARN} END) AS principal,
+  CAST(NULL AS VARCHAR) AS tags,
   requestMetadata['team'] AS team,
   requestMetadata['workflow'] AS workflow,
   input.inputTokenCount AS input_tokens,

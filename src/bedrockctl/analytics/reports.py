@@ -17,10 +17,13 @@ from typing import Any
 from bedrockctl.analytics.errors import ReportSpecError
 from bedrockctl.pricing import PriceBook, Usage
 
+# Calls through the gateway run under the gateway's AWS identity; the person is the key's user, which the gateway
+# stamps into requestMetadata (``gateway_user``).
+USER_EXPR = "coalesce(json_extract_string(tags, '$.gateway_user'), principal)"
 DIMENSIONS = {
     "model": "model_id",
     "base_model": "model_base",
-    "user": "principal",
+    "user": USER_EXPR,
     "principal_type": "principal_type",
     "day": "day",
     "region": "region",
@@ -111,7 +114,7 @@ def report_sql(groups: Sequence[Group], start: datetime | None, end: datetime | 
         "coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens, "
         "coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, "
         "coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens, "
-        "count(DISTINCT principal) AS unique_users "
+        f"count(DISTINCT {USER_EXPR}) AS unique_users "
         f"FROM invocations WHERE {where}" + (f" GROUP BY {gb}" if n else "")
     )
     cost = (
@@ -204,7 +207,7 @@ def run_report(
 
 
 def _total_users(run: Runner, start: datetime | None, end: datetime | None) -> int:
-    _, rows = run(f"SELECT count(DISTINCT principal) FROM invocations WHERE {_where(start, end)}")  # noqa: S608 - internal SQL, no user text
+    _, rows = run(f"SELECT count(DISTINCT {USER_EXPR}) FROM invocations WHERE {_where(start, end)}")  # noqa: S608 - internal SQL, no user text
     return int(rows[0][0] or 0) if rows else 0
 
 

@@ -1,0 +1,53 @@
+"""Calls made through the gateway are attributed to the key's user, not to the gateway's AWS identity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bedrockctl.analytics.ingest import ingest
+from bedrockctl.analytics.reports import duckdb_runner, run_report
+from bedrockctl.analytics.store import UsageStore
+
+
+def _record(n: int, meta: dict[str, str] | None) -> dict[str, object]:
+    rec: dict[str, object] = {
+        "schemaType": "ModelInvocationLog",
+        "schemaVersion": "1.0",
+        "timestamp": f"2026-11-20T10:00:0{n}Z",
+        "accountId": "111122223333",
+        "identity": {"arn": "arn:aws:sts::111122223333:assumed-role/gateway/i-0abc"},
+        "region": "us-east-1",
+        "requestId": f"00000000-0000-4000-8000-00000000000{n}",
+        "operation": "Converse",
+        "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
+        "input": {"inputContentType": "application/json", "inputTokenCount": 100},
+        "output": {"outputContentType": "application/json", "outputTokenCount": 10},
+    }
+    if meta:
+        rec["requestMetadata"] = meta
+    return rec
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_report_by_user_names_the_gateway_user(tmp_path: Path, fast: bool) -> None:
+    logs = tmp_path / "logs.jsonl"
+    rows = [
+        _record(1, {"gateway_user": "alice", "team": "search"}),
+        _record(2, {"gateway_user": "alice"}),
+        _record(3, {"gateway_user": "bob"}),
+        _record(4, None),
+    ]
+    logs.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    store = UsageStore(tmp_path / "usage")
+    ingest(store, [str(logs)], fast=fast, progress=False)
+    con = store.connect()
+    try:
+        report = run_report(duckdb_runner(con), "user", since="2026-11-01", until="2026-12-01")
+    finally:
+        con.close()
+    by_user = {r["user"]: r["invocations"] for r in report.rows}
+    assert by_user == {"alice": 2, "bob": 1, "gateway/i-0abc": 1}
+    assert report.totals["unique_users"] == 3
