@@ -20,20 +20,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bedrockctl.errors import BedrockctlError
+from bedrockctl.services.errors import EncryptionError
 
 _WRAP_AAD = b"bedrockctl-data-key-v1"
 KMS_CONTEXT = {"application": "bedrockctl", "purpose": "console-credentials"}
-
-
-class EncryptionError(BedrockctlError):
-    code = "BRC-CON-010"
-    title = "Stored secret cannot be decrypted"
-    default_remediation = (
-        "The master key changed or is unreadable: restore the master key file (or KMS key access) used when the "
-        "secret was stored, or enter the secret again."
-    )
-    exit_code = 4
-    http_status = 500
 
 
 class MasterKey(Protocol):

@@ -16,37 +16,14 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from bedrockctl.errors import BedrockctlError, ValidationFailed
+from bedrockctl.errors import ValidationFailed
 from bedrockctl.services.console_tables import console_events, console_sessions, console_users
+from bedrockctl.services.errors import AuthenticationFailed, NotFound, PermissionDenied
 
 ROLES = ("admin", "member")
 SESSION_TTL = 12 * 3600.0
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$")
 MIN_PASSWORD = 10
-
-
-class PermissionDenied(BedrockctlError):
-    code = "BRC-CON-001"
-    title = "Not allowed"
-    default_remediation = "Ask an administrator of this console."
-    exit_code = 5
-    http_status = 403
-
-
-class NotFound(BedrockctlError):
-    code = "BRC-CON-002"
-    title = "Not found"
-    default_remediation = "Check the link; you can only see your own objects."
-    exit_code = 6
-    http_status = 404
-
-
-class AuthenticationFailed(BedrockctlError):
-    code = "BRC-CON-003"
-    title = "Sign-in failed"
-    default_remediation = "Check the user name and password."
-    exit_code = 4
-    http_status = 401
 
 
 @dataclass(frozen=True)

@@ -16,18 +16,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bedrockctl.errors import BedrockctlError
+from bedrockctl.server.gateway.errors import KeyNotFound
 from bedrockctl.server.gateway.tables import gateway_keys
 
 LIMIT_KEYS = ("rpm", "rph", "rpd", "tpm", "tph", "tpd", "monthly_budget_usd", "daily_budget_usd")
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-
-
-class KeyNotFound(BedrockctlError):
-    code = "BRC-GW-001"
-    title = "Gateway key not found"
-    default_remediation = "List keys with `bedrockctl keys list`."
-    exit_code = 4
 
 
 @dataclass
