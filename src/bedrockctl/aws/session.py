@@ -50,6 +50,24 @@ SOURCE_LABELS: dict[str, str] = {
 }
 
 
+_LOADER_LOCK = threading.Lock()
+_LOADERS: dict[str, Any] = {}
+
+
+def share_data_loader(bs: botocore.session.Session) -> None:
+    """Give ``bs`` the process-wide botocore data loader: service models, endpoints and rulesets (megabytes of
+    JSON, read-only) are then parsed once per process instead of once per session (one session per assumed role)."""
+    from botocore.loaders import create_loader
+
+    path = bs.get_config_variable("data_path")
+    key = str(path)
+    with _LOADER_LOCK:
+        loader = _LOADERS.get(key)
+        if loader is None:
+            loader = _LOADERS[key] = create_loader(path)
+    bs.register_component("data_loader", loader)
+
+
 def describe_source(method: str | None) -> str:
     if not method:
         return "unknown"
@@ -170,6 +188,7 @@ class SessionFactory:
         if s.access_key_id and s.secret_access_key:
             bs.set_credentials(s.access_key_id, s.secret_access_key, s.session_token)
         try:
+            share_data_loader(bs)
             return boto3.Session(botocore_session=bs, region_name=s.region)
         except BotoCoreError as exc:
             raise translate(exc, profile=s.profile) from exc
@@ -264,6 +283,7 @@ class SessionFactory:
         creds._mandatory_refresh_timeout = min(10 * 60, s.duration // 6)
         bs = botocore.session.Session()
         bs.set_config_variable("sts_regional_endpoints", "regional")
+        share_data_loader(bs)
         bs._credentials = creds
         new = boto3.Session(botocore_session=bs, region_name=s.region or base.region_name)
         with self._lock:
@@ -356,6 +376,17 @@ class SessionFactory:
             clock=self._clock,
             env=dict(self._env),
         )
+
+    def pinned(self) -> SessionFactory:
+        """A factory on this one's resolved session (roles already applied): factories derived from it with
+        ``for_role`` (one per account in a scan) share these credentials instead of resolving the chain again."""
+        settings = AwsSettings(**{**self.settings.__dict__})
+        settings.role_arn, settings.external_id, settings.role_chain = None, None, []
+        pinned = SessionFactory(
+            settings, session=self.session(), config=self.config, clock=self._clock, env=dict(self._env)
+        )
+        pinned._roles = list(self._roles)
+        return pinned
 
     def for_role(
         self,

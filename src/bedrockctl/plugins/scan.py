@@ -152,11 +152,22 @@ class Scanner:
         )
         return live.with_config(cfg)
 
+    def _warm(self, factory: SessionFactory) -> None:
+        """Build one client per service before the workers start: the process-wide data loader (SessionFactory)
+        then holds the parsed models, instead of every worker parsing them at once on its first call."""
+        try:
+            for pname, cls in self.plugin_classes.items():
+                for service in dict.fromkeys(cls.asset_specs[t].service for t in self.asset_types[pname]):
+                    factory.client(service, self.regions[0])
+        except Exception:  # noqa: S110 - a failure here shows up, per target, in the probe or the scan
+            pass
+
     def probe_regions(self) -> dict[str, str]:
         """Regions that did not answer a cheap list call within ``probe_timeout`` (region -> reason)."""
         factory = self._probe_factory()
         if factory is None or not self.regions:
             return {}
+        self._warm(factory)
         first = next(iter(self.plugin_classes.values()))
         spec = first.asset_specs[self.asset_types[first.name][0]]
 

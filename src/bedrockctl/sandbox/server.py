@@ -104,6 +104,7 @@ class Sandbox:
         from werkzeug.serving import make_server
 
         from bedrockctl.sandbox.dispatch import Dispatcher
+        from bedrockctl.sandbox.http11 import KeepAliveRequestHandler
 
         started, started_cpu = time.perf_counter(), time.process_time()
         import moto.core
@@ -112,7 +113,9 @@ class Sandbox:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.stopping.clear()
         self.app = Dispatcher(self, moto_factory=_moto_app)
-        self._server = make_server(self.host, self.port, self.app, threaded=True)
+        self._server = make_server(
+            self.host, self.port, self.app, threaded=True, request_handler=KeepAliveRequestHandler
+        )
         self._server.daemon_threads = True
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="bedrockctl-sandbox", daemon=True)
@@ -131,7 +134,10 @@ class Sandbox:
     def stop(self) -> None:
         self.stopping.set()
         if self._server is not None:
+            from bedrockctl.sandbox.http11 import close_connections
+
             self._server.shutdown()
+            close_connections(self._server)
             self._server.server_close()
             self._server = None
         if self._thread is not None:

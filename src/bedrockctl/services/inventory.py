@@ -101,11 +101,12 @@ def resolve_accounts(
             remediation="Pass --role-name OrganizationAccountAccessRole (or your audit role) and --external-id.",
         )
     partition = base.identity().arn.split(":")[1]
+    parent = base.pinned()  # every account's AssumeRole comes from one resolved session
 
     def enter(account: str) -> AccountTarget:
         if account == own:
             return AccountTarget(account, base)
-        factory = base.for_role(
+        factory = parent.for_role(
             f"arn:{partition}:iam::{account}:role/{role_name}", external_id=external_id, session_name=session_name
         )
         try:
