@@ -35,10 +35,10 @@ def test_environment_variables(moto_env: str, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_explicit_keys_beat_environment(moto_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT00001")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEENV000001")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
     f = SessionFactory(
-        AwsSettings(region="us-east-1", access_key_id="AKIAEXPLICITKEY00001", secret_access_key="explicit-secret")
+        AwsSettings(region="us-east-1", access_key_id="AKIAEXAMPLEEXPL00001", secret_access_key="explicit-secret")
     )
     prov = f.provenance()
     assert prov.source == "explicit"
@@ -48,9 +48,9 @@ def test_explicit_keys_beat_environment(moto_env: str, monkeypatch: pytest.Monke
 
 def test_profile_from_shared_credentials_file(moto_env: str, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (clean_env / ".aws" / "credentials").write_text(
-        f"[dev]\naws_access_key_id = AKIAPROFILEKEY000001\naws_secret_access_key = {SECRET}\n"
+        f"[dev]\naws_access_key_id = AKIAEXAMPLEPROF00001\naws_secret_access_key = {SECRET}\n"
     )
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT00001")  # profile beats the environment
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEENV000001")  # profile beats the environment
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
     f = SessionFactory(AwsSettings(region="us-east-1", profile="dev"))
     prov = f.provenance()
@@ -91,7 +91,7 @@ def test_no_credentials(moto_env: str) -> None:
 
 def test_injected_session(moto_env: str) -> None:
     injected = boto3.Session(
-        aws_access_key_id="AKIAINJECTEDKEY00001", aws_secret_access_key="s", region_name="eu-west-1"
+        aws_access_key_id="AKIAEXAMPLEINJ000001", aws_secret_access_key="s", region_name="eu-west-1"
     )
     f = SessionFactory(session=injected)
     assert f.region == "eu-west-1"
