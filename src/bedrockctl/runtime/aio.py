@@ -16,7 +16,7 @@ import httpx
 
 from bedrockctl.errors import BedrockctlError
 from bedrockctl.runtime import local
-from bedrockctl.runtime.base import RuntimeBase, converse_payload
+from bedrockctl.runtime.base import RuntimeBase
 from bedrockctl.runtime.calls import (
     CallState,
     StreamAssembler,
@@ -94,9 +94,7 @@ class AsyncRuntime(RuntimeBase):
         guardrail_trace: bool = True,
         **kwargs: Any,
     ) -> ConverseResult:
-        model = self.model_or_default(model)
-        payload = converse_payload(messages, **kwargs)
-        self.with_guardrail(payload, guardrail, guardrail_trace)
+        model, payload = self.converse_request(model, messages, guardrail, guardrail_trace, kwargs)
         if tags:
             payload["requestMetadata"] = dict(tags)
         state = self.start("Converse", model)
@@ -124,9 +122,7 @@ class AsyncRuntime(RuntimeBase):
         guardrail_trace: bool = True,
         **kwargs: Any,
     ) -> AsyncIterator[StreamEvent]:
-        model = self.model_or_default(model)
-        payload = converse_payload(messages, **kwargs)
-        self.with_guardrail(payload, guardrail, guardrail_trace)
+        model, payload = self.converse_request(model, messages, guardrail, guardrail_trace, kwargs)
         if tags:
             payload["requestMetadata"] = dict(tags)
         state = self.start("ConverseStream", model)

@@ -125,6 +125,20 @@ class RuntimeBase:
         log.debug("plan for %s %s: %s", operation, model, [t.label() for t in plan])
         return CallState(operation, model, plan, self.retrier, self.stats, self.options.backoff_base)
 
+    def converse_request(
+        self,
+        model: str | None,
+        messages: list[dict[str, Any]] | None,
+        guardrail: tuple[str, str] | None,
+        guardrail_trace: bool,
+        kwargs: dict[str, Any],
+    ) -> tuple[str, dict[str, Any]]:
+        """The model (or the default) and the Converse payload with the guardrail applied: every converse path."""
+        model = self.model_or_default(model)
+        payload = converse_payload(messages, **kwargs)
+        self.with_guardrail(payload, guardrail, guardrail_trace)
+        return model, payload
+
     def with_guardrail(self, payload: dict[str, Any], guardrail: tuple[str, str] | None, trace: bool) -> None:
         g = guardrail or self.guardrail
         if g and "guardrailConfig" not in payload:

@@ -12,7 +12,7 @@ import httpx
 
 from bedrockctl.errors import BedrockctlError
 from bedrockctl.runtime import local
-from bedrockctl.runtime.base import RuntimeBase, converse_payload
+from bedrockctl.runtime.base import RuntimeBase
 from bedrockctl.runtime.calls import (
     CallState,
     StreamAssembler,
@@ -90,9 +90,7 @@ class Runtime(RuntimeBase):
     ) -> ConverseResult:
         """One Converse call. ``kwargs``: prompt, system, max_tokens, temperature, top_p, stop_sequences, tools,
         tool_choice, images=[(bytes, "png")], extra={...} (see ``converse_payload``)."""
-        model = self.model_or_default(model)
-        payload = converse_payload(messages, **kwargs)
-        self.with_guardrail(payload, guardrail, guardrail_trace)
+        model, payload = self.converse_request(model, messages, guardrail, guardrail_trace, kwargs)
         key, hit = self.cache_lookup("Converse", model, payload) if use_cache else (None, None)
         if hit is not None:
             return self._converse_result(hit, self._hit_meta(model, hit, tags), "Converse")
@@ -156,9 +154,7 @@ class Runtime(RuntimeBase):
         **kwargs: Any,
     ) -> Iterator[StreamEvent]:
         """Yields ``text`` deltas, ``tool_use`` events, ``stop`` and a final ``usage`` event (with ``meta``)."""
-        model = self.model_or_default(model)
-        payload = converse_payload(messages, **kwargs)
-        self.with_guardrail(payload, guardrail, guardrail_trace)
+        model, payload = self.converse_request(model, messages, guardrail, guardrail_trace, kwargs)
         key, hit = self.cache_lookup("Converse", model, payload) if use_cache else (None, None)
         if hit is not None:
             result = self._converse_result(hit, self._hit_meta(model, hit, tags), "ConverseStream")
