@@ -98,13 +98,20 @@ def test_end_of_life_in_the_past_means_eol_today() -> None:
     """Fails when a catalog model's end-of-life date has passed (real clock) and it is not treated as EOL."""
     day = today()
     for model in CAT.models:
-        if model.end_of_life_date is not None and model.end_of_life_date <= day:
-            assert model.lifecycle == "EOL", model.model_id
-            assert not model.offered_on(day), model.model_id
+        past = model.end_of_life_date is not None and model.end_of_life_date <= day
+        for region in model.regions:
+            status = model.status_on(day, region)
+            if past and region not in model.end_of_life_exempt_regions:
+                assert status == "EOL", (model.model_id, region)
+                assert model not in CAT.models_in_region(region), (model.model_id, region)
+            else:
+                assert status != "EOL", (model.model_id, region)
+        if past and not model.end_of_life_exempt_regions:
+            assert model.lifecycle == "EOL" and not model.offered_on(day), model.model_id
             assert model not in CAT.offered_models(day)
-            assert all(model not in CAT.models_in_region(r) for r in model.regions)
-        else:
+        elif not past:
             assert model.lifecycle != "EOL", model.model_id
+        assert set(model.end_of_life_exempt_regions) <= set(model.regions)
 
 
 @pytest.mark.parametrize(

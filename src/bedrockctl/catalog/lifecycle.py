@@ -9,6 +9,9 @@ end-of-life (EOL) date. The status on a given day follows from those dates alone
   the model enters its Legacy period);
 - otherwise ``ACTIVE``.
 
+AWS sometimes keeps serving a model in a few Regions past its EOL date (``end_of_life_exempt_regions``): there the
+model stays ``LEGACY``, and the model as a whole is ``EOL`` only once no Region serves it.
+
 ``today()`` is the one clock read; every function takes the day explicitly so tests own the clock.
 """
 
@@ -36,10 +39,15 @@ class LifecycleDates:
     legacy: date | None = None
     public_extended_access: date | None = None
     end_of_life: date | None = None
+    end_of_life_exempt_regions: tuple[str, ...] = ()
 
-    def status_on(self, day: date) -> Lifecycle:
+    def status_on(self, day: date, region: str | None = None) -> Lifecycle:
+        """The status on ``day`` in ``region`` (``None``: the model as a whole, EOL once no Region serves it)."""
         if self.end_of_life is not None and day >= self.end_of_life:
-            return "EOL"
+            exempt = self.end_of_life_exempt_regions
+            if (region is None and not exempt) or (region is not None and region not in exempt):
+                return "EOL"
+            return "LEGACY"
         if self.legacy is not None and day >= self.legacy:
             return "LEGACY"
         if self.end_of_life is not None and self.legacy is None:

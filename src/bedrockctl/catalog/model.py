@@ -67,6 +67,7 @@ class FoundationModel:
     legacy_date: date | None = None
     end_of_life_date: date | None = None
     public_extended_access_date: date | None = None
+    end_of_life_exempt_regions: tuple[str, ...] = ()  # Regions AWS still serves it in past the EOL date
     replacement: str | None = None  # the model AWS's lifecycle page recommends instead, when it names one
     context_window: int | None = None
     max_output_tokens: int | None = None
@@ -74,20 +75,22 @@ class FoundationModel:
 
     @property
     def dates(self) -> LifecycleDates:
-        return LifecycleDates(self.legacy_date, self.public_extended_access_date, self.end_of_life_date)
+        return LifecycleDates(
+            self.legacy_date, self.public_extended_access_date, self.end_of_life_date, self.end_of_life_exempt_regions
+        )
 
-    def status_on(self, day: date) -> Lifecycle:
-        """ACTIVE / LEGACY / EOL on ``day``, computed from the dates (see ``catalog.lifecycle``)."""
-        return self.dates.status_on(day)
+    def status_on(self, day: date, region: str | None = None) -> Lifecycle:
+        """ACTIVE / LEGACY / EOL on ``day`` (in ``region``), computed from the dates (see ``catalog.lifecycle``)."""
+        return self.dates.status_on(day, region)
 
     @property
     def lifecycle(self) -> Lifecycle:
         """The status today (UTC): computed at run time, never stored."""
         return self.status_on(today())
 
-    def offered_on(self, day: date) -> bool:
-        """Can new calls use this model on ``day``? (Not once it reached end-of-life.)"""
-        return self.status_on(day) != "EOL"
+    def offered_on(self, day: date, region: str | None = None) -> bool:
+        """Can new calls use this model on ``day`` (in ``region``)? Not once it reached end-of-life there."""
+        return self.status_on(day, region) != "EOL"
 
     @property
     def profile_only(self) -> bool:
@@ -165,7 +168,7 @@ class Catalog:
         """Models ListFoundationModels shows in ``region``; end-of-life models (as of ``on``, default today) are
         left out unless ``include_eol``."""
         day = on or today()
-        return [m for m in self.models if region in m.regions and (include_eol or m.offered_on(day))]
+        return [m for m in self.models if region in m.regions and (include_eol or m.offered_on(day, region))]
 
     def offered_models(self, on: date | None = None) -> list[FoundationModel]:
         """Every model that new calls may still use on ``on`` (default today)."""
@@ -233,6 +236,7 @@ def _model(raw: dict[str, Any]) -> FoundationModel:
         legacy_date=_d(raw.get("legacy_date")),
         end_of_life_date=_d(raw.get("end_of_life_date")),
         public_extended_access_date=_d(raw.get("public_extended_access_date")),
+        end_of_life_exempt_regions=tuple(raw.get("end_of_life_exempt_regions", ())),
         replacement=raw.get("replacement"),
         context_window=raw.get("context_window"),
         max_output_tokens=raw.get("max_output_tokens"),
