@@ -138,17 +138,19 @@ def _lifecycle(facts: Facts, details: dict[str, Any], kw: dict[str, Any]) -> Che
     if status != "LEGACY":
         return Check("models.lifecycle", "Model lifecycle", "medium", "pass", f"{status}.", data=data, **kw)
     today = datetime.now(UTC).date()
-    successor = [
+    successor = [fm.replacement] if fm and fm.replacement else []
+    successor += [
         m.model_id
         for m in load_catalog().models
         if fm
+        and not successor
         and m.provider == fm.provider
         and m.lifecycle == "ACTIVE"
         and set(m.output_modalities) == set(fm.output_modalities)
     ]
     fix = (
         "Migrate to an active model"
-        + (f" such as {successor[-1]}" if successor else "")
+        + (f" such as {successor[0] if fm and fm.replacement else successor[-1]}" if successor else "")
         + " before the end-of-life date."
     )
     if eol and eol <= today:
