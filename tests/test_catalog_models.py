@@ -66,6 +66,8 @@ def test_model_invariants(model: catalog.FoundationModel) -> None:
     assert model.body_format
     if model.legacy_date and model.end_of_life_date:
         assert model.legacy_date < model.end_of_life_date
+    if model.launch_date:
+        assert all(model.launch_date < d for d in (model.legacy_date, model.end_of_life_date) if d)
     if model.public_extended_access_date:
         assert model.legacy_date and model.end_of_life_date
         assert model.legacy_date <= model.public_extended_access_date < model.end_of_life_date

@@ -80,10 +80,10 @@ def _differences(boto_client: Any, catalog: Catalog) -> dict[tuple[str, str], li
             if summary["responseStreamingSupported"] != model.response_streaming:
                 diff(model.model_id, "streaming", f"{region}: AWS says {summary['responseStreamingSupported']}")
             life = summary.get("modelLifecycle") or {}
-            aws_dates = (_day(life.get("legacyTime")), _day(life.get("endOfLifeTime")))
-            ours = (_day(model.legacy_date), _day(model.end_of_life_date))
+            aws_dates = tuple(_day(life.get(k)) for k in ("startOfLifeTime", "legacyTime", "endOfLifeTime"))
+            ours = (_day(model.launch_date), _day(model.legacy_date), _day(model.end_of_life_date))
             if aws_dates != ours:
-                diff(model.model_id, "lifecycle", f"{region}: AWS (legacy, EOL) {aws_dates}, catalog {ours}")
+                diff(model.model_id, "lifecycle", f"{region}: AWS (launch, legacy, EOL) {aws_dates}, catalog {ours}")
     known_ids = {m.model_id for m in catalog.models}
     for key in listed:
         region, model_id = key.split("|", 1)

@@ -64,6 +64,7 @@ class FoundationModel:
     regions: tuple[str, ...]  # where ListFoundationModels shows the model
     profile_only_regions: tuple[str, ...]  # subset of regions where only a profile can invoke it
     body_format: str  # anthropic-messages | titan-text | titan-embed | nova | llama | mistral | ...
+    launch_date: date | None = None  # AWS's startOfLifeTime / the model card's launch date
     legacy_date: date | None = None
     end_of_life_date: date | None = None
     public_extended_access_date: date | None = None
@@ -233,6 +234,7 @@ def _model(raw: dict[str, Any]) -> FoundationModel:
         regions=tuple(raw["regions"]),
         profile_only_regions=tuple(raw.get("profile_only_regions", ())),
         body_format=raw["body_format"],
+        launch_date=_d(raw.get("launch_date")),
         legacy_date=_d(raw.get("legacy_date")),
         end_of_life_date=_d(raw.get("end_of_life_date")),
         public_extended_access_date=_d(raw.get("public_extended_access_date")),

@@ -149,6 +149,7 @@ def refresh_document(
                 "context_window": (old or {}).get("context_window"),
                 "max_output_tokens": (old or {}).get("max_output_tokens"),
                 # the API's dates win; a date the API leaves out keeps what the lifecycle page told us
+                "launch_date": _date(life.get("startOfLifeTime")) or (old or {}).get("launch_date"),
                 "legacy_date": _date(life.get("legacyTime")) or (old or {}).get("legacy_date"),
                 "public_extended_access_date": _date(life.get("publicExtendedAccessTime"))
                 or (old or {}).get("public_extended_access_date"),

@@ -252,7 +252,7 @@ class Demo:
 
         with self._step("doctor") as d:
             report = run(
-                DoctorOptions(region="us-east-1", models=["us.anthropic.claude-3-5-haiku-20241022-v1:0"]),
+                DoctorOptions(region="us-east-1", models=["us.anthropic.claude-haiku-4-5-20251001-v1:0"]),
                 sessions=self.ctx.sessions,
             )
             self.facts["doctor"] = {
