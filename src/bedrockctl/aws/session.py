@@ -233,7 +233,12 @@ class SessionFactory:
         role_arn = link["role_arn"]
         external_id = link.get("external_id") or None
         session_name = link.get("role_session_name") or s.role_session_name
-        sts = base.client("sts", region_name=s.region or base.region_name or "us-east-1", config=self.config)
+        sts = base.client(
+            "sts",
+            region_name=s.region or base.region_name or "us-east-1",
+            config=self.config,
+            endpoint_url=self.endpoint_for("sts"),  # the configured endpoint, not only AWS_ENDPOINT_URL
+        )
 
         def fetch() -> dict[str, Any]:
             kwargs: dict[str, Any] = {
