@@ -48,7 +48,8 @@ def register(app: typer.Typer) -> None:
             tls_port=tls_port,
             sandbox_port=sandbox_port,
             data_dir=data_dir,
-            say=None if quiet else lambda line: err.print(f"· {line}", markup=False),
+            # progress on stderr; with --json only on a terminal (piped output stays pure JSON and silent)
+            say=None if quiet and not err.is_terminal else lambda line: err.print(f"· {line}", markup=False),
         )
         try:
             try:

@@ -7,8 +7,9 @@ and CloudTrail; report usage and cost; run doctor. Every step is reported, also 
 failed.
 
 The demo is an interface beside the CLI: it builds its ``AppContext`` from explicit settings (endpoint, Region,
-sandbox credentials, data directory) and never reads or changes ``os.environ`` to steer what it runs. Each run
-starts from an empty data directory, so two runs print the same figures.
+sandbox credentials, data directory) instead of the user's config files and environment, and it never changes
+``os.environ`` (the one thing it takes from the environment is where bedrockctl keeps data, for the default demo
+directory). Each run starts from an empty data directory, so two runs print the same figures.
 """
 
 from __future__ import annotations
