@@ -105,11 +105,17 @@ def _render(run: Any) -> None:
             ["user", "invocations", "cost USD"],
             [(u["user"], u["invocations"], _money(u["cost_usd"])) for u in summary["users"]],
         )
+        if any(Decimal(str(u["cost_usd"])) == 0 for u in summary["users"]):
+            out.print(
+                "  $0 rows: calls CloudTrail saw without an invocation-log record (here the throttled attempts of "
+                "the gateway's own sandbox identity, which it failed over).",
+                markup=False,
+            )
     if summary.get("teams"):
         print_table(
             "Spend by team",
             ["team", "invocations", "cost USD"],
-            [(t["team"], t["invocations"], _money(t["cost_usd"])) for t in summary["teams"]],
+            [(t["team"] or "(no team tag)", t["invocations"], _money(t["cost_usd"])) for t in summary["teams"]],
         )
     doc = summary.get("doctor")
     if doc:
