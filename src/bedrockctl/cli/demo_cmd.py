@@ -17,17 +17,23 @@ def register(app: typer.Typer) -> None:
         "demo",
         epilog="Examples:\n\n  bedrockctl demo\n\n  bedrockctl demo --no-serve --json\n\n"
         "  bedrockctl demo --port 8080 --tls-port 8443 --no-browser\n\n"
-        "  bedrockctl demo --port 0 --data-dir /tmp/bedrockctl-demo",
+        "  bedrockctl demo --port 0 --data-dir ./demo-data",
     )
     def demo(
-        port: int = typer.Option(8765, "--port", help="Console port, plain HTTP on 127.0.0.1 (0 = any free port)."),
+        port: int = typer.Option(
+            8765, "--port", min=0, max=65535, help="Console port, plain HTTP on 127.0.0.1 (0 = any free port)."
+        ),
         tls_port: int | None = typer.Option(
             None,
             "--tls-port",
+            min=0,
+            max=65535,
             help="Gateway port for clients, HTTPS with the demo's own CA (default: --port + 1; any free port when "
             "--port is 0).",
         ),
-        sandbox_port: int = typer.Option(0, "--sandbox-port", help="Port of the sandbox endpoint (0 = any free)."),
+        sandbox_port: int = typer.Option(
+            0, "--sandbox-port", min=0, max=65535, help="Port of the sandbox endpoint (0 = any free)."
+        ),
         data_dir: Path | None = typer.Option(
             None,
             "--data-dir",

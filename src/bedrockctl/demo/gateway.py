@@ -81,7 +81,7 @@ class Listeners:
     @classmethod
     def bind(cls, port: int, tls_port: int | None, host: str = "127.0.0.1") -> Listeners:
         if tls_port is None:
-            tls_port = port + 1 if port else 0
+            tls_port = port + 1 if 0 < port < 65535 else 0
         http = bind_port(host, port, "--port")
         try:
             https = bind_port(host, tls_port, "--tls-port")
