@@ -166,8 +166,10 @@ class Demo:
 
         assert self.data_dir is not None
         settings = demo_settings(self.data_dir, self.run.endpoint)
-        # SigV4 in code: a bearer token in the user's environment must not replace the sandbox's key pair
-        sessions = SessionFactory(settings.aws, env={}, config=Config(auth_scheme_preference="sigv4"))
+        # SigV4 in code: a bearer token in the user's environment must not replace the sandbox's key pair (botocore
+        # without the option predates bearer tokens)
+        sigv4 = Config(auth_scheme_preference="sigv4") if "auth_scheme_preference" in Config.OPTION_DEFAULTS else None
+        sessions = SessionFactory(settings.aws, env={}, config=sigv4)
         return AppContext(settings=settings, sessions=sessions)
 
     # -- steps ---------------------------------------------------------------------------------------------
