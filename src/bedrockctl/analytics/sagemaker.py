@@ -4,17 +4,17 @@ summary and the instance-hour cost.
 ``endpoint_metrics`` builds one query per (endpoint, variant, metric) and sends them together (500 queries per
 call, the API limit; ``NextToken`` pages followed), instead of one ``GetMetricStatistics`` per endpoint, variant
 and metric. Instance hours are ``instance_count x hours`` in the window (from the endpoint's creation time when
-later), priced with ``pricing/data/sagemaker.json`` (hosting, on-demand, per instance-hour).
+later), priced with ``pricing.hourly.InstancePrices`` (hosting, on-demand, per instance-hour).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from importlib import resources
 from typing import Any
+
+from bedrockctl.pricing.hourly import InstancePrices, Unpriced
 
 METRICS = (
     ("invocations", "Invocations", "Sum"),
@@ -23,19 +23,6 @@ METRICS = (
     ("model_latency_avg_ms", "ModelLatency", "Average"),
 )
 MAX_QUERIES = 500
-
-
-def load_prices() -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(resources.files("bedrockctl.pricing").joinpath("data/sagemaker.json").read_text())
-    return doc
-
-
-def instance_price(prices: dict[str, Any], instance_type: str | None, region: str) -> Decimal | None:
-    if not instance_type:
-        return None
-    table = prices.get("regions", {})
-    value = (table.get(region) or {}).get(instance_type)
-    return Decimal(str(value)) if value is not None else None
 
 
 def endpoint_metrics(
@@ -114,7 +101,7 @@ def endpoint_metrics(
 
 
 def instance_cost(
-    endpoint: dict[str, Any], days: int, region: str, prices: dict[str, Any], now: datetime | None = None
+    endpoint: dict[str, Any], days: int, region: str, prices: InstancePrices, now: datetime | None = None
 ) -> dict[str, Any]:
     """Instance hours and their cost over the window for one endpoint item (``variants`` with type and count)."""
     now = now or datetime.now(UTC)
@@ -127,10 +114,11 @@ def instance_cost(
     total, unpriced, lines = Decimal(0), [], []
     for v in endpoint.get("variants") or []:
         count = int(v.get("instance_count") or 0)
-        price = None if v.get("serverless") else instance_price(prices, v.get("instance_type"), region)
-        if price is None:
+        rate = prices.rate(None if v.get("serverless") else v.get("instance_type"), region)
+        if isinstance(rate, Unpriced):
             unpriced.append(v.get("instance_type") or "unknown")
             continue
+        price = rate.usd_per_hour
         cost = price * hours * count
         total += cost
         lines.append(
@@ -160,7 +148,7 @@ def usage_summary(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The plugin's usage summary shape, with instance-hour cost per endpoint and in total."""
-    prices = load_prices()
+    prices = InstancePrices.load()
     rows = []
     for e in endpoints:
         rows.append({**e, "metrics": metrics[str(e["name"])], "cost": instance_cost(e, days, region, prices, now)})
@@ -177,7 +165,7 @@ def usage_summary(
                 r["metrics"]["invocation_4xx_errors"] + r["metrics"]["invocation_5xx_errors"] for r in rows
             ),
             "instance_cost_usd": str(sum((Decimal(r["cost"]["cost_usd"]) for r in rows), Decimal(0))),
-            "price_list": {"source": prices["source"][0], "as_of": prices["as_of"]},
+            "price_list": {"source": prices.source, "as_of": prices.as_of.isoformat()},
         },
         "endpoints": rows,
     }
