@@ -25,6 +25,9 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="JSON summary on stdout (with --serve, then serve)."),
     ) -> None:
         """Start the sandbox with a demo estate, discover it, drive a workload, and show what bedrockctl sees."""
+        from bedrockctl.extras import require
+
+        require("all", feature="bedrockctl demo")
         from bedrockctl.services.demo import Demo
 
         quiet = want_json(json_out)

@@ -30,6 +30,9 @@ def serve(
     """
     if bool(tls_cert) != bool(tls_key):
         raise typer.BadParameter("give both --tls-cert and --tls-key", param_hint="--tls-cert/--tls-key")
+    from bedrockctl.extras import require
+
+    require("server", feature="bedrockctl serve")
     import uvicorn
 
     from bedrockctl.server.gateway.options import GatewayOptions, master_secret
