@@ -48,6 +48,7 @@ def env(sandbox_env: Any, tmp_path: Path) -> dict[str, str]:
         "BEDROCKCTL_DATA_DIR": str(tmp_path / "data"),
         "NO_PROXY": "127.0.0.1,localhost",
         "COLUMNS": "200",
+        "BEDROCK_MODEL_ID": HAIKU,
     }
 
 
@@ -61,7 +62,8 @@ def test_the_core_install_has_no_optional_module(core_venv: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "expect"),
     [
-        (("invoke", "--model", HAIKU, "hello"), "Sandbox reply"),
+        (("invoke", "hello"), "Sandbox reply"),  # the model from BEDROCK_MODEL_ID
+        (("invoke", "--model", "haiku", "hello", "--json"), '"output_tokens"'),
         (("whoami", "--json"), '"account"'),
         (("models", "--region", "us-east-1", "--json"), HAIKU),
         (("policy", "--features", "invoke", "--model", HAIKU), "bedrock:InvokeModel"),
