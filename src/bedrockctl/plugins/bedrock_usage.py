@@ -223,7 +223,8 @@ def invocation_row(**fields: Any) -> Item:
     row: Item = dict.fromkeys(INVOCATION_FIELDS)
     row.update(fields)
     row["name"] = row["event_name"] = row["operation"]
-    row["timestamp"] = row["event_time"]  # OpenCITE's name
+    row["timestamp"] = row["event_time"]  # OpenCITE's names
+    row["user_type"] = row["principal_type"]
     row["type"] = "bedrock_invocation"
     row["discovery_source"] = "cloudwatch_logs" if row["source"] == "invocation_log" else "cloudtrail"
     row["metadata"] = {

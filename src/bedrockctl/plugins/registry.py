@@ -70,7 +70,7 @@ def get_plugin_class(name: str) -> type[Plugin]:
 
 
 def create_plugin_instance(
-    name: str,
+    plugin_type: str,
     config: dict[str, Any] | None = None,
     instance_id: str | None = None,
     display_name: str | None = None,
@@ -82,7 +82,7 @@ def create_plugin_instance(
 
     The signature is OpenCITE's (``instance_id``, ``display_name``, ``dependencies``; the AWS plugins need no
     dependencies), plus ``sessions``: a ``SessionFactory`` to use instead of one built from the config."""
-    cls = get_plugin_class(name)
+    cls = get_plugin_class(plugin_type)
     if sessions is None:
         return cls.from_config(config or {}, instance_id, display_name, dependencies)
     return cls(config or {}, sessions=sessions, instance_id=instance_id, display_name=display_name)
