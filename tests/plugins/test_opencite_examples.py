@@ -1,5 +1,5 @@
 """OpenCITE's documented programmatic examples (seed document 000, copied verbatim into
-data/opencite_aws_examples.md) run unchanged against the sandbox over HTTP.
+data/opencite_aws_examples.txt) run unchanged against the sandbox over HTTP.
 
 The only thing the test supplies is the module OpenCITE's first line imports: ``open_cite.plugins.registry`` is
 bedrockctl's registry (``sys.modules`` aliases for the test's duration). Their printed lines are checked against
@@ -27,7 +27,7 @@ from plugins.opencite_estate import (
     write_profile,
 )
 
-EXAMPLES = Path(__file__).parent / "data" / "opencite_aws_examples.md"
+EXAMPLES = Path(__file__).parent / "data" / "opencite_aws_examples.txt"
 MOTO_USER = "arn:aws:iam::123456789012:user/moto"
 
 

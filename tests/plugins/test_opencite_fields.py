@@ -5,6 +5,7 @@ what was seeded)."""
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ MOTO_USER = f"arn:aws:iam::{ACCOUNT}:user/moto"
 def assert_fields(value: Any, spec: oc.Spec) -> None:
     problems = oc.mismatches(value, spec)
     assert not problems, "\n".join(problems)
+    json.dumps(value)  # plain JSON (the inventory store and the console keep assets as JSON)
 
 
 @pytest.fixture
@@ -55,6 +57,8 @@ def test_bedrock_inventory_fields(bedrock: Any, seeded: OpenCiteEstate) -> None:
     models = bedrock.list_assets("model")
     for m in models:
         assert_fields(m, oc.BEDROCK_MODEL)
+    dated = [m for m in models if len(m["metadata"]["model_lifecycle"]) > 1]
+    assert dated and all(isinstance(v, str) for m in dated for v in m["metadata"]["model_lifecycle"].values())
     haiku = next(m for m in models if m["id"] == HAIKU)
     assert haiku["modalities"] == {"input": haiku["input_modalities"], "output": ["TEXT"]}
     assert haiku["metadata"] == {"model_arn": haiku["arn"], "model_lifecycle": {"status": "ACTIVE"}}

@@ -31,7 +31,10 @@ def _model(p: Plugin, m: Item) -> Item:
         "customization_supported": list(customizations),  # OpenCITE's name
         "on_demand": "ON_DEMAND" in types,
         "profile_only": types == ["INFERENCE_PROFILE"],
-        "metadata": {"model_arn": m.get("modelArn"), "model_lifecycle": dict(m.get("modelLifecycle") or {})},
+        "metadata": {
+            "model_arn": m.get("modelArn"),
+            "model_lifecycle": {k: iso(v) for k, v in (m.get("modelLifecycle") or {}).items()},  # times as ISO
+        },
     }
 
 
