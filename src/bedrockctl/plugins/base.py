@@ -174,6 +174,17 @@ class Plugin(OpenCiteApi):
         self.sessions = sessions
         self.region: str = str(config.get("region") or sessions.region or "us-east-1")
 
+    @classmethod
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        instance_id: str | None = None,
+        display_name: str | None = None,
+        dependencies: Mapping[str, Any] | None = None,
+    ) -> Plugin:
+        """OpenCITE's factory. ``dependencies`` is accepted for signature compatibility; AWS plugins need none."""
+        return cls(config, instance_id=instance_id, display_name=display_name)
+
     # -- plumbing --------------------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
         return self.sessions.client(service, self.region)

@@ -1,20 +1,20 @@
 """The rest of OpenCITE's plugin API, so code written against ``open_cite.plugins`` runs on ours unchanged:
-``plugin_metadata()`` / ``from_config()`` (class methods), ``supported_asset_types``, ``get_account_id()``,
-``get_config()`` (secrets masked) and ``export_assets()``. ``Plugin`` inherits it; see docs/plugins.md for the
+``plugin_metadata()``, ``supported_asset_types``, ``get_account_id()``, ``get_config()`` (secrets masked) and
+``export_assets()``. ``Plugin`` inherits it (``from_config`` lives in ``Plugin``); see docs/plugins.md for the
 field-by-field comparison.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bedrockctl.errors import BedrockctlError
 
 if TYPE_CHECKING:
     from bedrockctl.aws.session import SessionFactory
-    from bedrockctl.plugins.base import AssetSpec, ConfigField, Plugin
+    from bedrockctl.plugins.base import AssetSpec, ConfigField
 
 log = logging.getLogger("bedrockctl.plugins")
 
@@ -56,18 +56,6 @@ class OpenCiteApi:
                 entry["type"] = "password"
             fields[f.name] = entry
         return {"name": cls.title, "description": cls.description, "required_fields": fields, "env_vars": []}
-
-    @classmethod
-    def from_config(
-        cls,
-        config: Mapping[str, Any],
-        instance_id: str | None = None,
-        display_name: str | None = None,
-        dependencies: Mapping[str, Any] | None = None,
-    ) -> Plugin:
-        """OpenCITE's factory. ``dependencies`` is accepted for signature compatibility; AWS plugins need none."""
-        plugin_cls: Callable[..., Plugin] = cls  # type: ignore[assignment]
-        return plugin_cls(config, instance_id=instance_id, display_name=display_name)
 
     @property
     def supported_asset_types(self) -> set[str]:
