@@ -69,7 +69,10 @@ def test_plugin_summary_with_instance_cost(boto_client: Callable[..., Any], sand
     assert busy["cost"]["variants"][0]["usd_per_hour"] == "0.736"
     odd = next(e for e in summary["endpoints"] if e["name"] == "odd")
     assert odd["cost"]["unpriced_instance_types"] == ["ml.r5.large", "ml.r5.large"]
-    assert s["price_list"]["as_of"] and set(plugin.get_all_endpoint_metrics(days=1)) == {"busy", "odd"}
+    assert s["price_list"]["as_of"] and {m["endpoint_name"] for m in plugin.get_all_endpoint_metrics(days=1)} == {
+        "busy",
+        "odd",
+    }
 
 
 def test_instance_hours_priced_over_the_window() -> None:

@@ -21,8 +21,47 @@ METRICS = (
     ("invocation_4xx_errors", "Invocation4XXErrors", "Sum"),
     ("invocation_5xx_errors", "Invocation5XXErrors", "Sum"),
     ("model_latency_avg_ms", "ModelLatency", "Average"),
+    ("overhead_latency_avg_ms", "OverheadLatency", "Average"),
 )
 MAX_QUERIES = 500
+
+
+def new_metrics_row(endpoint_name: str, days: int, variants: Sequence[str]) -> dict[str, Any]:
+    """An endpoint's metrics before any datapoint: sums 0, averages and the last invocation ``None``."""
+    return {
+        "endpoint_name": endpoint_name,
+        "days": days,
+        "variants": list(variants),
+        **{key: (0 if stat == "Sum" else None) for key, _, stat in METRICS},
+        "last_invocation": None,
+    }
+
+
+def add_datapoints(
+    row: dict[str, Any], averages: dict[str, list[float]], key: str, values: Sequence[float], stamps: Sequence[Any]
+) -> None:
+    """Fold one metric's datapoints into ``row``: sums add up, averages are collected in ``averages``."""
+    if any(k == key and stat == "Average" for k, _, stat in METRICS):
+        averages.setdefault(key, []).extend(values)
+        return
+    row[key] += int(sum(values))
+    if key == "invocations":
+        busy = [t for t, x in zip(stamps, values, strict=False) if x]
+        if busy:
+            last = max(busy).astimezone(UTC).isoformat()
+            row["last_invocation"] = max(row["last_invocation"] or "", last)
+
+
+def finish_metrics_row(row: dict[str, Any], averages: dict[str, list[float]]) -> dict[str, Any]:
+    """Averages in milliseconds (SageMaker reports latencies in microseconds) and OpenCITE's names
+    (``period_days``, ``errors_4xx``, ``errors_5xx``)."""
+    for key, values in averages.items():
+        if values:
+            row[key] = round(sum(values) / len(values) / 1000, 3)
+    row.update(
+        period_days=row["days"], errors_4xx=row["invocation_4xx_errors"], errors_5xx=row["invocation_5xx_errors"]
+    )
+    return row
 
 
 def endpoint_metrics(
@@ -57,18 +96,11 @@ def endpoint_metrics(
                         "ReturnData": True,
                     }
                 )
-    out: dict[str, dict[str, Any]] = {
-        str(e["name"]): {
-            "endpoint_name": e["name"],
-            "days": days,
-            "variants": [v["name"] for v in e.get("variants") or []],
-            **{k: 0 for k, _, s in METRICS if s == "Sum"},
-            "model_latency_avg_ms": None,
-            "last_invocation": None,
-        }
+    out = {
+        str(e["name"]): new_metrics_row(str(e["name"]), days, [v["name"] for v in e.get("variants") or []])
         for e in endpoints
     }
-    latency: dict[str, list[float]] = {}
+    averages: dict[str, dict[str, list[float]]] = {name: {} for name in out}
     for i in range(0, len(queries), MAX_QUERIES):
         kwargs: dict[str, Any] = {
             "MetricDataQueries": queries[i : i + MAX_QUERIES],
@@ -78,26 +110,14 @@ def endpoint_metrics(
         while True:
             page = cloudwatch.get_metric_data(**kwargs)
             for res in page.get("MetricDataResults", []):
-                name, key, stat = meta[res["Id"]]
+                name, key, _ = meta[res["Id"]]
                 values = [float(x) for x in res.get("Values", [])]
-                row = out[name]
-                if stat == "Average":
-                    latency.setdefault(name, []).extend(values)
-                    continue
-                row[key] += int(sum(values))
-                if key == "invocations":
-                    stamps = [t for t, x in zip(res.get("Timestamps", []), values, strict=False) if x]
-                    if stamps:
-                        last = max(stamps).astimezone(UTC).isoformat()
-                        row["last_invocation"] = max(row["last_invocation"] or "", last)
+                add_datapoints(out[name], averages[name], key, values, res.get("Timestamps", []))
             token = page.get("NextToken")
             if not token:
                 break
             kwargs["NextToken"] = token
-    for name, values in latency.items():
-        if values:  # ModelLatency is reported in microseconds
-            out[name]["model_latency_avg_ms"] = round(sum(values) / len(values) / 1000, 3)
-    return out
+    return {name: finish_metrics_row(row, averages[name]) for name, row in out.items()}
 
 
 def instance_cost(
@@ -152,14 +172,15 @@ def usage_summary(
     rows = []
     for e in endpoints:
         rows.append({**e, "metrics": metrics[str(e["name"])], "cost": instance_cost(e, days, region, prices, now)})
-    active = [r for r in rows if r.get("status") == "InService"]
+    in_service = [r for r in rows if r.get("status") == "InService"]
     return {
         "summary": {
             "region": region,
             "days": days,
             "total_endpoints": len(rows),
-            "active_endpoints": len(active),
-            "idle_endpoints": sum(1 for r in active if r["metrics"]["invocations"] == 0),
+            "active_endpoints": sum(1 for r in rows if r["metrics"]["invocations"] > 0),  # OpenCITE's meaning
+            "in_service_endpoints": len(in_service),
+            "idle_endpoints": sum(1 for r in in_service if r["metrics"]["invocations"] == 0),
             "total_invocations_last_n_days": sum(r["metrics"]["invocations"] for r in rows),
             "total_errors_last_n_days": sum(
                 r["metrics"]["invocation_4xx_errors"] + r["metrics"]["invocation_5xx_errors"] for r in rows

@@ -296,7 +296,7 @@ def models_matrix(base: SessionFactory, regions: Sequence[str], provider: str | 
         try:
             plugin = AwsBedrockPlugin({"region": region}, sessions=factory)
             models = plugin.list_assets("model")
-            profiles = [p for p in plugin.list_assets("inference_profile") if p["type"] == "SYSTEM_DEFINED"]
+            profiles = [p for p in plugin.list_assets("inference_profile") if p["profile_type"] == "SYSTEM_DEFINED"]
             return region, models, profiles, None
         except (CredentialsError, EndpointUnreachable) as exc:
             return region, [], [], f"offline:{exc.code}: {exc.message}"
