@@ -46,6 +46,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start the sandbox with a demo estate, discover it, drive a workload through the gateway over HTTPS, and
         show what bedrockctl sees. Each run starts from an empty demo data directory."""
+        from bedrockctl.extras import require
+
+        require("all", feature="bedrockctl demo")
         from bedrockctl.demo.runner import Demo
 
         quiet = want_json(json_out)

@@ -51,6 +51,9 @@ def serve(
             "--tls self-signed and --tls-cert/--tls-key both choose the certificate",
             remediation="Give one of them: --tls self-signed (local CA) or --tls-cert/--tls-key (your certificate).",
         )
+    from bedrockctl.extras import require
+
+    require("server", feature="bedrockctl serve")
     import uvicorn
 
     from bedrockctl.server.gateway.options import GatewayOptions, master_secret
