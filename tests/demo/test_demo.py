@@ -72,6 +72,10 @@ def test_two_demo_runs_in_a_row_print_the_same_figures(tmp_path: Path) -> None:
         summary = run["summary"]
         assert {t["team"] for t in summary["teams"]} >= {"platform", "search", "support"}
         assert {u["user"] for u in summary["users"]} >= {"alice", "bob", "carol"}
+        # each call counted once: carol (team platform, no seeded history) has exactly her answered calls
+        teams = {t["team"]: t["invocations"] for t in summary["teams"]}
+        assert teams["platform"] == wl["by_user"]["carol"]
+        assert not [u for u in summary["users"] if str(u["user"]).startswith("user/")]
         assert float(summary["total_cost_usd"]) > 0
         assert summary["doctor"]["summary"]["fail"] == 0
         res_text = json.dumps(run)

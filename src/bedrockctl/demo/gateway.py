@@ -46,7 +46,10 @@ def demo_settings(data_dir: Path, endpoint: str) -> Settings:
                 name="dev", monthly_budget_usd=DEV_BUDGET_USD, alert_thresholds=[50.0, 80.0], hard_stop_pct=95.0
             ),
         },
-        gateway={"master_secret": "demo-master-secret-not-for-production", "flush_interval": 0.2},
+        # no gateway ledger: the usage report reads the invocation logs and CloudTrail the demo ingests (the
+        # gateway's calls, tagged with each caller); the ledger would count the same calls a second time, and only
+        # when its 30-second shipping happened to run before the report
+        gateway={"master_secret": "demo-master-secret-not-for-production", "flush_interval": 0.2, "ledger": False},
         runtime={"failover_regions": [FAILOVER_REGION], "backoff_base": 0.0},
         store=StoreSettings(url=f"sqlite:///{data_dir / 'bedrockctl.db'}", data_dir=str(data_dir)),
     )
