@@ -10,6 +10,7 @@ Operations moto serves (custom models, customization jobs, logging, agents, know
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,11 +18,10 @@ import pytest
 
 from bedrockctl.sandbox.shapecheck import validate_wire
 
-from .wiretap import WireTap
+from .wiretap import KNOWLEDGE_BASE, ROLE, WireTap
 
 ACCOUNT = "123456789012"
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/bedrock-service"
 
 
 @pytest.fixture
@@ -132,26 +132,7 @@ def _agents(tap: WireTap) -> None:
     call(a, "list_agent_aliases", agentId=agent_id)
     call(a, "list_tags_for_resource", resourceArn=created["agent"]["agentArn"])
     call(a, "tag_resource", resourceArn=created["agent"]["agentArn"], tags={"team": "support"})
-    kb = call(
-        a,
-        "create_knowledge_base",
-        name="docs",
-        roleArn=ROLE,
-        knowledgeBaseConfiguration={
-            "type": "VECTOR",
-            "vectorKnowledgeBaseConfiguration": {
-                "embeddingModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0"
-            },
-        },
-        storageConfiguration={
-            "type": "OPENSEARCH_SERVERLESS",
-            "opensearchServerlessConfiguration": {
-                "collectionArn": f"arn:aws:aoss:us-east-1:{ACCOUNT}:collection/abcdefghij",
-                "vectorIndexName": "docs",
-                "fieldMapping": {"vectorField": "v", "textField": "t", "metadataField": "m"},
-            },
-        },
-    )
+    kb = call(a, "create_knowledge_base", name="docs", **KNOWLEDGE_BASE)
     assert kb is not None
     kb_id = kb["knowledgeBase"]["knowledgeBaseId"]
     call(a, "get_knowledge_base", knowledgeBaseId=kb_id)
@@ -228,3 +209,54 @@ def test_validate_wire_catches_what_the_js_sdk_rejects() -> None:
     assert validate_wire("bedrock", "GetCustomModel", 400, not_found, b'{"message": "x"}') == [
         "GetCustomModel: ResourceNotFoundException answered 400, the model says 404"
     ]
+
+
+def test_runtime_responses_match_the_model(tap: WireTap) -> None:
+    b = tap.client("bedrock")
+    r = tap.client("bedrock-runtime")
+    call = tap.call
+    msgs = [{"role": "user", "content": [{"text": "hello"}]}]
+    anthropic = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 50,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    call(r, "converse", modelId=HAIKU, messages=msgs)
+    call(r, "converse", modelId=f"us.{HAIKU}", messages=msgs, inferenceConfig={"maxTokens": 5})
+    resp = call(r, "converse_stream", modelId=HAIKU, messages=msgs)
+    assert resp is not None and [e for e in resp["stream"]]
+    body = call(r, "invoke_model", modelId=HAIKU, body=json.dumps(anthropic))
+    assert body is not None and body["body"].read()
+    for model_id, native in (
+        ("cohere.command-r-v1:0", {"message": "hi"}),
+        ("cohere.embed-english-v3", {"texts": ["hi"], "input_type": "search_query"}),
+        ("ai21.jamba-1-5-mini-v1:0", {"messages": [{"role": "user", "content": "hi"}]}),
+        ("amazon.titan-embed-text-v2:0", {"inputText": "hi"}),
+        ("amazon.titan-image-generator-v2:0", {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x"}}),
+    ):
+        out = call(r, "invoke_model", modelId=model_id, body=json.dumps(native))
+        assert out is not None, model_id
+    streamed = call(r, "invoke_model_with_response_stream", modelId=HAIKU, body=json.dumps(anthropic))
+    assert streamed is not None and [e for e in streamed["body"]]
+    count_body = {"invokeModel": {"body": json.dumps(anthropic).encode()}}
+    call(r, "count_tokens", modelId=HAIKU, input=count_body)
+    guard = call(b, "create_guardrail", name="g", blockedInputMessaging="no", blockedOutputsMessaging="no")
+    assert guard is not None
+    call(
+        r,
+        "apply_guardrail",
+        guardrailIdentifier=guard["guardrailId"],
+        guardrailVersion="DRAFT",
+        source="INPUT",
+        content=[{"text": {"text": "fine"}}],
+    )
+    # errors: AWS's codes and statuses
+    call(r, "converse", modelId=HAIKU, messages=[{"role": "user", "content": [{"text": " "}]}])
+    call(r, "converse", modelId="no.such-model-v1:0", messages=msgs)
+    call(r, "converse", modelId=HAIKU, messages=msgs, inferenceConfig={"temperature": 5.0})
+    call(r, "invoke_model", modelId=HAIKU, body=b"not json")
+    call(r, "invoke_model_with_response_stream", modelId="cohere.embed-english-v3", body=b"{}")
+    assert tap.problems() == []
+    assert {"bedrock-runtime:Converse", "bedrock-runtime:InvokeModel"} <= tap.operations(ok=False)
+    statuses = {ex.status for ex in tap.exchanges if ex.service == "bedrock-runtime"}
+    assert statuses == {200, 400}

@@ -15,6 +15,26 @@ from botocore.exceptions import ClientError
 
 from bedrockctl.sandbox.shapecheck import validate_output, validate_wire
 
+ROLE = "arn:aws:iam::123456789012:role/bedrock-service"
+KNOWLEDGE_BASE: dict[str, Any] = {
+    "roleArn": ROLE,
+    "knowledgeBaseConfiguration": {
+        "type": "VECTOR",
+        "vectorKnowledgeBaseConfiguration": {
+            "embeddingModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0"
+        },
+    },
+    "storageConfiguration": {
+        "type": "OPENSEARCH_SERVERLESS",
+        "opensearchServerlessConfiguration": {
+            "collectionArn": "arn:aws:aoss:us-east-1:123456789012:collection/abcdefghij",
+            "vectorIndexName": "docs",
+            "fieldMapping": {"vectorField": "v", "textField": "t", "metadataField": "m"},
+        },
+    },
+}
+"""A valid CreateKnowledgeBase request (add ``name``)."""
+
 
 @dataclass
 class Exchange:

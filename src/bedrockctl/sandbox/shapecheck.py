@@ -23,11 +23,15 @@ from botocore.model import ListShape, MapShape, OperationModel, Shape, Structure
 from bedrockctl.sandbox import servicemodel
 
 # Values real AWS returns that the published botocore model rejects (the model lags the service). Each entry is
-# a documented fact, not a loophole: keep this list short and explain every line.
+# a documented fact, not a loophole: keep this list short, explain every line and say where AWS shows it. These
+# are the only exceptions the wire-fidelity tests (tests/sandbox/test_wire_fidelity.py) accept.
 KNOWN_ENUM_DRIFT: dict[str, frozenset[str]] = {
-    # ListFoundationModels reports profile-only models with inferenceTypesSupported ["INFERENCE_PROFILE"].
+    # ListFoundationModels reports profile-only models with inferenceTypesSupported ["INFERENCE_PROFILE"]
+    # (models-supported.html marks them "Cross-Region inference only"; the ListFoundationModels output of such
+    # a model, e.g. Claude Sonnet 4 in us-east-1, carries the value although botocore's enum lacks it).
     "InferenceType": frozenset({"INFERENCE_PROFILE"}),
-    # Nova Lite/Pro/Premier list inputModalities ["TEXT", "IMAGE", "VIDEO"].
+    # Nova Lite/Pro/Premier list inputModalities ["TEXT", "IMAGE", "VIDEO"] (models-supported.html lists video
+    # input for them; botocore's ModelModality enum has only TEXT, IMAGE, EMBEDDING).
     "ModelModality": frozenset({"VIDEO"}),
 }
 KNOWN_MAX_DRIFT: frozenset[str] = frozenset(
