@@ -11,12 +11,16 @@ Operations moto serves (custom models, customization jobs, logging, agents, know
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from bedrockctl.sandbox.servicemodel import BEDROCK_MODEL_SERVICES, service_model
 from bedrockctl.sandbox.shapecheck import validate_wire
+from bedrockctl.sandbox.testing import signed_request
 
 from .wiretap import KNOWLEDGE_BASE, ROLE, WireTap
 
@@ -260,3 +264,28 @@ def test_runtime_responses_match_the_model(tap: WireTap) -> None:
     assert {"bedrock-runtime:Converse", "bedrock-runtime:InvokeModel"} <= tap.operations(ok=False)
     statuses = {ex.status for ex in tap.exchanges if ex.service == "bedrock-runtime"}
     assert statuses == {200, 400}
+
+
+def test_every_operation_answers_like_aws(sandbox_env: Any) -> None:
+    """Each operation of the four APIs, called with placeholder labels and an empty body: never a 500; an error
+    AWS declares for it (or the front end's UnknownOperationException), with the model's status; or a success
+    whose body fits the output shape."""
+    problems: list[str] = []
+    answered: Counter[int] = Counter()
+    for service in BEDROCK_MODEL_SERVICES:
+        model = service_model(service)
+        for name in model.operation_names:
+            http = model.operation_model(name).http
+            path = re.sub(r"\{[^}]+\}", "ABCDEFGHIJ", http["requestUri"].split("?", 1)[0])
+            body = b"{}" if http["method"] in ("POST", "PUT", "PATCH") else b""
+            status, headers, raw = signed_request(sandbox_env.endpoint_url, http["method"], path, body)
+            answered[status] += 1
+            if status >= 500:
+                problems.append(f"{service}:{name}: {status} {raw[:120]!r}")
+            elif status < 300 and http["method"] == "POST" and name.startswith(("Create", "Put", "Update")):
+                problems.append(f"{service}:{name}: accepted an empty body")
+            else:
+                streamed = status < 300 and "eventstream" in headers.get("Content-Type", "")
+                problems += validate_wire(service, name, status, headers, None if streamed else raw)
+    assert problems == []
+    assert answered[200] >= 10 and answered[400] >= 20 and answered[404] >= 100

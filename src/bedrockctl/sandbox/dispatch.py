@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from bedrockctl.sandbox import identity, servicemodel, wire
+from bedrockctl.sandbox import identity, requestcheck, servicemodel, wire
 from bedrockctl.sandbox.core import ACTIONS, ROUTER, TARGETS, AwsError, Caller, SandboxRequest, SandboxResponse
-from bedrockctl.sandbox.motobridge import MOTO_BEDROCK_PREFIXES, MotoBridge, conform_response
+from bedrockctl.sandbox.motobridge import MOTO_BEDROCK_PREFIXES, MotoBridge, conform_response, find_moto_operation
 from bedrockctl.sandbox.requestinfo import (
     BEDROCK_SERVICES,
     RUNTIME_SERVICES,
@@ -96,10 +96,13 @@ class Dispatcher:
                 )
             if signing != "bedrock":
                 return self.moto.call(environ, start_response, request_id)
+            found = find_moto_operation(method, raw_path)
+            if found is not None:  # moto trusts its input: AWS's validation first
+                requestcheck.check_body(found[1], read_body(environ))
             status, headers, body = self.moto.call_bedrock(environ, request_id)
             if status == 404 and not body.strip():  # moto does not know the path
                 raise wire.unknown_operation_error(method, path, protocol)
-            resp = conform_response(method, raw_path, status, headers, body, request_id)
+            resp = conform_response(found, status, headers, body, request_id)
             return self._send(resp, request_id, start_response)
         except AwsError as err:
             resp = wire.render_error(err, service, request_id, protocol)

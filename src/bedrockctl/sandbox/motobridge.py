@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from botocore.model import OperationModel
+
 from bedrockctl.sandbox import moto_ids, servicemodel, wire
 from bedrockctl.sandbox.conform import MISSING, conform
 from bedrockctl.sandbox.core import AwsError, SandboxResponse
@@ -101,11 +103,19 @@ class MotoBridge:
         return int(status.split(" ", 1)[0]), list(headers), body
 
 
+def find_moto_operation(method: str, raw_path: str) -> tuple[str, OperationModel] | None:
+    """The Bedrock or Agents operation a request for moto names."""
+    return servicemodel.find_operation(MOTO_BEDROCK_SERVICES, method, raw_path)
+
+
 def conform_response(
-    method: str, raw_path: str, status: int, headers: list[tuple[str, str]], body: bytes, request_id: str
+    found: tuple[str, OperationModel] | None,
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    request_id: str,
 ) -> SandboxResponse:
-    """moto's answer to a Bedrock request, as AWS would have sent it (see the module docstring)."""
-    found = servicemodel.find_operation(MOTO_BEDROCK_SERVICES, method, raw_path)
+    """moto's answer to the Bedrock operation ``found``, as AWS would have sent it (see the module docstring)."""
     kept = {k: v for k, v in headers if k.lower() not in _DROPPED_HEADERS}
     if status >= 400:
         return _conform_error(found[0] if found else "bedrock", status, headers, body, request_id)

@@ -207,6 +207,7 @@ FRONT_END_ERRORS: dict[str, int] = {
     "UnrecognizedClientException": 403,  # unknown access key
     "ExpiredTokenException": 403,  # temporary credentials past expiry (Bedrock answers 403)
     "UnknownOperationException": 404,  # a path no operation of the service has
+    "SerializationException": 400,  # a body that is not JSON
 }
 _ISO8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 
