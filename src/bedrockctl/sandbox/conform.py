@@ -149,14 +149,15 @@ def _scalar(shape: Shape, value: Any) -> Any:
 
 def parse_timestamp(value: Any) -> dt.datetime | None:
     """A UTC datetime from an epoch number (seconds, or milliseconds when too large), an ISO 8601 string (with
-    a space or ``T``, with or without zone: naive means UTC) or an RFC 822 date; None when unreadable."""
+    a space or ``T``, with or without zone: naive means the machine's local time, which is what moto's
+    ``datetime.now()`` wrote) or an RFC 822 date; None when unreadable."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         seconds = value / 1000 if value > 1e11 else value
         return dt.datetime.fromtimestamp(seconds, dt.UTC)
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -169,7 +170,7 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
             parsed = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError):
             return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
 
 
 def render_timestamp(ts: dt.datetime, fmt: str) -> Any:
