@@ -101,6 +101,18 @@ def _control_plane(tap: WireTap) -> None:
         customModelTags=[{"key": "team", "value": "support"}],
     )
     assert job is not None
+    duplicate = call(
+        b,
+        "create_model_customization_job",
+        jobName="ft-1",
+        customModelName="tone-2",
+        roleArn=ROLE,
+        baseModelIdentifier="amazon.titan-text-express-v1",
+        trainingDataConfig={"s3Uri": "s3://train/data.jsonl"},
+        outputDataConfig={"s3Uri": "s3://train/out/"},
+        hyperParameters={"epochCount": "1"},
+    )
+    assert duplicate is None and tap.exchanges[-1].headers["x-amzn-ErrorType"] == "ConflictException"  # not moto's name
     call(b, "get_model_customization_job", jobIdentifier="ft-1")
     call(b, "list_model_customization_jobs")
     call(b, "list_custom_models")

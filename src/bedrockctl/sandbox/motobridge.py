@@ -38,6 +38,9 @@ MOTO_BEDROCK_PREFIXES = (
     "/untagResource",
 )
 MOTO_BEDROCK_SERVICES = ("bedrock", "bedrock-agent")
+# moto's error names that the operation's model calls otherwise (used only when the model declares the alias
+# for the operation and not moto's name): a duplicate customization job or custom model name.
+_MOTO_ERROR_ALIASES = {"ResourceInUseException": "ConflictException"}
 _DROPPED_HEADERS = frozenset(
     {"content-type", "content-length", "status", "x-amzn-errortype", "x-amzn-requestid", "access-control-allow-origin"}
 )
@@ -118,7 +121,7 @@ def conform_response(
     """moto's answer to the Bedrock operation ``found``, as AWS would have sent it (see the module docstring)."""
     kept = {k: v for k, v in headers if k.lower() not in _DROPPED_HEADERS}
     if status >= 400:
-        return _conform_error(found[0] if found else "bedrock", status, headers, body, request_id)
+        return _conform_error(found, status, headers, body, request_id)
     try:
         doc = json.loads(body) if body.strip() else {}
     except ValueError:
@@ -137,7 +140,11 @@ def conform_response(
 
 
 def _conform_error(
-    service: str, status: int, headers: list[tuple[str, str]], body: bytes, request_id: str
+    found: tuple[str, OperationModel] | None,
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    request_id: str,
 ) -> SandboxResponse:
     lower = {k.lower(): v for k, v in headers}
     try:
@@ -150,5 +157,11 @@ def _conform_error(
     if not code:
         code = "InternalServerException" if status >= 500 else "ValidationException"
     message = str(doc.get("message") or doc.get("Message") or "")
+    service = found[0] if found else "bedrock"
+    if found is not None:
+        declared = {e.name for e in found[1].error_shapes}
+        alias = _MOTO_ERROR_ALIASES.get(code, "")
+        if code not in declared and alias in declared:
+            code = alias
     err = AwsError(code, message, servicemodel.error_status(service, code, status), sender_fault=status < 500)
     return wire.render_error(err, service, request_id, "rest-json")
