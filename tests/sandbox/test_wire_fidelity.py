@@ -208,6 +208,13 @@ def test_moto_answers_carry_aws_status_codes_and_types(tap: WireTap) -> None:
     assert job["validationDataConfig"] == {"validators": []}
     assert b'"creationTime": "20' in (tap.exchanges[-1].body or b"")  # ISO 8601, not "2026-12-04 21:39:21"
     assert job["outputModelArn"] == b.get_custom_model(modelIdentifier="m")["modelArn"]
+    # AWS takes ARNs where moto only knows names
+    assert b.get_model_customization_job(jobIdentifier=job["jobArn"])["jobName"] == "j"
+    assert b.get_custom_model(modelIdentifier=job["outputModelArn"])["modelName"] == "m"
+    b.stop_model_customization_job(jobIdentifier=job["jobArn"])
+    assert b.get_model_customization_job(jobIdentifier="j")["status"] == "Stopped"
+    b.delete_custom_model(modelIdentifier=job["outputModelArn"])
+    assert b.list_custom_models()["modelSummaries"] == []
 
 
 def test_validate_wire_catches_what_the_js_sdk_rejects() -> None:

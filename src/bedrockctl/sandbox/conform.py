@@ -28,11 +28,11 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 MISSING: Any = object()
 _SCALAR_DEFAULTS: dict[str, Any] = {"string": "", "integer": 0, "long": 0, "float": 0.0, "double": 0.0}
 
-# Required members AWS fills with a documented default when the caller leaves them out, keyed by
-# (structure shape, member). Each line cites where AWS states the default.
+# Required members AWS fills with a default when the caller leaves them out, keyed by (structure shape,
+# member). Each line says where the value comes from.
 AWS_DEFAULTS: dict[tuple[str, str], Any] = {
-    # CreateAgent: "idleSessionTTLInSeconds ... default 600 seconds" (Bedrock user guide, "Create an agent":
-    # idle session timeout defaults to 10 minutes); GetAgent/UpdateAgent return it as required.
+    # CreateAgent without idleSessionTTLInSeconds: GetAgent still returns it (required in the model); 600 s is
+    # the idle session timeout the Bedrock console proposes (the API reference states no default).
     ("Agent", "idleSessionTTLInSeconds"): 600,
     ("AgentVersion", "idleSessionTTLInSeconds"): 600,
 }

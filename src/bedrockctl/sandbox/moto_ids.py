@@ -6,8 +6,9 @@ or knowledge base id is ``[0-9a-zA-Z]{10}``, an agent's working version ``DRAFT`
 ``…:model-customization-job/<base model id>/<12 alnum>`` and a custom model ARN
 ``…:custom-model/<base model id>/<12 alnum>``. An identifier cannot be rewritten in responses (the caller
 sends it back), so ``install()`` wraps the constructors of moto's model classes, once per process, to mint
-AWS-shaped identifiers at creation — for objects created over HTTP and for those the seeds create in-process.
-Everything else about those objects stays moto's.
+AWS-shaped identifiers at creation — for objects created over HTTP and for those the seeds create in-process —
+and the backend's lookups to accept a job's or custom model's ARN where moto only knows names. Everything else
+about those objects stays moto's.
 """
 
 from __future__ import annotations
@@ -77,6 +78,44 @@ def _custom_model(model: Any) -> None:
     model.model_arn = f"{_arn_prefix(model.model_arn)}custom-model/{base}/{_suffix_for(model.job_arn)}"
 
 
+def _job_key(backend: Any, identifier: str) -> str:
+    """The name moto keys a job by, from its name, its ARN or the ARN's last segment (what moto's HTTP handler
+    passes on when the caller sends an ARN)."""
+    if identifier in backend.model_customization_jobs:
+        return identifier
+    for name, job in backend.model_customization_jobs.items():
+        if job.job_arn == identifier or job.job_arn.endswith("/" + identifier):
+            return str(name)
+    return identifier
+
+
+def _model_key(backend: Any, identifier: str) -> str:
+    if identifier in backend.custom_models:
+        return identifier
+    for name, model in backend.custom_models.items():
+        if model.model_arn == identifier or model.model_arn.endswith("/" + identifier):
+            return str(name)
+    return identifier
+
+
+def _wrap_lookup(cls: Any, method: str, key: Callable[[Any, str], str]) -> None:
+    """Let ``cls.method(identifier)`` accept an ARN (or its id) where moto only knows names, as AWS does."""
+    original = getattr(cls, method)
+    if getattr(original, _DONE, False):
+        return
+
+    def lookup(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if args:
+            args = (key(self, str(args[0])), *args[1:])
+        else:
+            name = next(iter(kwargs))
+            kwargs[name] = key(self, str(kwargs[name]))
+        return original(self, *args, **kwargs)
+
+    setattr(lookup, _DONE, True)
+    setattr(cls, method, lookup)
+
+
 def _wrap(cls: Any, fix: Callable[[Any], None]) -> None:
     if getattr(cls, _DONE, False):
         return
@@ -91,7 +130,8 @@ def _wrap(cls: Any, fix: Callable[[Any], None]) -> None:
 
 
 def install() -> None:
-    """Wrap moto's Agent, KnowledgeBase, ModelCustomizationJob and CustomModel constructors (idempotent)."""
+    """Wrap moto's Agent, KnowledgeBase, ModelCustomizationJob and CustomModel constructors, and the job and
+    custom-model lookups (idempotent)."""
     with _installed:
         from moto.bedrock import models as bedrock_models
         from moto.bedrockagent import models as agent_models
@@ -100,3 +140,8 @@ def install() -> None:
         _wrap(agent_models.KnowledgeBase, _knowledge_base)
         _wrap(bedrock_models.ModelCustomizationJob, _customization_job)
         _wrap(bedrock_models.CustomModel, _custom_model)
+        backend = bedrock_models.BedrockBackend
+        for method in ("get_model_customization_job", "stop_model_customization_job"):
+            _wrap_lookup(backend, method, _job_key)
+        for method in ("get_custom_model", "delete_custom_model"):
+            _wrap_lookup(backend, method, _model_key)
