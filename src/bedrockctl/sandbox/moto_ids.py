@@ -78,24 +78,24 @@ def _custom_model(model: Any) -> None:
     model.model_arn = f"{_arn_prefix(model.model_arn)}custom-model/{base}/{_suffix_for(model.job_arn)}"
 
 
-def _job_key(backend: Any, identifier: str) -> str:
-    """The name moto keys a job by, from its name, its ARN or the ARN's last segment (what moto's HTTP handler
-    passes on when the caller sends an ARN)."""
-    if identifier in backend.model_customization_jobs:
+def _key_by_arn(items: dict[str, Any], identifier: str, arn_attribute: str) -> str:
+    """The name moto keys an object by, from its name, its ARN or the ARN's last segment (what moto's HTTP
+    handler passes on when the caller sends an ARN)."""
+    if identifier in items:
         return identifier
-    for name, job in backend.model_customization_jobs.items():
-        if job.job_arn == identifier or job.job_arn.endswith("/" + identifier):
-            return str(name)
+    for name, item in items.items():
+        arn = str(getattr(item, arn_attribute))
+        if arn == identifier or arn.endswith("/" + identifier):
+            return name
     return identifier
+
+
+def _job_key(backend: Any, identifier: str) -> str:
+    return _key_by_arn(backend.model_customization_jobs, identifier, "job_arn")
 
 
 def _model_key(backend: Any, identifier: str) -> str:
-    if identifier in backend.custom_models:
-        return identifier
-    for name, model in backend.custom_models.items():
-        if model.model_arn == identifier or model.model_arn.endswith("/" + identifier):
-            return str(name)
-    return identifier
+    return _key_by_arn(backend.custom_models, identifier, "model_arn")
 
 
 def _wrap_lookup(cls: Any, method: str, key: Callable[[Any, str], str]) -> None:
