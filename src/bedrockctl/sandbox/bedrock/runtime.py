@@ -21,9 +21,10 @@ from bedrockctl.sandbox import eventstream
 from bedrockctl.sandbox.core import ROUTER, AwsError, InvocationRecord, SandboxRequest, SandboxResponse
 
 from . import runtime_engine as engine
+from . import validate
 from .formats import Generation, Prompt, Usage, converse_response, converse_stream_events, parse_converse
 from .formats_native import AnthropicMessages, BodyFormat
-from .formats_raw import TitanEmbeddings, format_for
+from .formats_raw import format_for
 from .runtime_billing import (
     CallExtras,
     converse_extras,
@@ -172,6 +173,7 @@ def _converse(req: SandboxRequest, model_id: str) -> tuple[dict[str, Any], Resol
     if resolved.model.body_format in ("titan-embed", "cohere-embed", "titan-embed-image"):
         raise AwsError("ValidationException", NOT_CHAT)
     prompt = parse_converse(body)
+    validate.check_converse(body, resolved.model_id)
     if not prompt.turns:
         raise AwsError(
             "ValidationException",
@@ -238,27 +240,20 @@ def _invoke(
     resolved = resolve(req, model_id)
     fmt = format_for(resolved.model_id, resolved.model.body_format)
     if fmt is None:
+        advice = "; use Converse for this model" if "TEXT" in resolved.model.output_modalities else ""
         raise AwsError(
             "ValidationException",
-            f"The sandbox does not emulate the {resolved.model.body_format} "
-            "request format; use Converse for this model.",
+            f"The sandbox does not emulate the {resolved.model.body_format} request format{advice}.",
         )
     if streaming and (not fmt.streaming or not resolved.model.response_streaming):
         raise AwsError("ValidationException", NO_STREAM)
     body = _json_body(req)
+    validate.check_native(body, resolved.model_id)
     extras = invoke_extras(req.headers, body, isinstance(fmt, AnthropicMessages))
     prompt = fmt.parse(body)
-    if isinstance(fmt, TitanEmbeddings):
-        total, _ = engine.count_input(prompt)
-        gen = Generation("", [], "end_turn", Usage(input_tokens=total))
-        gen.embedding = engine.embed(
-            prompt.last_user_text(),
-            resolved.model_id,
-            fmt.dimensions(body, model_id),
-            normalize=body.get("normalize", True) is not False,
-        )
-        gen.latency_ms = engine.latency_for(gen.usage)
-        return body, resolved, fmt, gen, extras
+    direct = fmt.direct(body, prompt, resolved.model_id)  # embeddings and images: no chat, no guardrail
+    if direct is not None:
+        return body, resolved, fmt, direct, extras
     guard_id = req.headers.get("X-Amzn-Bedrock-GuardrailIdentifier")
     guard = None
     if guard_id:
