@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from bedrockctl.cli.output import STATE, out, print_json, print_table, want_json
+from bedrockctl.files import write_private
 
 pricing_app = typer.Typer(help="The Bedrock price catalog (per 1,000 tokens, USD).", no_args_is_help=True)
 
@@ -102,8 +103,7 @@ def update(
         current = json.loads(resources.files("bedrockctl.pricing").joinpath("data/prices.json").read_text())
     new = merge(current, prices)
     target = updated_path(ctx.settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(new, indent=1) + "\n")
+    write_private(target, json.dumps(new, indent=1) + "\n")
     summary = {
         "products": len(items),
         "prices": len(prices),

@@ -25,6 +25,7 @@ from typing import Any
 from bedrockctl.demo.errors import DemoDataDirRefused, DemoWorkloadErrors
 from bedrockctl.demo.gateway import FAILOVER_REGION, REGION, Listeners, bind_port, demo_settings
 from bedrockctl.errors import BedrockctlError
+from bedrockctl.files import private_dir, write_private
 
 DEMO_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 DEMO_ACCOUNT_ROLE = "bedrock-cross-account"
@@ -88,8 +89,8 @@ def fresh_data_dir(path: Path, *, owned: bool) -> Path:
                 f"{path} is not empty and was not made by bedrockctl demo", details={"data_dir": str(path)}
             )
         shutil.rmtree(path)
-    path.mkdir(parents=True, mode=0o700)
-    (path / MARKER).write_text("Made by `bedrockctl demo`, which empties this directory at the start of each run.\n")
+    private_dir(path)
+    write_private(path / MARKER, "Made by `bedrockctl demo`, which empties this directory at the start of each run.\n")
     return path
 
 
