@@ -29,7 +29,7 @@ from bedrockctl.errors import BedrockctlError
 DEMO_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 DEMO_ACCOUNT_ROLE = "bedrock-cross-account"
 DEMO_EXTERNAL_ID = "bedrockctl-demo"
-DOCTOR_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+DOCTOR_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 MARKER = ".bedrockctl-demo"  # a directory with this file was made by the demo: it may empty it
 # us-east-1 throttles half of its calls: the gateway fails over to us-west-2 (seeded: the same calls every run).
 THROTTLE = {"throttle": [{"rate": 0.5, "region": REGION}], "seed": 11}
