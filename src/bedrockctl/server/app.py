@@ -91,6 +91,7 @@ def create_app(ctx: Any, *, gateway: Any = None, with_gateway: bool = True) -> S
         await respond(send, 200, list(_JSON), b'{"status":"ok"}')
 
     app.route("/healthz", healthz)
+    app.route("/livez", healthz)  # the liveness probe's conventional name: the process answers, nothing more
     if not with_gateway:
         return app
     from bedrockctl.server.console import mount_console

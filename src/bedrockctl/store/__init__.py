@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from bedrockctl.store.engine import create_store_engine, normalize_url
+from bedrockctl.store.engine import advisory_xact_lock, create_store_engine, normalize_url
 
 if TYPE_CHECKING:
     from bedrockctl.store.inventory import InventoryRepo
@@ -45,11 +45,16 @@ class Store:
         return cfg
 
     def migrate(self, target: str = "heads") -> None:
-        """Upgrade every feature branch to ``target`` (default: all heads)."""
+        """Upgrade every feature branch to ``target`` (default: all heads).
+
+        On PostgreSQL the upgrade holds an advisory lock: replicas that start together upgrade one at a time, and
+        the ones that waited find the schema current and change nothing.
+        """
         from alembic import command
 
         cfg = self.alembic_config()
         with self.engine.begin() as conn:
+            advisory_xact_lock(conn, f"bedrockctl.store.migrate:{self.schema or ''}")
             cfg.attributes["connection"] = conn  # type: ignore[attr-defined]
             command.upgrade(cfg, target)  # type: ignore[arg-type]
 

@@ -3,6 +3,7 @@ PostgreSQL schema (tests isolate parallel runs that way)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -19,6 +20,14 @@ def normalize_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def advisory_xact_lock(conn: Any, name: str) -> None:
+    """PostgreSQL: wait for the transaction-scoped advisory lock ``name`` (held until ``conn``'s transaction ends),
+    so processes that start together (replicas, workers) take turns; a no-op on SQLite."""
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def create_store_engine(url: str, *, schema: str | None = None, echo: bool = False) -> Engine:
@@ -51,6 +60,7 @@ def create_store_engine(url: str, *, schema: str | None = None, echo: bool = Fal
         if not _SCHEMA_RE.match(schema):
             raise ValueError(f"invalid schema name {schema!r}")
         with engine.begin() as conn:
+            advisory_xact_lock(conn, f"bedrockctl.store.schema:{schema}")  # IF NOT EXISTS alone races
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
 
         @event.listens_for(engine, "connect")
