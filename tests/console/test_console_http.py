@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from bedrockctl.server.gateway.audit import AuditLog, AuditRecord
-from bedrockctl.server.gateway.tables import gateway_keys
+from bedrockctl.store.gateway import gateway_keys
 
 from .conftest import EXTERNAL_ID, SECRET, TOKEN, csrf_of
 

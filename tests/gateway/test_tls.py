@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from bedrockctl.server.gateway.keys import KeyStore
 from bedrockctl.store import Store
+from bedrockctl.store.keys import KeyStore
 
 from .conftest import HAIKU
 from .test_protocols import MSG

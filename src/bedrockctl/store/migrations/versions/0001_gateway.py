@@ -16,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from bedrockctl.server.gateway.tables import TABLES, metadata
+    from bedrockctl.store.gateway import TABLES, metadata
 
     metadata.create_all(op.get_bind(), tables=list(TABLES), checkfirst=True)
     if op.get_bind().dialect.name == "postgresql":
