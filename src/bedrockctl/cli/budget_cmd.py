@@ -68,8 +68,7 @@ def status_cmd(
     from bedrockctl.analytics.store import UsageStore
     from bedrockctl.paths import data_dir
     from bedrockctl.pricing import PriceBook
-    from bedrockctl.services.budget_alerts import recorded_alerts, send_status_alerts
-    from bedrockctl.store.gateway import open_engine
+    from bedrockctl.services.budget_alerts import alert_report
 
     ctx = STATE.context()
     envs = _environments(ctx)
@@ -82,19 +81,7 @@ def status_cmd(
         now=_as_of(as_of),
     )
     data = status.to_dict()
-    engine = open_engine(ctx.settings)
-    try:
-        if alert:
-            done = send_status_alerts(status, ctx.settings, ctx.sessions, engine, legacy_dir=data_dir(ctx.settings))
-            data["alerts_sent"] = [{**o.alert.body, "channel": o.channel} for o in done if o.status == "sent"]
-            data["alerts_failed"] = [
-                {**o.alert.body, "channel": o.channel, "attempts": o.attempts, "error": o.error}
-                for o in done
-                if o.status == "failed"
-            ]
-        data["alerts"] = recorded_alerts(status, engine)
-    finally:
-        engine.dispose()
+    data.update(alert_report(status, ctx.settings, ctx.sessions, send=alert, legacy_dir=data_dir(ctx.settings)))
     if want_json(json_out):
         print_json(data)
         return

@@ -17,10 +17,33 @@ from typing import Any
 from bedrockctl.alerts import AlertService, DeliveryPolicy, Outcome, budget_scope, channels_for, month_window
 from bedrockctl.analytics.budgets import BudgetStatus, threshold_alerts
 from bedrockctl.store.alerts import AlertKey, AlertLedger
+from bedrockctl.store.gateway import open_engine
 
 log = logging.getLogger("bedrockctl.budgets")
 CLI_DELIVERY = DeliveryPolicy(attempts=3, backoff=0.25, retry_after=0.0)
 LEGACY_STATE = Path("budgets") / "alerts.json"  # under the data dir: where alerts were recorded before the store
+
+
+def alert_report(
+    status: BudgetStatus, settings: Any, sessions: Any, *, send: bool, legacy_dir: Path | None = None
+) -> dict[str, Any]:
+    """What ``budget status`` shows about alerts, in the gateway's database: with ``send``, the deliveries of this
+    call (``alerts_sent``, ``alerts_failed``); always ``alerts``, every recorded delivery of the month."""
+    engine = open_engine(settings)
+    try:
+        out: dict[str, Any] = {}
+        if send:
+            done = send_status_alerts(status, settings, sessions, engine, legacy_dir=legacy_dir)
+            out["alerts_sent"] = [{**o.alert.body, "channel": o.channel} for o in done if o.status == "sent"]
+            out["alerts_failed"] = [
+                {**o.alert.body, "channel": o.channel, "attempts": o.attempts, "error": o.error}
+                for o in done
+                if o.status == "failed"
+            ]
+        out["alerts"] = recorded_alerts(status, engine)
+        return out
+    finally:
+        engine.dispose()
 
 
 def send_status_alerts(
