@@ -223,13 +223,11 @@ class UserService:
 
     # -- sign-in ---------------------------------------------------------------------------------------------
     def _verify(self, stored: str | None, password: str) -> bool:
-        from argon2.exceptions import VerificationError, VerifyMismatchError
+        from argon2.exceptions import InvalidHashError, VerificationError
 
         try:
             return bool(self._ph.verify(stored or self._dummy, password)) and stored is not None
-        except (VerifyMismatchError, VerificationError):
-            return False
-        except Exception:
+        except (VerificationError, InvalidHashError):  # a wrong password, or a stored hash that is not argon2
             return False
 
     def authenticate(self, username: str, password: str) -> Actor:

@@ -75,12 +75,11 @@ class AuditLog:
 
 
 def ledger_writer(settings: Any) -> Any:
-    """A callable adding audit records to the analytics ledger (``usage report --by tag:team``), or None."""
-    try:
-        from bedrockctl.analytics.records import Columns, add_invocation
-        from bedrockctl.analytics.store import UsageStore
-    except Exception:  # pragma: no cover - analytics extra not installed
-        return None
+    """A callable adding audit records to the analytics ledger (``usage report --by tag:team``); without the
+    analytics extra (DuckDB) its calls fail, and ``AuditLog.ship`` logs that."""
+    from bedrockctl.analytics.records import Columns, add_invocation
+    from bedrockctl.analytics.store import UsageStore
+
     store = UsageStore.for_settings(settings)
 
     def write(batch: list[AuditRecord]) -> None:
