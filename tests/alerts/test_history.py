@@ -1,5 +1,5 @@
 """Alerts sent before deliveries were recorded per channel are not sent again: the gateway's former ``gateway_alerts``
-rows move into ``alert_deliveries`` (migration ``0001_alerts``), the CLI's former JSON state is imported once."""
+rows move into ``alert_deliveries`` (migration ``0002_gateway``), the CLI's former JSON state is imported once."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ OLD_TABLE = (
 def test_gateway_alerts_rows_move_in_and_count_as_sent(stores: Stores, hook: Hook) -> None:
     store = Store(stores.url, schema=stores.schema, migrate=False)
     stores.opened.append(store)
-    store.migrate("gateway@head")  # a database from before the alerts branch
+    store.migrate("0001_gateway")  # a database from before alert deliveries were recorded
     with store.engine.begin() as conn:
         conn.execute(sa.text(OLD_TABLE))
         conn.execute(sa.text("INSERT INTO gateway_alerts VALUES ('budget:env:prod', 'm2026-11', 80, 1700000000.5)"))

@@ -1,4 +1,4 @@
-"""Budget alert deliveries (branch ``alerts``, migration ``0001_alerts``): one row per (budget scope, window,
+"""Budget alert deliveries (branch ``gateway``, migration ``0002_gateway``): one row per (budget scope, window,
 threshold, channel) -- the claim that makes an alert go out once, and the outcome of sending it.
 
 A sender *claims* a row before it delivers: an ``INSERT`` (the primary key lets exactly one sender win), or, for a

@@ -1,8 +1,9 @@
-"""alerts: alert_deliveries (one budget alert per scope, window, threshold and channel: claim and outcome);
-the gateway's former gateway_alerts rows move in as channel '*' (sent on every channel), and that table goes
+"""gateway: alert_deliveries (one budget alert per scope, window, threshold and channel: claim and outcome, for the
+gateway and `budget status --alert`); the rows of gateway_alerts move in as channel '*' (sent on every channel), and
+that table goes
 
-Revision ID: 0001_alerts
-Revises:
+Revision ID: 0002_gateway
+Revises: 0001_gateway
 Create Date: 2026-12-05
 
 Frozen DDL: this revision spells out what it creates and imports no product table module.
@@ -13,10 +14,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0001_alerts"
-down_revision = None
-branch_labels = ("alerts",)
-depends_on = "0001_gateway"  # moves the rows of gateway_alerts, which 0001_gateway created
+revision = "0002_gateway"
+down_revision = "0001_gateway"  # on the gateway branch: it replaces gateway_alerts, which 0001_gateway created
+branch_labels = None
+depends_on = None
 
 
 def upgrade() -> None:
