@@ -14,7 +14,18 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from bedrockctl.alerts import Alert, AlertService, Channel, DeliveryPolicy, LogChannel, Outcome, channels_for, crossed
+from bedrockctl.alerts import (
+    Alert,
+    AlertService,
+    Channel,
+    DeliveryPolicy,
+    LogChannel,
+    Outcome,
+    budget_scope,
+    channels_for,
+    crossed,
+    month_window,
+)
 from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.counters import CounterSpec, Key, Refused
 from bedrockctl.server.gateway.options import GatewayOptions
@@ -52,7 +63,7 @@ class Windows:
             (f"M{m}", (m + 1) * 60.0),
             (f"H{h}", (h + 1) * 3600.0),
             (f"d{g.tm_year:04d}-{g.tm_mon:02d}-{g.tm_mday:02d}", day_start + 86400.0),
-            (f"m{g.tm_year:04d}-{g.tm_mon:02d}", float(calendar.timegm((ny, nm, 1, 0, 0, 0)))),
+            (month_window(f"{g.tm_year:04d}-{g.tm_mon:02d}"), float(calendar.timegm((ny, nm, 1, 0, 0, 0)))),
         )
 
     def by_letter(self, letter: str) -> tuple[str, float]:
@@ -95,12 +106,12 @@ class Policy:
         thresholds = tuple(env.alert_thresholds) if env else ()
         out: list[CounterSpec] = []
 
-        def budget(scope: str, what: str, monthly: float | None, daily: float | None) -> None:
+        def budget(kind: str, name: str, what: str, monthly: float | None, daily: float | None) -> None:
             for limit, (win, resets), period in ((monthly, w.month, "monthly"), (daily, w.day, "daily")):
                 if limit is None:
                     continue
                 spec = CounterSpec(
-                    f"budget:{scope}",
+                    budget_scope(kind, name),
                     win,
                     int(limit * stop / 100 * NANO),
                     resets,
@@ -112,15 +123,16 @@ class Policy:
                 self.budgets[spec.key] = BudgetInfo(spec, key.environment, thresholds, stop)
 
         if env is not None:
-            budget(f"env:{env.name}", f"environment {env.name!r}", env.monthly_budget_usd, env.daily_budget_usd)
+            budget("env", env.name, f"environment {env.name!r}", env.monthly_budget_usd, env.daily_budget_usd)
         team = self.opts.teams.get(key.team)
         if team is not None:
-            budget(f"team:{key.team}", f"team {key.team!r}", team.monthly_budget_usd, team.daily_budget_usd)
+            budget("team", key.team, f"team {key.team!r}", team.monthly_budget_usd, team.daily_budget_usd)
         user = self.opts.users.get(key.user)
         if user is not None:
-            budget(f"user:{key.user}", f"user {key.user!r}", user.monthly_budget_usd, user.daily_budget_usd)
+            budget("user", key.user, f"user {key.user!r}", user.monthly_budget_usd, user.daily_budget_usd)
         budget(
-            f"key:{key.key_id}",
+            "key",
+            key.key_id,
             f"key {key.key_id}",
             key.limits.get("monthly_budget_usd"),
             key.limits.get("daily_budget_usd"),
@@ -175,7 +187,7 @@ class Policy:
     def env_pct(self, env: EnvironmentSettings, now: float) -> float:
         """The highest known spent % of the environment's budgets (for the soft threshold)."""
         w = Windows.at(now)
-        scope = f"budget:env:{env.name}"
+        scope = budget_scope("env", env.name)
         return max(self.pct.get((scope, w.month[0]), 0.0), self.pct.get((scope, w.day[0]), 0.0))
 
 
