@@ -12,12 +12,11 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
-from bedrockctl.aws.errors import translate
+from bedrockctl.aws.errors import aws_errors
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.config import load_settings
-from bedrockctl.errors import SSMConfigError
+from bedrockctl.errors import BedrockctlError, SSMConfigError
 from bedrockctl.redact import RedactingFilter, redact_text
 from bedrockctl.settings import AwsSettings, LoggingSettings, Settings
 
@@ -27,14 +26,14 @@ def ssm_loader(path: str, aws: Mapping[str, Any]) -> dict[str, str]:
     known = {k: v for k, v in aws.items() if k in AwsSettings.__dataclass_fields__}
     factory = SessionFactory(AwsSettings(**known))
     out: dict[str, str] = {}
+    paginator = factory.client("ssm").get_paginator("get_parameters_by_path")
     try:
-        paginator = factory.client("ssm").get_paginator("get_parameters_by_path")
-        for page in paginator.paginate(Path=path, Recursive=True, WithDecryption=True):
-            for param in page.get("Parameters", []):
-                out[str(param["Name"])] = str(param["Value"])
-    except (ClientError, BotoCoreError) as exc:
-        err = translate(exc, service="ssm", operation="GetParametersByPath")
-        raise SSMConfigError(f"Reading SSM parameters under {path} failed: {err.message}") from exc
+        with aws_errors(service="ssm", operation="GetParametersByPath"):
+            for page in paginator.paginate(Path=path, Recursive=True, WithDecryption=True):
+                for param in page.get("Parameters", []):
+                    out[str(param["Name"])] = str(param["Value"])
+    except BedrockctlError as exc:
+        raise SSMConfigError(f"Reading SSM parameters under {path} failed: {exc.message}") from exc
     return out
 
 

@@ -117,9 +117,17 @@ def test_status_alerts_once_per_threshold(
     assert [(a["channel"], a["threshold_pct"]) for a in third["alerts_sent"]] == [
         ("sns:arn:aws:sns:us-east-1:123456789012:budget-alerts", 80)
     ]
+    assert [(a["channel"], a["threshold_pct"], a["attempts"]) for a in third["alerts_failed"]] == [("webhook", 80, 3)]
+    failed = [a for a in third["alerts"] if a["status"] == "failed"]  # the recorded outcome, shown by budget status
+    assert [(a["channel"], a["threshold_pct"], a["attempts"]) for a in failed] == [("webhook", 80, 3)]
+    assert failed[0]["last_error"] == "webhook 127.0.0.1 answered HTTP 503" and failed[0]["next_attempt_at"]
     webhook.fail = False
     fourth = json.loads(cli("--config", cfg, "budget", "status", "--as-of", "2026-11-15", "--alert", "--json").stdout)
     assert [(a["channel"], a["threshold_pct"]) for a in fourth["alerts_sent"]] == [("webhook", 80)]
+    recorded = sorted((a["channel"].split(":")[0], a["threshold_pct"], a["status"]) for a in fourth["alerts"])
+    assert recorded == [(ch, t, "sent") for ch in ("sns", "webhook") for t in (25, 50, 80)]
+    text = cli("--config", cfg, "budget", "status", "--as-of", "2026-11-15").output
+    assert "Alerts 2026-11" in text and "webhook" in text
     assert [p["threshold_pct"] for p in webhook.posts] == [25, 50, 80]
     assert webhook.posts[-1]["spent_usd"] == "3.5"
 

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from bedrockctl.server.gateway.audit import AuditLog, AuditRecord
-from bedrockctl.server.gateway.tables import gateway_keys
+from bedrockctl.store.gateway import gateway_keys
 
 from .conftest import EXTERNAL_ID, SECRET, TOKEN, csrf_of
 
@@ -283,6 +283,27 @@ def test_overview_and_budgets_show_month_to_date_spend(console):
         ).status_code
         == 403
     )
+
+
+def test_overview_shows_alert_outcomes_to_admins(console):
+    from bedrockctl.alerts import Alert, AlertDeliveryFailed, AlertService, DeliveryPolicy, LogChannel
+    from bedrockctl.store.alerts import AlertLedger
+
+    class Down:
+        name = "webhook"
+
+        def deliver(self, subject, body):
+            raise AlertDeliveryFailed("webhook hooks.example.com answered HTTP 503")
+
+    svc = AlertService(AlertLedger(console.engine), DeliveryPolicy(attempts=2, backoff=0.0), sleep=lambda s: None)
+    alert = Alert("budget:env:prod", "m2026-11", 80.0, "prod passed 80%", {"environment": "prod"})
+    svc.notify(alert, [LogChannel(), Down()])
+    page = console.login("root").get("/").text
+    alerts = page.split('id="alerts-h"')[1].split("</section>")[0]
+    assert "budget:env:prod crossed 80% (m2026-11) via webhook: <strong>failed</strong> after 2 attempts" in alerts
+    assert "(webhook hooks.example.com answered HTTP 503), retry at " in alerts
+    assert "via log: <strong>sent</strong>" in alerts
+    assert 'id="alerts-h"' not in console.login("bob").get("/").text  # members see no alerts
 
 
 def test_audit_page_is_scoped(console):

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from bedrockctl.errors import BedrockctlError, ValidationFailed
-from bedrockctl.services.console_tables import console_credentials, console_sessions, console_users
 from bedrockctl.services.credentials import CredentialInput, CredentialService
 from bedrockctl.services.envelope import EncryptionError, KmsMasterKey, LocalMasterKey
 from bedrockctl.services.users import AuthenticationFailed, NotFound, PermissionDenied
+from bedrockctl.store.console import console_credentials, console_sessions, console_users
 
 from .conftest import EXTERNAL_ID, PASSWORD, SECRET, TOKEN
 

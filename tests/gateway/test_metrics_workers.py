@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from bedrockctl.server.gateway.keys import KeyStore
 from bedrockctl.server.gateway.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
 from bedrockctl.store import Store
+from bedrockctl.store.keys import KeyStore
 
 SECRET = "metrics-test-master-secret"
 CHAT = {"model": "haiku", "messages": [{"role": "user", "content": "count me"}], "max_tokens": 16}

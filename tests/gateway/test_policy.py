@@ -15,10 +15,10 @@ import openai
 import pytest
 from botocore.config import Config
 
-from bedrockctl.server.gateway.audit import query
 from bedrockctl.server.gateway.counters import SqlCounters
-from bedrockctl.server.gateway.keys import KeyStore
 from bedrockctl.settings import EnvironmentSettings
+from bedrockctl.store.audit import query
+from bedrockctl.store.keys import KeyStore
 
 from .conftest import HAIKU, RunningGateway
 

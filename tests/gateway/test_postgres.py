@@ -16,9 +16,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from bedrockctl.server.gateway.audit import query
-from bedrockctl.server.gateway.keys import KeyStore
 from bedrockctl.store import Store
+from bedrockctl.store.audit import query
+from bedrockctl.store.keys import KeyStore
 
 from .test_policy import _cost_of_one_call, check_exact_budget
 

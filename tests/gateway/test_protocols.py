@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from bedrockctl.server.gateway.audit import query
+from bedrockctl.store.audit import query
 
 from .conftest import HAIKU, RunningGateway
 

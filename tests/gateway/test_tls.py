@@ -33,8 +33,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from bedrockctl.security.tls import CA_DAYS, SERVER_DAYS, ensure_local_tls
-from bedrockctl.server.gateway.keys import KeyStore
 from bedrockctl.store import Store
+from bedrockctl.store.keys import KeyStore
 
 from .conftest import HAIKU
 from .test_protocols import MSG

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from bedrockctl.server.gateway.audit import query
 from bedrockctl.server.gateway.http import request_id
+from bedrockctl.store.audit import query
 
 from .conftest import HAIKU, make_settings
 from .test_policy import BODY

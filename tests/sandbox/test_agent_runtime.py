@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import pytest
@@ -77,13 +76,6 @@ def test_invoke_agent_trace_events(boto_client: Any, agent_id: str) -> None:
 
 
 def test_invoke_agent_unknown_agent(boto_client: Any, records: list[InvocationRecord]) -> None:
-    agents = (
-        importlib.import_module("bedrockctl.sandbox.bedrock.agents")
-        if importlib.util.find_spec("bedrockctl.sandbox.bedrock.agents")
-        else None
-    )
-    if agents is None or not hasattr(agents, "get_agent_alias"):
-        pytest.skip("the control plane's agents.get_agent_alias is not available yet")
     client = boto_client("bedrock-agent-runtime")
     with pytest.raises(ClientError) as info:
         client.invoke_agent(agentId="NOSUCHAGNT", agentAliasId="TSTALIASID", sessionId="s1", inputText="hi")

@@ -222,7 +222,7 @@ def test_a_database_built_by_the_old_migrations_upgrades_to_head(dbs: Databases)
 def test_tables_made_by_ensure_tables_before_the_migrations_are_kept(dbs: Databases) -> None:
     """Stores used by the runtime or the gateway before migrations ran (``ensure_tables``) still migrate."""
     from bedrockctl.runtime import tables as runtime_tables
-    from bedrockctl.server.gateway import tables as gateway_tables
+    from bedrockctl.store import gateway as gateway_tables
 
     store = dbs.store(migrate=False)
     runtime_tables.ensure_tables(store.engine)

@@ -1,5 +1,6 @@
 """``budget status``: per environment, the month-to-date spend against its monthly budget, thresholds crossed and
-a forecast to month end; crossed thresholds alert once per threshold per period (webhook, SNS).
+a forecast to month end; crossed thresholds go to the alert service (``threshold_alerts``; once per threshold per
+month and channel: webhook, SNS).
 
 Spend has two sources, both shown:
 - **estimate**: the usage ledger (``UsageStore``) priced with the price book, filtered by the environment tag
@@ -14,15 +15,16 @@ Explorer's ``GetCostForecast`` when it answers, else linear on the month's daily
 from __future__ import annotations
 
 import calendar
-import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
+from bedrockctl.alerts import Alert, budget_scope, crossed, month_window
+from bedrockctl.aws.errors import aws_call
+from bedrockctl.errors import BedrockctlError
 from bedrockctl.pricing import PriceBook
 from bedrockctl.settings import EnvironmentSettings
 
@@ -159,7 +161,7 @@ def ce_actual_by_env(
     }
     out: dict[str, Decimal] = {}
     while True:
-        page = ce.get_cost_and_usage(**kwargs)
+        page = aws_call(ce.get_cost_and_usage, service="ce", **kwargs)
         for period in page.get("ResultsByTime", []):
             for group in period.get("Groups", []):
                 raw = str(group["Keys"][0])
@@ -177,20 +179,20 @@ def ce_actual_by_env(
 
 def ce_forecast(ce: Any, month: Month, env: str, *, tag_key: str = CE_TAG_KEY) -> Decimal | None:
     """Cost Explorer's forecast for the rest of the month for one environment; ``None`` when it cannot answer."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     start = month.as_of.date() + timedelta(days=1)
     if start >= month.end:
         return Decimal(0)
     try:
-        resp = ce.get_cost_forecast(
+        resp = aws_call(
+            ce.get_cost_forecast,
+            service="ce",
             TimePeriod={"Start": start.isoformat(), "End": month.end.isoformat()},
             Metric="UNBLENDED_COST",
             Granularity="MONTHLY",
             Filter={"And": [bedrock_filter(), {"Tags": {"Key": tag_key, "Values": [env]}}]},
         )
         return Decimal(str(resp["Total"]["Amount"]))
-    except (ClientError, BotoCoreError, KeyError) as exc:
+    except (BedrockctlError, KeyError) as exc:
         log.debug("GetCostForecast for %s unavailable: %s", env, exc)
         return None
 
@@ -206,8 +208,6 @@ def budget_status(
     use_ce_forecast: bool = True,
 ) -> BudgetStatus:
     """Status of every configured environment; ``ce`` (a Cost Explorer client) is optional."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     month = Month.of(now or datetime.now(UTC))
     book = book or PriceBook.load()
     estimates, ledger_info = ledger_spend(store, month, book)
@@ -218,8 +218,8 @@ def budget_status(
             actual = ce_actual_by_env(ce, month)
             ce_info = {"available": True, "total_usd": _money(sum(actual.values(), Decimal(0)))}
             ce_info["untagged_usd"] = _money(actual.get(UNTAGGED, Decimal(0)))
-        except (ClientError, BotoCoreError) as exc:
-            ce_info = {"available": False, "error": str(exc)}
+        except BedrockctlError as exc:
+            ce_info = {"available": False, "error": exc.message}
     ledger_info["untagged_usd"] = _money(estimates.get(UNTAGGED, {}).get("cost_usd", Decimal(0)))
     out = []
     for name, env in sorted(environments.items()):
@@ -230,7 +230,6 @@ def budget_status(
         limit = Decimal(str(env.monthly_budget_usd)) if env.monthly_budget_usd is not None else None
         pct = float(spent / limit * 100) if limit else None
         thresholds = sorted(env.alert_thresholds)
-        crossed = [t for t in thresholds if pct is not None and pct >= t]
         forecast, source = spent / Decimal(str(month.elapsed_days)) * month.days, "linear"
         if use_ce_forecast and ce is not None and actual is not None and month.as_of.date() < month.end:
             rest = ce_forecast(ce, month, name)
@@ -245,7 +244,7 @@ def budget_status(
                 spent_usd=spent,
                 pct_used=None if pct is None else round(pct, 3),
                 thresholds=thresholds,
-                crossed=crossed,
+                crossed=crossed(pct, thresholds),
                 hard_stop_pct=env.hard_stop_pct,
                 hard_stop_reached=pct is not None and pct >= env.hard_stop_pct,
                 forecast_usd=forecast.quantize(Decimal("0.000001")),
@@ -258,60 +257,20 @@ def budget_status(
     return BudgetStatus(month.label, month.as_of.isoformat(timespec="seconds"), out, ce_info, ledger_info)
 
 
-# --- alerts --------------------------------------------------------------------------------------------------
-class AlertState:
-    """Which (environment, period, threshold, channel) alerts were delivered; a JSON file in the data dir."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        try:
-            self.sent: dict[str, str] = json.loads(self.path.read_text()).get("sent", {})
-        except (OSError, ValueError):
-            self.sent = {}
-
-    @staticmethod
-    def key(env: str, period: str, threshold: float, channel: str) -> str:
-        return f"{env}|{period}|{threshold:g}|{channel}"
-
-    def save(self) -> None:
-        from bedrockctl.files import write_private
-
-        write_private(self.path, json.dumps({"sent": self.sent}, indent=1, sort_keys=True))
-
-
-Sender = Callable[[dict[str, Any]], None]
-
-
-def webhook_sender(url: str, timeout: float = 5.0) -> Sender:
-    def send(alert: dict[str, Any]) -> None:
-        import httpx
-
-        resp = httpx.post(url, json=alert, timeout=timeout)
-        resp.raise_for_status()
-
-    return send
-
-
-def sns_sender(sns: Any, topic_arn: str) -> Sender:
-    def send(alert: dict[str, Any]) -> None:
-        sns.publish(
-            TopicArn=topic_arn,
-            Subject=f"bedrockctl budget: {alert['environment']} passed {alert['threshold_pct']:g}%"[:99],
-            Message=json.dumps(alert),
-        )
-
-    return send
-
-
-def send_alerts(status: BudgetStatus, senders: dict[str, dict[str, Sender]], state: AlertState) -> list[dict[str, Any]]:
-    """Deliver each newly crossed threshold once per channel; ``senders`` maps environment -> channel -> send.
-    A failed delivery is logged and retried on the next run; the others are recorded as sent."""
-    delivered = []
+# --- alerts ------------------------------------------------------------------------------------------------
+def threshold_alerts(status: BudgetStatus) -> list[Alert]:
+    """One alert per environment threshold crossed this month (the alert service delivers each once per channel;
+    scope and window are the gateway's, so a threshold the gateway already announced is not announced again)."""
+    out = []
+    window = month_window(status.period)
     for env in status.environments:
+        scope = budget_scope("env", env.environment)
         for threshold in env.crossed:
-            alert = {
+            body = {
                 "type": "bedrockctl.budget_threshold",
                 "source": "budget status",
+                "scope": scope,
+                "window": window,
                 "environment": env.environment,
                 "period": status.period,
                 "threshold_pct": threshold,
@@ -324,16 +283,6 @@ def send_alerts(status: BudgetStatus, senders: dict[str, dict[str, Sender]], sta
                 "hard_stop_pct": env.hard_stop_pct,
                 "as_of": status.as_of,
             }
-            for channel, send in senders.get(env.environment, {}).items():
-                key = AlertState.key(env.environment, status.period, threshold, channel)
-                if key in state.sent:
-                    continue
-                try:
-                    send(alert)
-                except Exception as exc:
-                    log.warning("budget alert via %s failed: %s", channel, exc)
-                    continue
-                state.sent[key] = datetime.now(UTC).isoformat(timespec="seconds")
-                delivered.append({**alert, "channel": channel})
-    state.save()
-    return delivered
+            subject = f"bedrockctl budget: {env.environment} passed {threshold:g}%"
+            out.append(Alert(scope, window, threshold, subject, body))
+    return out

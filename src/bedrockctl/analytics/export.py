@@ -86,16 +86,10 @@ class ExportResult:
 
 def put_retention(s3: Any, bucket: str, prefix: str, days: int) -> dict[str, Any]:
     """Add or replace our expiration rule for ``prefix``, keeping the bucket's other lifecycle rules."""
-    from botocore.exceptions import ClientError
+    from bedrockctl.aws.s3 import put_lifecycle_rule
 
     if days <= 0:
         raise UsageSourceError("--retention-days must be positive")
-    try:
-        rules = list(s3.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", []))
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NoSuchLifecycleConfiguration":
-            raise
-        rules = []
     rule = {
         "ID": lifecycle_rule_id(prefix),
         "Filter": {"Prefix": f"{prefix}/" if prefix else ""},
@@ -103,9 +97,7 @@ def put_retention(s3: Any, bucket: str, prefix: str, days: int) -> dict[str, Any
         "Expiration": {"Days": days},
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
     }
-    rules = [r for r in rules if r.get("ID") != rule["ID"]] + [rule]
-    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
-    return rule
+    return put_lifecycle_rule(s3, bucket, rule)
 
 
 def export_reports(

@@ -102,15 +102,14 @@ def _client(sessions: Any, service: str, region: str | None = None) -> Any:
 
 
 def _aws_call(fn: Callable[[], Any], what: str) -> Any:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from bedrockctl.aws.errors import translate
+    from bedrockctl.aws.errors import aws_errors
+    from bedrockctl.errors import BedrockctlError
 
     try:
-        return fn()
-    except (ClientError, BotoCoreError) as exc:
-        err = translate(exc, service=what.split(":")[0], operation=what.split(":")[-1])
-        raise UsageSourceError(f"{what} failed: {err.message}", remediation=err.remediation) from exc
+        with aws_errors(service=what.split(":")[0], operation=what.split(":")[-1]):
+            return fn()
+    except BedrockctlError as exc:
+        raise UsageSourceError(f"{what} failed: {exc.message}", remediation=exc.remediation) from exc
 
 
 class S3Source(Source):

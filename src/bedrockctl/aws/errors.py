@@ -1,14 +1,22 @@
-"""Translate botocore exceptions and AWS error codes into bedrockctl errors with a remediation."""
+"""Translate botocore exceptions and AWS error codes into bedrockctl errors with a remediation.
+
+Code outside ``aws/`` never catches botocore's exceptions: it calls AWS through ``aws_call`` (or inside
+``with aws_errors(...)``) and catches ``BedrockctlError``; ``error_code`` gives the AWS error code of a translated
+error when a caller must tell one AWS answer from another (``NotFoundException`` meaning "create it").
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from botocore import exceptions as bce
 
 from bedrockctl import errors as E
 
+T = TypeVar("T")
 _DENIED_ACTION = re.compile(r"not authorized to perform:?\s+([\w-]+:[\w*]+)(?:\s+on resource:?\s+(\S+))?", re.I)
 
 _CODE_MAP: dict[str, type[E.BedrockctlError]] = {
@@ -166,3 +174,46 @@ def translate(
     if isinstance(exc, bce.BotoCoreError):
         return E.AwsServiceError(f"{type(exc).__name__}: {exc}{ctx}")
     return E.BedrockctlError(f"{type(exc).__name__}: {exc}{ctx}")
+
+
+@contextmanager
+def aws_errors(
+    *, service: str | None = None, operation: str | None = None, region: str | None = None
+) -> Iterator[None]:
+    """Inside the block, botocore's exceptions leave as the ``BedrockctlError`` that ``translate`` maps them to."""
+    try:
+        yield
+    except (bce.ClientError, bce.BotoCoreError) as exc:
+        raise translate(exc, service=service, operation=operation, region=region) from exc
+
+
+def aws_call(fn: Callable[..., T], /, *args: Any, service: str | None = None, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` (a boto3 client method, a paginator's ``paginate``...) with botocore's exceptions
+    translated; the operation is named after the method."""
+    with aws_errors(service=service, operation=_operation_name(fn)):
+        return fn(*args, **kwargs)
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code (``NotFoundException``...) of a botocore ``ClientError`` or of the error it was translated
+    to; None for anything else."""
+    if isinstance(exc, bce.ClientError):
+        code = exc.response.get("Error", {}).get("Code")
+    else:
+        details = getattr(exc, "details", None)
+        code = details.get("aws_error_code") if isinstance(details, dict) else None
+    return str(code) if code else None
+
+
+def error_message(exc: BaseException) -> str:
+    """AWS's message of a botocore ``ClientError`` (``str(exc)`` of anything else)."""
+    if isinstance(exc, bce.ClientError):
+        return str(exc.response.get("Error", {}).get("Message", exc))
+    return str(exc)
+
+
+def _operation_name(fn: Callable[..., Any]) -> str | None:
+    """``GetCostAndUsage`` for a boto3 client's ``get_cost_and_usage``; None for other callables (paginators...)."""
+    if getattr(getattr(fn, "__self__", None), "meta", None) is None:
+        return None
+    return "".join(part.title() for part in getattr(fn, "__name__", "").split("_")) or None

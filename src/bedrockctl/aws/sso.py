@@ -43,3 +43,15 @@ def sso_token_expiry(botocore_session: Any, profile: str) -> datetime | None:
         return isoparse(str(data["expiresAt"]))
     except (OSError, ValueError, KeyError):
         return None
+
+
+def profile_sso_expiry(profile: str) -> datetime | None:
+    """``expiresAt`` of the cached SSO token of a configured profile; None when it has none or its configuration
+    cannot be read (the credential checks report the profile's own errors)."""
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        return sso_token_expiry(botocore.session.Session(profile=profile), profile)
+    except BotoCoreError:
+        return None

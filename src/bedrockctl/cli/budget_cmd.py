@@ -51,40 +51,24 @@ def _as_of(value: str | None) -> datetime:
     return day + timedelta(days=1) - timedelta(seconds=1) if len(value) == 10 else day
 
 
-def senders(ctx: Any, envs: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per environment: its webhook / SNS topic, else the gateway's (``gateway.webhook_url`` / ``sns_topic_arn``)."""
-    from bedrockctl.analytics.budgets import sns_sender, webhook_sender
-
-    gw = ctx.settings.gateway or {}
-    out_: dict[str, dict[str, Any]] = {}
-    for name, env in envs.items():
-        chans: dict[str, Any] = {}
-        url = env.alert_webhook_url or gw.get("webhook_url")
-        if url:
-            chans["webhook"] = webhook_sender(str(url))
-        topic = env.alert_sns_topic or gw.get("sns_topic_arn")
-        if topic:
-            region = str(topic).split(":")[3] or None
-            chans[f"sns:{topic}"] = sns_sender(ctx.sessions.client("sns", region), str(topic))
-        out_[name] = chans
-    return out_
-
-
 @budget_app.command("status", epilog=STATUS_EPILOG)
 def status_cmd(
     cost_explorer: bool = typer.Option(
         True, "--cost-explorer/--no-cost-explorer", help="Ask Cost Explorer for the actual spend and forecast."
     ),
-    alert: bool = typer.Option(False, "--alert", help="Send crossed thresholds (once per threshold per month)."),
+    alert: bool = typer.Option(
+        False, "--alert", help="Send crossed thresholds (once per threshold per month and channel, with retries)."
+    ),
     as_of: str | None = typer.Option(None, "--as-of", help="Status at the end of this day (YYYY-MM-DD)."),
     json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Per environment: limit, month-to-date spend (our estimate and Cost Explorer's actual), % used, thresholds
-    crossed and the forecast to month end."""
-    from bedrockctl.analytics.budgets import AlertState, budget_status, send_alerts
+    crossed, the forecast to month end, and the alerts of the month (sent, failed, retrying)."""
+    from bedrockctl.analytics.budgets import budget_status
     from bedrockctl.analytics.store import UsageStore
     from bedrockctl.paths import data_dir
     from bedrockctl.pricing import PriceBook
+    from bedrockctl.services.budget_alerts import alert_report
 
     ctx = STATE.context()
     envs = _environments(ctx)
@@ -97,9 +81,7 @@ def status_cmd(
         now=_as_of(as_of),
     )
     data = status.to_dict()
-    if alert:
-        state = AlertState(data_dir(ctx.settings) / "budgets" / "alerts.json")
-        data["alerts_sent"] = send_alerts(status, senders(ctx, envs), state)
+    data.update(alert_report(status, ctx.settings, ctx.sessions, send=alert, legacy_dir=data_dir(ctx.settings)))
     if want_json(json_out):
         print_json(data)
         return
@@ -133,6 +115,30 @@ def status_cmd(
         err.print(f"Cost Explorer unavailable: {ce_info.get('error', '')}", markup=False)
     for a in data.get("alerts_sent", []):
         out.print(f"alert sent via {a['channel']}: {a['environment']} passed {a['threshold_pct']:g}%", markup=False)
+    for a in data.get("alerts_failed", []):
+        err.print(
+            f"alert NOT sent via {a['channel']}: {a['environment']} passed {a['threshold_pct']:g}% "
+            f"({a['attempts']} attempts: {a['error']}); retried on the next run",
+            markup=False,
+        )
+    if data["alerts"]:
+        print_table(
+            f"Alerts {data['period']}",
+            ["environment", "window", "threshold", "channel", "status", "attempts", "time", "last error"],
+            [
+                (
+                    a["environment"] or a["scope"],
+                    a["window"],
+                    f"{a['threshold_pct']:g}%",
+                    a["channel"],
+                    a["status"] + (" (retrying)" if a["next_attempt_at"] else ""),
+                    a["attempts"],
+                    a["time"],
+                    a["last_error"] or "-",
+                )
+                for a in data["alerts"]
+            ],
+        )
 
 
 @budget_app.command("sync", epilog=SYNC_EPILOG)

@@ -120,24 +120,18 @@ def reconcile_cmd(
     """Our estimate vs Cost Explorer's Bedrock cost by usage type, and the gap explained."""
     from bedrockctl.analytics.reconcile import reconcile
     from bedrockctl.analytics.store import UsageStore
-    from bedrockctl.aws.errors import translate
+    from bedrockctl.aws.errors import aws_errors
     from bedrockctl.cli.output import STATE, print_table
     from bedrockctl.pricing import PriceBook
 
     ctx = STATE.context()
-    try:
+    with aws_errors(service="ce", operation="GetCostAndUsage"):
         rec = reconcile(
             month,
             store=UsageStore.for_settings(ctx.settings),
             ce=ctx.sessions.client("ce", "us-east-1"),
             book=PriceBook.load_for(ctx.settings),
         )
-    except Exception as exc:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        if isinstance(exc, ClientError | BotoCoreError):
-            raise translate(exc, service="ce", operation="GetCostAndUsage") from exc
-        raise
     data = rec.to_dict()
     if want_json(json_out):
         print_json(data)

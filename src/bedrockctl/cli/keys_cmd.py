@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from bedrockctl.cli.output import STATE, out, print_json, print_kv, print_table, want_json
 
 keys_app = typer.Typer(help="Gateway keys (bound to a user, a team and an environment).", no_args_is_help=True)
-
-
-def _store() -> Any:
-    from bedrockctl.server.gateway.keys import KeyStore
-    from bedrockctl.server.gateway.options import GatewayOptions, master_secret
-    from bedrockctl.server.gateway.store import open_engine
-
-    settings = STATE.context().settings
-    opts = GatewayOptions.from_settings(settings)
-    return KeyStore(open_engine(settings, opts), master_secret(opts, settings), 0.0)
 
 
 def _duration(value: str | None) -> float | None:
@@ -52,9 +40,8 @@ def create(
 
     Example: bedrockctl keys create --user ana --team ml --env prod --model haiku --rpm 60 --expires 90d
     """
-    from bedrockctl.server.gateway.options import GatewayOptions
+    from bedrockctl.services import gateway_admin
 
-    env = environment or GatewayOptions.from_settings(STATE.context().settings).default_environment
     limits = {
         k: v
         for k, v in {
@@ -69,10 +56,11 @@ def create(
         }.items()
         if v is not None
     }
-    created = _store().create(
+    created = gateway_admin.create_key(
+        STATE.context().settings,
         user=user,
         team=team,
-        environment=env,
+        environment=environment,
         name=name,
         allowed_models=list(models),
         limits=limits,
@@ -100,7 +88,9 @@ def list_keys(
     json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """List keys (never their secrets). Example: bedrockctl keys list --all --json"""
-    recs = [r.public() for r in _store().list(include_inactive=all_keys)]
+    from bedrockctl.services import gateway_admin
+
+    recs = [r.public() for r in gateway_admin.list_keys(STATE.context().settings, include_inactive=all_keys)]
     if want_json(json_out):
         print_json(recs)
         return
@@ -130,7 +120,9 @@ def revoke(
     json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Revoke a key; every gateway worker refuses it within gateway.key_cache_ttl seconds."""
-    rec = _store().revoke(key_id).public()
+    from bedrockctl.services import gateway_admin
+
+    rec = gateway_admin.revoke_key(STATE.context().settings, key_id).public()
     if want_json(json_out):
         print_json(rec)
         return

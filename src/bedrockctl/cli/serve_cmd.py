@@ -57,7 +57,7 @@ def serve(
     import uvicorn
 
     from bedrockctl.server.gateway.options import GatewayOptions, master_secret
-    from bedrockctl.server.gateway.store import open_engine
+    from bedrockctl.store.gateway import open_engine
 
     ctx = STATE.context()
     opts = GatewayOptions.from_settings(ctx.settings)
@@ -145,14 +145,11 @@ def audit_list(
     json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """The most recent audit records. Example: bedrockctl audit list --since 24h --team ml"""
-    from bedrockctl.server.gateway.audit import query
-    from bedrockctl.server.gateway.store import open_engine
+    from bedrockctl.services.gateway_admin import audit_records
 
-    engine = open_engine(STATE.context().settings)
-    rows = [
-        r.public()
-        for r in query(engine, since=_since(since), key_id=key, team=team, user=user, status=status, limit=limit)
-    ]
+    settings = STATE.context().settings
+    found = audit_records(settings, since=_since(since), key_id=key, team=team, user=user, status=status, limit=limit)
+    rows = [r.public() for r in found]
     if want_json(json_out):
         print_json(rows)
         return
@@ -189,11 +186,9 @@ def audit_export(
 
     import orjson
 
-    from bedrockctl.server.gateway.audit import query
-    from bedrockctl.server.gateway.store import open_engine
+    from bedrockctl.services.gateway_admin import audit_records
 
-    engine = open_engine(STATE.context().settings)
-    records = query(engine, since=_since(since), until=_since(until), limit=None)
+    records = audit_records(STATE.context().settings, since=_since(since), until=_since(until), limit=None)
     fh = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
     try:
         if fmt == "csv":

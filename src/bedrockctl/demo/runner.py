@@ -266,7 +266,7 @@ class Demo:
 
     def _throttles_absorbed(self) -> tuple[int, int]:
         """From the gateway's audit trail: attempts that were throttled and retried, and calls that failed over."""
-        from bedrockctl.server.gateway.audit import query
+        from bedrockctl.store.audit import query
 
         absorbed = failed_over = 0
         for rec in query(self.server.gateway.engine, status="ok", limit=None):

@@ -20,8 +20,6 @@ from bedrockctl.sandbox.effects import Effects
 from bedrockctl.sandbox.faults import Faults
 from bedrockctl.sandbox.state import reset_all
 
-log = logging.getLogger("bedrockctl.sandbox")
-
 HANDLER_PACKAGES = (
     "bedrockctl.sandbox.bedrock",
     "bedrockctl.sandbox.cloudtrail",
@@ -41,17 +39,10 @@ _OPERATIONS = {
 
 
 def load_handlers() -> list[str]:
-    """Import the handler packages so their routes register; tolerate those not written yet."""
-    loaded = []
+    """Import the handler packages so their routes register."""
     for name in HANDLER_PACKAGES:
-        try:
-            importlib.import_module(name)
-            loaded.append(name)
-        except ModuleNotFoundError as exc:
-            if not (exc.name or "").startswith(name.rsplit(".", 1)[0]):
-                raise
-            log.warning("sandbox handler package %s not available: %s", name, exc)
-    return loaded
+        importlib.import_module(name)
+    return list(HANDLER_PACKAGES)
 
 
 def _moto_app() -> Any:

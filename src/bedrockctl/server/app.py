@@ -98,13 +98,12 @@ def create_app(ctx: Any, *, gateway: Any = None, with_gateway: bool = True) -> S
     from bedrockctl.server.gateway.routes import install
 
     if gateway is None:
-        from bedrockctl.server.gateway.options import GatewayOptions
         from bedrockctl.server.gateway.pipeline import Gateway
-        from bedrockctl.server.gateway.store import open_engine
         from bedrockctl.services.console_data import apply_budget_overrides
+        from bedrockctl.store.gateway import open_engine
 
         # Budget edits made in the console are folded into the settings before the gateway's policy is built.
-        engine = open_engine(ctx.settings, GatewayOptions.from_settings(ctx.settings))
+        engine = open_engine(ctx.settings)
         apply_budget_overrides(ctx.settings, engine)
         gateway = Gateway(ctx, engine=engine)
     install(app, ctx, gateway)

@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from bedrockctl.analytics.budgets import BEDROCK_SERVICES
-from bedrockctl.errors import ConfigError
+from bedrockctl.aws.errors import aws_call, error_code
+from bedrockctl.errors import ConfigError, ResourceNotFound
 from bedrockctl.settings import EnvironmentSettings
 
 BUDGET_PREFIX = "bedrockctl-"
@@ -117,8 +118,6 @@ def sync_budget(
     client: Any, account_id: str, env: EnvironmentSettings, *, prefix: str = BUDGET_PREFIX, dry_run: bool = False
 ) -> SyncResult:
     """Create or update the environment's AWS Budget and its notifications."""
-    from botocore.exceptions import ClientError
-
     wanted = desired_budget(env, prefix)
     name = wanted["BudgetName"]
     if env.monthly_budget_usd is None:
@@ -126,9 +125,9 @@ def sync_budget(
     subs = subscribers(env)
     wanted_notes = {_nkey(notification(t)): notification(t) for t in thresholds(env)} if subs else {}
     try:
-        current = client.describe_budget(AccountId=account_id, BudgetName=name)["Budget"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NotFoundException":
+        current = aws_call(client.describe_budget, AccountId=account_id, BudgetName=name, service="budgets")["Budget"]
+    except ResourceNotFound as exc:
+        if error_code(exc) != "NotFoundException":
             raise
         changes = [f"create budget {wanted['BudgetLimit']['Amount']} USD/month"]
         changes += [f"notify at {k[2]:g}% -> {len(subs)} subscribers" for k in wanted_notes]

@@ -13,10 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from bedrockctl.errors import ValidationFailed
-from bedrockctl.services.console_tables import console_budgets, console_events
 from bedrockctl.services.users import Actor, NotFound, PermissionDenied, log_event
-
-NANO = 1_000_000_000
+from bedrockctl.store.alerts import AlertLedger
+from bedrockctl.store.audit import query, spend_by
+from bedrockctl.store.console import console_budgets, console_events
 
 
 def month_start(now: float | None = None) -> float:
@@ -118,18 +118,6 @@ class BudgetRow:
 def overrides(engine: Any) -> dict[tuple[str, str], dict[str, Any]]:
     with engine.connect() as conn:
         return {(r.scope, r.name): dict(r._mapping) for r in conn.execute(console_budgets.select())}
-
-
-def spend_by(engine: Any, column: str, since: float, *, user: str | None = None) -> dict[str, float]:
-    """Month-to-date gateway spend (USD) grouped by ``environment``, ``team``, ``user_name`` or ``model_served``."""
-    from bedrockctl.server.gateway.tables import gateway_audit as t
-
-    col = t.c[column]
-    q = sa.select(col, sa.func.sum(t.c.cost_nusd)).where(t.c.ts >= since).group_by(col)
-    if user is not None:
-        q = q.where(t.c.user_name == user)
-    with engine.connect() as conn:
-        return {str(k or "-"): int(v or 0) / NANO for k, v in conn.execute(q)}
 
 
 def budget_status(settings: Any, engine: Any, now: float | None = None) -> list[BudgetRow]:
@@ -254,11 +242,8 @@ def apply_budget_overrides(settings: Any, engine: Any) -> None:
 
 # -- alerts, top spenders, audit ------------------------------------------------------------------------------
 def recent_alerts(engine: Any, limit: int = 20) -> list[dict[str, Any]]:
-    from bedrockctl.server.gateway.tables import gateway_alerts as t
-
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(t).order_by(t.c.sent_at.desc()).limit(limit)).all()
-    return [dict(r._mapping) for r in rows]
+    """The latest budget alert deliveries (gateway and ``budget status --alert``) with their outcome."""
+    return [d.public() for d in AlertLedger(engine).recent(limit)]
 
 
 def top(engine: Any, actor: Actor, column: str, since: float, limit: int = 5) -> list[tuple[str, float]]:
@@ -267,8 +252,6 @@ def top(engine: Any, actor: Actor, column: str, since: float, limit: int = 5) ->
 
 
 def audit_rows(engine: Any, actor: Actor, *, limit: int = 100, user: str | None = None) -> list[dict[str, Any]]:
-    from bedrockctl.server.gateway.audit import query
-
     if user is not None and not actor.is_admin and user != actor.username:
         raise PermissionDenied("Members see only their own audit records")
     who = user if actor.is_admin else actor.username

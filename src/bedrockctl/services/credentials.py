@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.errors import BedrockctlError, ValidationFailed
 from bedrockctl.redact import MASK, mask_key_id
-from bedrockctl.services.console_tables import console_credentials, console_users
 from bedrockctl.services.envelope import MasterKey, Sealed, open_sealed, seal
 from bedrockctl.services.users import Actor, NotFound, log_event
 from bedrockctl.settings import AwsSettings
+from bedrockctl.store.console import console_credentials, console_users
 
 KINDS = ("keys", "role")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")

@@ -35,16 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bedrockctl.errors import ConfigError
-from bedrockctl.store.schema import metadata
-
-console_login_failures = sa.Table(
-    "console_login_failures",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),  # sha256 of the scope and the user name and/or address
-    sa.Column("failures", sa.Integer, nullable=False),  # attempts counted within the window
-    sa.Column("last_failure_at", sa.Float, nullable=False, index=True),
-    sa.Column("blocked_until", sa.Float, nullable=False),
-)
+from bedrockctl.store.console import console_login_failures
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from bedrockctl.errors import BedrockctlError, ValidationFailed
-from bedrockctl.services.console_tables import console_credentials, console_plugin_instances, console_users
 from bedrockctl.services.credentials import CredentialService
 from bedrockctl.services.users import Actor, NotFound, PermissionDenied, log_event
+from bedrockctl.store.console import console_credentials, console_plugin_instances, console_users
 
 T = console_plugin_instances
 

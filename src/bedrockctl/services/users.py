@@ -1,5 +1,5 @@
 """Console users: local accounts (argon2id hashes), roles ``admin`` and ``member``, login sessions with a CSRF
-token each, and a seam for external identity providers (OIDC) without an implementation.
+token each.
 
 Only ``sha256(cookie)`` of a session is stored. Every method that acts on behalf of somebody takes an ``Actor``
 and checks it here, in the service layer, so that no interface can forget to.
@@ -12,14 +12,14 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 
 from bedrockctl.errors import ValidationFailed
-from bedrockctl.services.console_tables import console_events, console_sessions, console_users
 from bedrockctl.services.errors import AuthenticationFailed, LoginThrottled, NotFound, PermissionDenied
 from bedrockctl.services.login_throttle import LoginThrottle
+from bedrockctl.store.console import console_events, console_sessions, console_users
 
 ROLES = ("admin", "member")
 SESSION_TTL = 12 * 3600.0
@@ -45,28 +45,6 @@ class Actor:
 
 
 SYSTEM = Actor(0, "cli", "admin")
-
-
-@dataclass(frozen=True)
-class ExternalIdentity:
-    """What an identity provider asserts about a person."""
-
-    provider: str
-    subject: str
-    username: str
-    display_name: str = ""
-    groups: tuple[str, ...] = ()
-
-
-class IdentityProvider(Protocol):
-    """The OIDC seam: ``login_url`` starts a sign-in, ``complete`` turns the callback into an identity.
-    ``UserService.sign_in_external`` maps it to a local user. No implementation ships yet."""
-
-    name: str
-
-    def login_url(self, state: str, redirect_uri: str) -> str: ...
-
-    def complete(self, params: dict[str, str], redirect_uri: str) -> ExternalIdentity: ...
 
 
 def _hasher(cost: str = "default") -> Any:
@@ -254,13 +232,11 @@ class UserService:
 
     # -- sign-in ---------------------------------------------------------------------------------------------
     def _verify(self, stored: str | None, password: str) -> bool:
-        from argon2.exceptions import VerificationError, VerifyMismatchError
+        from argon2.exceptions import InvalidHashError, VerificationError
 
         try:
             return bool(self._ph.verify(stored or self._dummy, password)) and stored is not None
-        except (VerifyMismatchError, VerificationError):
-            return False
-        except Exception:
+        except (VerificationError, InvalidHashError):  # a wrong password, or a stored hash that is not argon2
             return False
 
     def login_wait(self, username: str, address: str) -> float:
@@ -290,28 +266,6 @@ class UserService:
                 )
         if self.throttle is not None and address is not None:
             self.throttle.succeeded(username, address)
-        return Actor(int(row.id), str(row.username), str(row.role), str(row.team))
-
-    def sign_in_external(self, ident: ExternalIdentity, *, create_role: str | None = None) -> Actor:
-        """Map an identity provider's assertion to a local user (created as ``create_role`` when given)."""
-        match = sa.and_(
-            console_users.c.auth_provider == ident.provider, console_users.c.external_subject == ident.subject
-        )
-        with self.engine.connect() as conn:
-            row = conn.execute(console_users.select().where(match)).first()
-        if row is None:
-            if create_role is None:
-                raise AuthenticationFailed(f"no local user for {ident.username!r} from {ident.provider}")
-            self.create(SYSTEM, ident.username, None, role=create_role, display_name=ident.display_name)
-            with self.engine.begin() as conn:
-                conn.execute(
-                    console_users.update()
-                    .where(console_users.c.username == ident.username)
-                    .values(auth_provider=ident.provider, external_subject=ident.subject)
-                )
-                row = conn.execute(console_users.select().where(match)).one()
-        if row.disabled:
-            raise AuthenticationFailed("this user is disabled")
         return Actor(int(row.id), str(row.username), str(row.role), str(row.team))
 
     def open_session(self, actor: Actor) -> SessionInfo:
@@ -371,8 +325,6 @@ __all__ = [
     "SYSTEM",
     "Actor",
     "AuthenticationFailed",
-    "ExternalIdentity",
-    "IdentityProvider",
     "NotFound",
     "PermissionDenied",
     "SessionInfo",

@@ -1,4 +1,4 @@
-"""Errors of the local store's database file (codes ``BRC-STO-00N``)."""
+"""Errors of the store: its database file (codes ``BRC-STO-00N``) and its repositories (gateway keys)."""
 
 from __future__ import annotations
 
@@ -39,3 +39,10 @@ class StoreFileForeign(StoreFileError):
         "Check store.url (BEDROCKCTL_STORE_URL): the SQLite file has neither bedrockctl's application id nor its "
         "tables. Point it at bedrockctl's database, or at a path that does not exist yet to start a new store."
     )
+
+
+class KeyNotFound(BedrockctlError):
+    code = "BRC-GW-001"
+    title = "Gateway key not found"
+    default_remediation = "List keys with `bedrockctl keys list`."
+    exit_code = 4

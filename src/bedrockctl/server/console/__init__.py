@@ -44,8 +44,8 @@ def console_app(
 
         engine = Store(default_store_url(settings)).engine
     if keystore is None:
-        from bedrockctl.server.gateway.keys import KeyStore
         from bedrockctl.server.gateway.options import GatewayOptions, master_secret
+        from bedrockctl.store.keys import KeyStore
 
         keystore = KeyStore(engine, master_secret(GatewayOptions.from_settings(settings), settings), cache_ttl=0.0)
     login = LoginOptions.from_settings(settings)

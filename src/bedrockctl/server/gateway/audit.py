@@ -1,92 +1,21 @@
-"""The audit trail: one append-only row per request, written in batches off the request path; shipped to the
-analytics ledger (source ``gateway``) and optionally to S3: SSE-KMS, a lifecycle rule that expires the audit prefix
-after ``retention_days`` and, on a bucket with Object Lock, a per-object retention of the same length."""
+"""The gateway's audit writer: the request path appends records to a buffer, the background flush writes them in
+batches (``bedrockctl.store.audit``); written records are shipped to the analytics ledger (source ``gateway``) and
+optionally to S3: SSE-KMS, a lifecycle rule that expires the audit prefix after ``retention_days`` and, on a bucket
+with Object Lock, a per-object retention of the same length."""
 
 from __future__ import annotations
 
 import gzip
 import logging
-import operator
-import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, fields
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 
-from bedrockctl.server.gateway.tables import gateway_audit
+from bedrockctl.store.audit import AuditRecord, write_batch
 
 log = logging.getLogger("bedrockctl.gateway")
-NANO = 1_000_000_000
 S3_BACKLOG = 200_000  # records kept for S3 while it refuses them
-
-
-@dataclass(slots=True)
-class AuditRecord:
-    ts: float
-    request_id: str
-    key_id: str | None
-    user_name: str | None
-    team: str | None
-    environment: str | None
-    protocol: str
-    operation: str
-    model_requested: str | None
-    model_served: str | None
-    region: str | None
-    input_tokens: int
-    output_tokens: int
-    cost_nusd: int
-    status: str
-    http_status: int
-    latency_ms: int
-    attempts: int
-    client: str | None
-
-    def row(self) -> dict[str, Any]:
-        return dict(zip(FIELDS, _values(self), strict=True))
-
-    def invocation_log(self, account_id: str = "") -> dict[str, Any]:
-        """The record in the shape of a Bedrock model invocation log (what the analytics ledger ingests)."""
-        meta = {
-            "team": self.team,
-            "user": self.user_name,
-            "environment": self.environment,
-            "gateway_key": self.key_id,
-            "protocol": self.protocol,
-        }
-        return {
-            "schemaType": "ModelInvocationLog",
-            "schemaVersion": "1.0",
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.ts)) + f".{int(self.ts % 1 * 1000):03d}Z",
-            "accountId": account_id,
-            "identity": {"arn": f"arn:bedrockctl:gateway::{self.team or '-'}:user/{self.user_name or '-'}"},
-            "region": self.region,
-            "requestId": self.request_id,
-            "operation": self.operation,
-            "modelId": self.model_served or self.model_requested or "",
-            "input": {"inputTokenCount": self.input_tokens},
-            "output": {"outputTokenCount": self.output_tokens},
-            "metrics": {"latencyMs": self.latency_ms},
-            "requestMetadata": {k: v for k, v in meta.items() if v},
-            **({"errorCode": self.status} if self.status != "ok" else {}),
-        }
-
-    def public(self) -> dict[str, Any]:
-        out = self.row()
-        out["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.ts))
-        out["cost_usd"] = f"{self.cost_nusd / NANO:.9f}"
-        return out
-
-
-FIELDS = tuple(f.name for f in fields(AuditRecord))
-_values = operator.attrgetter(*FIELDS)  # record -> tuple of column values, in FIELDS order
-_INSERT = {  # constant column names, positional parameters only
-    mark: f"INSERT INTO gateway_audit ({', '.join(FIELDS)}) VALUES ({', '.join([mark] * len(FIELDS))})"  # noqa: S608
-    for mark in ("?", "%s")
-}
 
 
 class AuditLog:
@@ -112,12 +41,7 @@ class AuditLog:
     def write(self, batch: list[AuditRecord]) -> None:
         if not batch:
             return
-        with self.engine.begin() as conn:
-            style = conn.dialect.paramstyle
-            if style in ("qmark", "format", "pyformat"):  # sqlite3 / psycopg: one executemany of plain tuples
-                conn.exec_driver_sql(_INSERT["?" if style == "qmark" else "%s"], [_values(r) for r in batch])
-            else:
-                conn.execute(gateway_audit.insert(), [r.row() for r in batch])
+        write_batch(self.engine, batch)
         if self.ledger is not None or self.s3.get("bucket"):
             self._ship.extend(batch)
 
@@ -151,12 +75,11 @@ class AuditLog:
 
 
 def ledger_writer(settings: Any) -> Any:
-    """A callable adding audit records to the analytics ledger (``usage report --by tag:team``), or None."""
-    try:
-        from bedrockctl.analytics.records import Columns, add_invocation
-        from bedrockctl.analytics.store import UsageStore
-    except Exception:  # pragma: no cover - analytics extra not installed
-        return None
+    """A callable adding audit records to the analytics ledger (``usage report --by tag:team``); without the
+    analytics extra (DuckDB) its calls fail, and ``AuditLog.ship`` logs that."""
+    from bedrockctl.analytics.records import Columns, add_invocation
+    from bedrockctl.analytics.store import UsageStore
+
     store = UsageStore.for_settings(settings)
 
     def write(batch: list[AuditRecord]) -> None:
@@ -186,22 +109,15 @@ def _prefix(cfg: dict[str, Any]) -> str:
 def ensure_lifecycle(sessions: Any, cfg: dict[str, Any]) -> dict[str, Any]:
     """Add (or update) the bucket lifecycle rule expiring ``<prefix>/`` after ``retention_days``; other rules of
     the bucket are kept as they are."""
-    s3 = sessions.client("s3", cfg.get("region"))
-    try:
-        rules = s3.get_bucket_lifecycle_configuration(Bucket=cfg["bucket"]).get("Rules", [])
-    except s3.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NoSuchLifecycleConfiguration":
-            raise
-        rules = []
+    from bedrockctl.aws.s3 import put_lifecycle_rule
+
     rule = {
         "ID": LIFECYCLE_RULE_ID,
         "Filter": {"Prefix": _prefix(cfg) + "/"},
         "Status": "Enabled",
         "Expiration": {"Days": int(cfg["retention_days"])},
     }
-    rules = [r for r in rules if r.get("ID") != LIFECYCLE_RULE_ID] + [rule]
-    s3.put_bucket_lifecycle_configuration(Bucket=cfg["bucket"], LifecycleConfiguration={"Rules": rules})
-    return rule
+    return put_lifecycle_rule(sessions.client("s3", cfg.get("region")), cfg["bucket"], rule)
 
 
 def ship_s3(sessions: Any, cfg: dict[str, Any], batch: list[AuditRecord]) -> str:
@@ -229,30 +145,4 @@ def ship_s3(sessions: Any, cfg: dict[str, Any], batch: list[AuditRecord]) -> str
     return key
 
 
-def query(
-    engine: Any,
-    *,
-    since: float | None = None,
-    until: float | None = None,
-    key_id: str | None = None,
-    team: str | None = None,
-    user: str | None = None,
-    status: str | None = None,
-    limit: int | None = 100,
-) -> Iterator[AuditRecord]:
-    t = gateway_audit
-    stmt = sa.select(t).order_by(t.c.id)
-    for col, value in ((t.c.key_id, key_id), (t.c.team, team), (t.c.user_name, user), (t.c.status, status)):
-        if value is not None:
-            stmt = stmt.where(col == value)
-    if since is not None:
-        stmt = stmt.where(t.c.ts >= since)
-    if until is not None:
-        stmt = stmt.where(t.c.ts < until)
-    if limit is not None:
-        stmt = stmt.order_by(None).order_by(t.c.id.desc()).limit(limit)
-    with engine.connect() as conn:
-        rows = [AuditRecord(**{k: v for k, v in r._mapping.items() if k != "id"}) for r in conn.execute(stmt)]
-    if limit is not None:
-        rows.reverse()
-    yield from rows
+__all__ = ["LIFECYCLE_RULE_ID", "AuditLog", "AuditRecord", "ensure_lifecycle", "ledger_writer", "ship_s3"]

@@ -15,7 +15,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
 from bedrockctl.server.gateway import errors
-from bedrockctl.server.gateway.keys import KeyRecord, KeyStore
+from bedrockctl.store.keys import KeyRecord, KeyStore
 
 
 def authenticate(

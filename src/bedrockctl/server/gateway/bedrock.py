@@ -16,8 +16,8 @@ from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireReq
 from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.auth import authenticate
 from bedrockctl.server.gateway.http import client_of, estimate_tokens, model_path, read_body, request_id, respond
-from bedrockctl.server.gateway.keys import KeyRecord
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
+from bedrockctl.store.keys import KeyRecord
 
 OPERATIONS = {
     "converse": "Converse",

@@ -1,24 +1,37 @@
 """Budgets and rate limits of one request: environment -> team -> user -> key, monthly and daily windows;
-request and token limits per minute, hour and day. Alerts once per threshold per window (webhook, SNS).
+request and token limits per minute, hour and day. Crossed thresholds go to the alert service (``bedrockctl.alerts``):
+once per threshold per window and channel (log, webhook, SNS), with retries and a recorded outcome.
 """
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import logging
+import threading
 import time
+import weakref
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
+from bedrockctl.alerts import (
+    Alert,
+    AlertService,
+    Channel,
+    DeliveryPolicy,
+    LogChannel,
+    Outcome,
+    budget_scope,
+    channels_for,
+    crossed,
+    month_window,
+)
 from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.counters import CounterSpec, Key, Refused
-from bedrockctl.server.gateway.keys import KeyRecord
 from bedrockctl.server.gateway.options import GatewayOptions
-from bedrockctl.server.gateway.tables import gateway_alerts
 from bedrockctl.settings import EnvironmentSettings
+from bedrockctl.store.alerts import AlertLedger, Delivery
+from bedrockctl.store.keys import KeyRecord
 
 log = logging.getLogger("bedrockctl.gateway")
 NANO = 1_000_000_000
@@ -50,7 +63,7 @@ class Windows:
             (f"M{m}", (m + 1) * 60.0),
             (f"H{h}", (h + 1) * 3600.0),
             (f"d{g.tm_year:04d}-{g.tm_mon:02d}-{g.tm_mday:02d}", day_start + 86400.0),
-            (f"m{g.tm_year:04d}-{g.tm_mon:02d}", float(calendar.timegm((ny, nm, 1, 0, 0, 0)))),
+            (month_window(f"{g.tm_year:04d}-{g.tm_mon:02d}"), float(calendar.timegm((ny, nm, 1, 0, 0, 0)))),
         )
 
     def by_letter(self, letter: str) -> tuple[str, float]:
@@ -93,12 +106,12 @@ class Policy:
         thresholds = tuple(env.alert_thresholds) if env else ()
         out: list[CounterSpec] = []
 
-        def budget(scope: str, what: str, monthly: float | None, daily: float | None) -> None:
+        def budget(kind: str, name: str, what: str, monthly: float | None, daily: float | None) -> None:
             for limit, (win, resets), period in ((monthly, w.month, "monthly"), (daily, w.day, "daily")):
                 if limit is None:
                     continue
                 spec = CounterSpec(
-                    f"budget:{scope}",
+                    budget_scope(kind, name),
                     win,
                     int(limit * stop / 100 * NANO),
                     resets,
@@ -110,15 +123,16 @@ class Policy:
                 self.budgets[spec.key] = BudgetInfo(spec, key.environment, thresholds, stop)
 
         if env is not None:
-            budget(f"env:{env.name}", f"environment {env.name!r}", env.monthly_budget_usd, env.daily_budget_usd)
+            budget("env", env.name, f"environment {env.name!r}", env.monthly_budget_usd, env.daily_budget_usd)
         team = self.opts.teams.get(key.team)
         if team is not None:
-            budget(f"team:{key.team}", f"team {key.team!r}", team.monthly_budget_usd, team.daily_budget_usd)
+            budget("team", key.team, f"team {key.team!r}", team.monthly_budget_usd, team.daily_budget_usd)
         user = self.opts.users.get(key.user)
         if user is not None:
-            budget(f"user:{key.user}", f"user {key.user!r}", user.monthly_budget_usd, user.daily_budget_usd)
+            budget("user", key.user, f"user {key.user!r}", user.monthly_budget_usd, user.daily_budget_usd)
         budget(
-            f"key:{key.key_id}",
+            "key",
+            key.key_id,
             f"key {key.key_id}",
             key.limits.get("monthly_budget_usd"),
             key.limits.get("daily_budget_usd"),
@@ -173,88 +187,113 @@ class Policy:
     def env_pct(self, env: EnvironmentSettings, now: float) -> float:
         """The highest known spent % of the environment's budgets (for the soft threshold)."""
         w = Windows.at(now)
-        scope = f"budget:env:{env.name}"
+        scope = budget_scope("env", env.name)
         return max(self.pct.get((scope, w.month[0]), 0.0), self.pct.get((scope, w.day[0]), 0.0))
 
 
 class Alerter:
-    """Once per threshold per window, across workers (the ``gateway_alerts`` primary key decides who sends)."""
+    """The gateway's budget counters -> the alert service: once per threshold per window and channel, across workers
+    and replicas (``alert_deliveries`` decides who sends). Deliveries run on a small thread pool owned by this
+    object, so a slow or failing webhook does not hold up the flush; ``check`` waits up to ``wait`` seconds for them.
+    Failed deliveries are retried by later checks (``retry_due`` at most every ``sweep_every`` seconds)."""
 
-    def __init__(self, engine: Any, policy: Policy, opts: GatewayOptions, sessions: Any = None) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        engine: Any,
+        policy: Policy,
+        opts: GatewayOptions,
+        sessions: Any = None,
+        *,
+        delivery: DeliveryPolicy | None = None,
+        wait: float = 2.0,
+        sweep_every: float = 30.0,
+    ) -> None:
         self.policy = policy
         self.opts = opts
         self.sessions = sessions
-        self.sent: list[dict[str, Any]] = []
+        self.service = AlertService(AlertLedger(engine), delivery)
+        self.wait = wait
+        self.sweep_every = sweep_every
+        self._gateway = {"webhook_url": opts.webhook_url, "sns_topic_arn": opts.sns_topic_arn}
+        self._settled: set[tuple[str, str, float]] = set()
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._next_sweep = 0.0
+
+    def channels(self, environment: str) -> list[Channel]:
+        """The log, and the environment's (else the gateway's) webhook and SNS topic."""
+        env = self.policy.environments.get(environment)
+        return [LogChannel(), *channels_for(env, self._gateway, self.sessions)]
 
     def check(self, keys: list[Key], read: Any) -> list[dict[str, Any]]:
-        """Update the known percentages of ``keys`` and send the alerts they newly crossed (sync, off the hot path)."""
+        """Update the known percentages of ``keys`` and send the alerts they newly crossed (sync, off the hot path).
+        Returns the alerts handed to the service in this call."""
         infos = [self.policy.budgets[k] for k in keys if k in self.policy.budgets]
         if not infos:
             return []
         values = read([i.spec.key for i in infos])
-        fired = []
+        fired: list[Alert] = []
         for info in infos:
             used, _reserved, _cap = values.get(info.spec.key, (0, 0, 0))
             limit_n = info.spec.limit * NANO
             pct = 100.0 * used / limit_n if limit_n else 0.0
             self.policy.pct[info.spec.key] = pct
-            for threshold in info.thresholds:
-                if pct >= threshold and self._claim(info.spec, threshold):
-                    alert = {
-                        "type": "bedrockctl.budget_threshold",
-                        "budget": info.spec.label,
-                        "scope": info.spec.scope,
-                        "window": info.spec.win,
-                        "environment": info.environment,
-                        "threshold_pct": threshold,
-                        "spent_pct": round(pct, 3),
-                        "spent_usd": round(used / NANO, 6),
-                        "limit_usd": info.spec.limit,
-                        "hard_stop_pct": info.hard_stop_pct,
-                        "resets_at": errors.iso(info.spec.resets_at),
-                    }
-                    fired.append(alert)
-                    self._send(alert)
-        return fired
+            for threshold in crossed(pct, info.thresholds):
+                if (info.spec.scope, info.spec.win, threshold) not in self._settled:
+                    fired.append(_alert(info, threshold, pct, used))
+        jobs = [self._submit(self._notify, alert, self._env_of(alert)) for alert in fired]
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + self.sweep_every
+            jobs.append(self._submit(self.service.retry_due, self._resolve))
+        wait(jobs, timeout=self.wait)
+        return [a.body for a in fired]
 
-    def _claim(self, spec: CounterSpec, threshold: float) -> bool:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    gateway_alerts.insert().values(
-                        scope=spec.scope, win=spec.win, threshold=threshold, sent_at=time.time()
-                    )
-                )
-            return True
-        except sa.exc.IntegrityError:
-            return False
+    def _env_of(self, alert: Alert) -> str:
+        return str(alert.body.get("environment") or "")
 
-    def _send(self, alert: dict[str, Any]) -> None:
-        self.sent.append(alert)
-        log.warning(
-            "budget alert: %s at %.1f%% (threshold %g%%)", alert["budget"], alert["spent_pct"], alert["threshold_pct"]
-        )
-        if self.opts.webhook_url:
-            try:
-                import httpx
+    def _notify(self, alert: Alert, environment: str) -> list[Outcome]:
+        outcomes = self.service.notify(alert, self.channels(environment))
+        if all(o.settled for o in outcomes):
+            with self._lock:
+                if len(self._settled) > 100_000:  # old windows: the ledger still knows them
+                    self._settled.clear()
+                self._settled.add((alert.scope, alert.window, alert.threshold))
+        return outcomes
 
-                httpx.post(self.opts.webhook_url, json=alert, timeout=5.0)
-            except Exception as exc:
-                log.warning("budget alert webhook failed: %s", exc)
-        if self.opts.sns_topic_arn and self.sessions is not None:
-            try:
-                import json
+    def _resolve(self, delivery: Delivery) -> Channel | None:
+        environment = str(delivery.payload.get("environment") or "")
+        return next((c for c in self.channels(environment) if c.name == delivery.key.channel), None)
 
-                region = self.opts.sns_topic_arn.split(":")[3] or None
-                self.sessions.client("sns", region).publish(
-                    TopicArn=self.opts.sns_topic_arn,
-                    Subject=f"bedrockctl budget alert: {alert['budget']}"[:99],
-                    Message=json.dumps(alert),
-                )
-            except Exception as exc:
-                log.warning("budget alert to SNS failed: %s", exc)
+    def _submit(self, fn: Any, *args: Any) -> Future[Any]:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bedrockctl-alerts")
+                weakref.finalize(self, self._pool.shutdown, wait=False)
+        future = self._pool.submit(fn, *args)
+        future.add_done_callback(_log_failure)
+        return future
 
 
-async def run_blocking(fn: Any, *args: Any) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+def _alert(info: BudgetInfo, threshold: float, pct: float, used: int) -> Alert:
+    spec = info.spec
+    body = {
+        "type": "bedrockctl.budget_threshold",
+        "budget": spec.label,
+        "scope": spec.scope,
+        "window": spec.win,
+        "environment": info.environment,
+        "threshold_pct": threshold,
+        "spent_pct": round(pct, 3),
+        "spent_usd": round(used / NANO, 6),
+        "limit_usd": spec.limit,
+        "hard_stop_pct": info.hard_stop_pct,
+        "resets_at": errors.iso(spec.resets_at),
+    }
+    subject = f"bedrockctl budget alert: {spec.label} passed {threshold:g}%"
+    return Alert(spec.scope, spec.win, threshold, subject, body)
+
+
+def _log_failure(future: Future[Any]) -> None:
+    exc = future.exception()
+    if exc is not None:  # the claim stays until its lease runs out, then another check retries it
+        log.error("budget alert delivery failed unexpectedly", exc_info=exc)

@@ -7,8 +7,6 @@ from typing import Any
 
 import orjson
 
-from bedrockctl.errors import BedrockctlError
-
 _BEDROCK_NS = ":http://internal.amazon.com/coral/com.amazon.bedrock/"
 _OPENAI_TYPES = {
     400: "invalid_request_error",
@@ -17,13 +15,6 @@ _OPENAI_TYPES = {
     404: "not_found_error",
     429: "rate_limit_error",
 }
-
-
-class KeyNotFound(BedrockctlError):
-    code = "BRC-GW-001"
-    title = "Gateway key not found"
-    default_remediation = "List keys with `bedrockctl keys list`."
-    exit_code = 4
 
 
 class GatewayError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import weakref
 from typing import Any
 
 from botocore.utils import percent_encode
@@ -12,26 +13,41 @@ from botocore.utils import percent_encode
 Headers = list[tuple[bytes, bytes]]
 MAX_BODY = 32 << 20
 
-# Request ids: UUID-shaped (version 4 layout), a random per-process prefix + a counter, so that the hot path does
-# not make a getrandom() syscall per request (uuid4 was ~7% of the gateway's CPU under load).
-_R = os.urandom(10).hex()
-_PREFIX = f"{_R[:8]}-{_R[8:12]}-4{_R[12:15]}-{'89ab'[int(_R[15], 16) & 3]}{_R[16:19]}-"
-_COUNT = itertools.count(int.from_bytes(os.urandom(5), "big"))
+
+class RequestIds:
+    """Request ids, UUID-shaped (version 4 layout): a random per-process prefix and a counter, so that the hot path
+    makes no syscall per request (uuid4's getrandom() was ~7% of the gateway's CPU under load). Nothing is drawn
+    before the first id; the fork hook (registered then, not at import) only forgets the prefix, so a forked worker
+    draws its own on its first id."""
+
+    __slots__ = ("__weakref__", "_count", "_hooked", "_prefix")
+
+    def __init__(self) -> None:
+        self._prefix = ""
+        self._count: itertools.count[int] = itertools.count()
+        self._hooked = False
+
+    def __call__(self) -> str:
+        if not self._prefix:
+            self._seed()
+        return f"{self._prefix}{next(self._count) & 0xFFFFFFFFFFFF:012x}"
+
+    def _seed(self) -> None:
+        r = os.urandom(10).hex()
+        self._count = itertools.count(int.from_bytes(os.urandom(5), "big"))
+        self._prefix = f"{r[:8]}-{r[8:12]}-4{r[12:15]}-{'89ab'[int(r[15], 16) & 3]}{r[16:19]}-"
+        if not self._hooked:
+            self._hooked = True
+            ref = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _forget(ref()))
 
 
-def request_id() -> str:
-    """A unique request id (``xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx``), unique per process and across processes."""
-    return f"{_PREFIX}{next(_COUNT) & 0xFFFFFFFFFFFF:012x}"
+def _forget(ids: RequestIds | None) -> None:
+    if ids is not None:
+        ids._prefix = ""
 
 
-def _reseed() -> None:  # a forked worker must not repeat its parent's ids
-    global _R, _PREFIX, _COUNT
-    _R = os.urandom(10).hex()
-    _PREFIX = f"{_R[:8]}-{_R[8:12]}-4{_R[12:15]}-{'89ab'[int(_R[15], 16) & 3]}{_R[16:19]}-"
-    _COUNT = itertools.count(int.from_bytes(os.urandom(5), "big"))
-
-
-os.register_at_fork(after_in_child=_reseed)
+request_id = RequestIds()  # ``request_id()``: unique per process and across processes (seeded on first use)
 
 
 @functools.lru_cache(maxsize=4096)

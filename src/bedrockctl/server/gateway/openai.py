@@ -18,9 +18,9 @@ from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireReq
 from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.auth import authenticate
 from bedrockctl.server.gateway.http import client_of, estimate_tokens, model_path, read_body, request_id, respond
-from bedrockctl.server.gateway.keys import KeyRecord
 from bedrockctl.server.gateway.openai_wire import ChunkWriter, from_converse, to_converse
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
+from bedrockctl.store.keys import KeyRecord
 
 _SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 _JSON = [(b"content-type", b"application/json")]

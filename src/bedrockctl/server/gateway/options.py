@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bedrockctl.errors import ConfigError
@@ -93,17 +91,7 @@ def _opt_float(value: Any) -> float | None:
 
 
 def master_secret(opts: GatewayOptions, settings: Any) -> bytes:
-    """The server secret that derives SigV4 secrets of gateway keys (shared by every replica).
+    """The server secret that derives SigV4 secrets of gateway keys (``bedrockctl.store.keys.master_secret``)."""
+    from bedrockctl.store.keys import master_secret as stored_master_secret
 
-    ``gateway.master_secret`` / ``BEDROCKCTL_GATEWAY_SECRET``, else a file created once in the data directory
-    (mode 0600).
-    """
-    if opts.master_secret:
-        return opts.master_secret.encode()
-    from bedrockctl.files import create_once
-    from bedrockctl.paths import data_dir
-
-    path = Path(data_dir(settings)) / "gateway-master.key"
-    if not path.exists():  # the first writer wins, every process reads the same secret
-        create_once(path, secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
+    return stored_master_secret(settings, opts.master_secret)

@@ -24,10 +24,10 @@ from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer
 from bedrockctl.server.gateway.budgets import Alerter, Policy
 from bedrockctl.server.gateway.counters import Counters, Refused, Reservation, SqlCounters
 from bedrockctl.server.gateway.http import request_id as http_request_id
-from bedrockctl.server.gateway.keys import KeyRecord, KeyStore
 from bedrockctl.server.gateway.metrics import Metrics
 from bedrockctl.server.gateway.options import GatewayOptions, master_secret
 from bedrockctl.settings import EnvironmentSettings
+from bedrockctl.store.keys import KeyRecord, KeyStore
 
 log = logging.getLogger("bedrockctl.gateway")
 _GEO = ("us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "us-gov.")
@@ -63,7 +63,7 @@ class Gateway:
         self.ctx = ctx
         self.opts = GatewayOptions.from_settings(settings)
         if engine is None:
-            from bedrockctl.server.gateway.store import open_engine
+            from bedrockctl.store.gateway import open_engine
 
             engine = open_engine(settings, self.opts)
         self.engine = engine

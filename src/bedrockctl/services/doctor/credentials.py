@@ -28,14 +28,9 @@ def _sso_cache_expiry(facts: Facts) -> datetime | None:
     profile = facts.sessions.settings.profile or facts.env.get("AWS_PROFILE")
     if not profile:
         return None
-    import botocore.session
+    from bedrockctl.aws.sso import profile_sso_expiry
 
-    from bedrockctl.aws.sso import sso_token_expiry
-
-    try:
-        return sso_token_expiry(botocore.session.Session(profile=profile), profile)
-    except Exception:
-        return None
+    return profile_sso_expiry(profile)
 
 
 def _left(delta: timedelta) -> str:

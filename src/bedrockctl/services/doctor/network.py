@@ -18,6 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from bedrockctl.aws.errors import error_code
 from bedrockctl.errors import ConnectTimeout, EndpointUnreachable
 from bedrockctl.services.doctor.model import Check, Facts, Status
 
@@ -163,7 +164,7 @@ def _describe_vpce(facts: Facts) -> tuple[list[dict[str, Any]] | None, str]:
         )
         return list(resp.get("VpcEndpoints", [])), ""
     except Exception as exc:
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+        code = error_code(exc) or type(exc).__name__
         return None, f"ec2:DescribeVpcEndpoints failed ({code}); judged on DNS answers only"
 
 

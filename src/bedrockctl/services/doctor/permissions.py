@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bedrockctl.aws.errors import error_code, error_message
 from bedrockctl.services.doctor.model import Check, Facts, Severity, skipped_without_credentials
 from bedrockctl.services.policy import feature_actions, model_resources
 
@@ -16,11 +17,11 @@ _DENIED = re.compile(r"not authorized to perform:?\s+([\w-]+:[\w*]+)", re.I)
 
 
 def _code(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__))
+    return error_code(exc) or type(exc).__name__
 
 
 def _message(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Message", str(exc)))
+    return error_message(exc)
 
 
 def _is_denied(exc: BaseException) -> bool:

@@ -1,11 +1,14 @@
-"""The gateway's tables: keys (hashed), counters (budgets and rate limits), alerts sent, the audit trail.
+"""The gateway's tables: keys (hashed), counters (budgets and rate limits), the audit trail; and ``open_engine``,
+the gateway's database (the CLI's ``keys``/``audit`` commands and the console open the same one).
 
 Money is stored as integer nano-USD (1e-9 USD) so that reservations and settlements add up exactly.
 Created by the Alembic migration ``0001_gateway`` (branch ``gateway``); ``ensure_tables`` for ad-hoc stores.
+Budget alerts live in ``alert_deliveries`` (``bedrockctl.store.alerts``), shared with ``budget status --alert``.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,15 +42,6 @@ gateway_counters = sa.Table(
     sa.Column("resets_at", sa.Float, nullable=False),
 )
 
-gateway_alerts = sa.Table(
-    "gateway_alerts",
-    metadata,
-    sa.Column("scope", sa.String(300), primary_key=True),
-    sa.Column("win", sa.String(40), primary_key=True),
-    sa.Column("threshold", sa.Float, primary_key=True),
-    sa.Column("sent_at", sa.Float, nullable=False),
-)
-
 gateway_audit = sa.Table(
     "gateway_audit",
     metadata,
@@ -73,8 +67,24 @@ gateway_audit = sa.Table(
     sa.Column("client", sa.String(100)),
 )
 
-TABLES = (gateway_keys, gateway_counters, gateway_alerts, gateway_audit)
+TABLES = (gateway_keys, gateway_counters, gateway_audit)
 
 
 def ensure_tables(engine: Any) -> None:
     metadata.create_all(engine, tables=list(TABLES), checkfirst=True)
+
+
+def open_engine(settings: Any, _options: Any = None, *, migrate: bool | None = None) -> Any:
+    """The gateway's database: the local store (``store.url``; SQLite default, PostgreSQL for many workers or
+    replicas), optionally in a PostgreSQL schema (``gateway.store_schema``), migrated once unless told otherwise
+    (``bedrockctl serve`` migrates before its workers start and tells them with ``BEDROCKCTL_GATEWAY_MIGRATED``).
+    ``_options`` (the gateway's parsed options, which the pipeline passes) is not needed: the schema comes from the
+    raw settings so that callers below the gateway can open the same database."""
+    from bedrockctl.paths import default_store_url
+    from bedrockctl.store import Store
+
+    raw = dict(getattr(settings, "gateway", {}) or {})
+    schema = raw.get("store_schema") or os.environ.get("BEDROCKCTL_GATEWAY_STORE_SCHEMA") or None
+    if migrate is None:
+        migrate = os.environ.get("BEDROCKCTL_GATEWAY_MIGRATED") != "1"
+    return Store(default_store_url(settings), schema=schema, migrate=migrate).engine

@@ -108,3 +108,13 @@ TABLES = (
     console_budgets,
     console_events,
 )
+
+# sign-in back-off (services/login_throttle.py): one row per throttled key
+console_login_failures = sa.Table(
+    "console_login_failures",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),  # sha256 of the scope and the user name and/or address
+    sa.Column("failures", sa.Integer, nullable=False),  # attempts counted within the window
+    sa.Column("last_failure_at", sa.Float, nullable=False, index=True),
+    sa.Column("blocked_until", sa.Float, nullable=False),
+)

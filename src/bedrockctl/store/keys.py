@@ -4,6 +4,9 @@ A key has two faces: a bearer token ``bgk.<KEY_ID>.<secret>`` (``Authorization: 
 when ``AWS_BEARER_TOKEN_BEDROCK`` is set, and the OpenAI ``api_key``) and an access-key pair for SigV4
 (``KEY_ID`` / a secret derived from the server's master secret, so that the gateway can recompute signatures
 without storing it). Only ``sha256(secret)`` of the bearer token is stored.
+
+``master_secret(settings)`` is that server secret: ``gateway.master_secret`` / ``BEDROCKCTL_GATEWAY_SECRET``, else a
+file created once in the data directory (mode 0600).
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from bedrockctl.server.gateway.errors import KeyNotFound
-from bedrockctl.server.gateway.tables import gateway_keys
+from bedrockctl.store.errors import KeyNotFound
+from bedrockctl.store.gateway import gateway_keys
 
 LIMIT_KEYS = ("rpm", "rph", "rpd", "tpm", "tph", "tpd", "monthly_budget_usd", "daily_budget_usd")
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -222,4 +227,30 @@ def _record(m: Any) -> KeyRecord:
     )
 
 
-__all__ = ["LIMIT_KEYS", "KeyNotFound", "KeyRecord", "KeyStore", "hash_secret", "parse_token", "sigv4_secret"]
+def master_secret(settings: Any, configured: str | None = None) -> bytes:
+    """The server secret that derives SigV4 secrets of gateway keys (shared by every replica): ``configured`` (the
+    gateway's parsed option), ``gateway.master_secret`` or ``BEDROCKCTL_GATEWAY_SECRET``, else a file created once
+    in the data directory (mode 0600; the first writer wins, every process reads the same secret)."""
+    raw = dict(getattr(settings, "gateway", {}) or {})
+    given = configured or raw.get("master_secret") or os.environ.get("BEDROCKCTL_GATEWAY_SECRET")
+    if given:
+        return str(given).encode()
+    from bedrockctl.files import create_once
+    from bedrockctl.paths import data_dir
+
+    path = Path(data_dir(settings)) / "gateway-master.key"
+    if not path.exists():  # the first writer wins, every process reads the same secret
+        create_once(path, secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()
+
+
+__all__ = [
+    "LIMIT_KEYS",
+    "KeyNotFound",
+    "KeyRecord",
+    "KeyStore",
+    "hash_secret",
+    "master_secret",
+    "parse_token",
+    "sigv4_secret",
+]
