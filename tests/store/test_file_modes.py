@@ -36,7 +36,7 @@ def test_data_files_are_0600_and_directories_0700(tmp_path: Path, usual_umask: N
 
     store = Store(default_store_url(settings))  # the database, migrated
 
-    from bedrockctl.server.gateway.keys import KeyStore
+    from bedrockctl.store.keys import KeyStore
     from bedrockctl.server.gateway.options import GatewayOptions, master_secret
 
     KeyStore(store.engine, master_secret(GatewayOptions.from_settings(settings), settings)).create(
