@@ -100,12 +100,6 @@ def test_data_files_are_0600_and_directories_0700(tmp_path: Path, usual_umask: N
             )
         ]
     )
-    from bedrockctl.analytics.budgets import AlertState
-
-    state = AlertState(data / "budgets" / "alerts.json")
-    state.sent["dev|2026-11|50|webhook"] = "now"
-    state.save()
-
     from bedrockctl.analytics.store import UsageStore
 
     assert UsageStore.for_settings(settings).has_data()
