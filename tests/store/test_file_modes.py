@@ -108,7 +108,6 @@ def test_data_files_are_0600_and_directories_0700(tmp_path: Path, usual_umask: N
     names = {p.relative_to(data).as_posix() for p in files}
     assert {"bedrockctl.db", "gateway-master.key", "credentials-master.key", "tls/ca-key.pem"} <= names
     assert "usage/MANIFEST.json" in names and any(n.endswith(".parquet") for n in names)
-    assert "budgets/alerts.json" in names
     loose = {p.relative_to(data).as_posix(): oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
     assert {n: m for n, m in loose.items() if m != "0o600"} == {}
     dirs = {p.relative_to(data).as_posix(): oct(stat.S_IMODE(p.stat().st_mode)) for p in data.rglob("*") if p.is_dir()}
