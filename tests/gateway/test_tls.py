@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
 import socket
 import ssl
@@ -16,43 +14,14 @@ from typing import Any
 import boto3
 import httpx
 from botocore.config import Config
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from bedrockctl.server.gateway.keys import KeyStore
 from bedrockctl.store import Store
 
-from .conftest import HAIKU
+from .conftest import HAIKU, self_signed
 from .test_protocols import MSG
 
 SECRET = "tls-test-master-secret"
-
-
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp / "gw.pem", tmp / "gw.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    key_path.chmod(0o600)
-    return cert_path, key_path
 
 
 def test_bearer_token_over_https(sandbox_env: Any, tmp_path: Path, monkeypatch: Any) -> None:
@@ -62,7 +31,7 @@ def test_bearer_token_over_https(sandbox_env: Any, tmp_path: Path, monkeypatch: 
         f'[environments.dev]\n[gateway]\nmaster_secret = "{SECRET}"\nledger = false\n'
     )
     key = KeyStore(Store(db).engine, SECRET.encode()).create(user="ana", team="ml", environment="dev")
-    cert, pkey = _self_signed(tmp_path)
+    cert, pkey = self_signed(tmp_path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
