@@ -118,6 +118,8 @@ def start_gateway(sandbox_env: Any, tmp_path: Path) -> Iterator[Callable[..., Ru
         ctx = AppContext(settings=settings, sessions=SessionFactory(settings.aws))
         app = create_app(ctx)
         gw = app.state["gateway"]
+        started_at = time.time()
+        gw.window_clock = lambda: started_at  # the test owns the calendar: no window ends during its requests
         sock = free_socket()
         cert, key = self_signed(tmp_path) if tls else (None, None)
         config = uvicorn.Config(
