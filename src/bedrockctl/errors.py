@@ -278,6 +278,15 @@ class AwsServiceError(BedrockctlError):
     http_status = 502
 
 
+# --- installation ----------------------------------------------------------------------------------------
+class MissingExtra(BedrockctlError):
+    code = "BRC-INS-001"
+    title = "An optional part of bedrockctl is not installed"
+    default_remediation = "Install the named extra, e.g. pip install 'bedrockctl[server]' (see README)."
+    exit_code = 10
+    http_status = 500
+
+
 def _import_error_modules() -> None:
     """Import every ``errors.py`` of the package, so subclasses defined next to their feature are known."""
     import importlib

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import socket
 import threading
 import time
@@ -15,13 +13,10 @@ from typing import Any
 
 import pytest
 import uvicorn
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.context import AppContext
+from bedrockctl.security.tls import ensure_local_tls
 from bedrockctl.server import create_app
 from bedrockctl.server.gateway.pipeline import Gateway
 from bedrockctl.settings import AwsSettings, EnvironmentSettings, Settings, StoreSettings
@@ -36,7 +31,7 @@ class RunningGateway:
     server: uvicorn.Server
     thread: threading.Thread
     loop: asyncio.AbstractEventLoop | None = None
-    ca: Path | None = None  # the certificate to trust when the gateway serves TLS (``start_gateway(tls=True)``)
+    ca: Path | None = None  # the CA certificate to trust when the gateway serves TLS (``start_gateway(tls=True)``)
 
     def key(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("user", "ana")
@@ -48,32 +43,6 @@ class RunningGateway:
         """Run the background flush now (settle counters, write audit rows) on the server's loop."""
         assert self.loop is not None
         asyncio.run_coroutine_threadsafe(self.gateway.flush(), self.loop).result(10)
-
-
-def self_signed(tmp: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 valid from 5 minutes ago for an hour, and its key (PEM files in ``tmp``)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp / "gw.pem", tmp / "gw.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    key_path.chmod(0o600)
-    return cert_path, key_path
 
 
 def free_socket() -> socket.socket:
@@ -112,7 +81,7 @@ def start_gateway(sandbox_env: Any, tmp_path: Path) -> Iterator[Callable[..., Ru
         settings: Settings | None = None,
         tls: bool = False,
     ) -> RunningGateway:
-        """A gateway on a free port; ``tls=True`` serves HTTPS with a fresh self-signed certificate (``.ca``), as
+        """A gateway on a free port; ``tls=True`` serves HTTPS with a certificate from a fresh local CA (``.ca``), as
         bearer-token clients need (botocore >= 1.44 refuses to send a bearer token over plain HTTP)."""
         settings = settings or make_settings(tmp_path, environments, gateway)
         ctx = AppContext(settings=settings, sessions=SessionFactory(settings.aws))
@@ -121,19 +90,19 @@ def start_gateway(sandbox_env: Any, tmp_path: Path) -> Iterator[Callable[..., Ru
         started_at = time.time()
         gw.window_clock = lambda: started_at  # the test owns the calendar: no window ends during its requests
         sock = free_socket()
-        cert, key = self_signed(tmp_path) if tls else (None, None)
+        local = ensure_local_tls(tmp_path / "tls") if tls else None  # the CA `serve --tls self-signed` uses
         config = uvicorn.Config(
             app,
             lifespan="on",
             log_level="warning",
             access_log=False,
             loop="asyncio",
-            ssl_certfile=str(cert) if cert else None,
-            ssl_keyfile=str(key) if key else None,
+            ssl_certfile=str(local.cert) if local else None,
+            ssl_keyfile=str(local.key) if local else None,
         )
         server = uvicorn.Server(config)
         url = f"{'https' if tls else 'http'}://127.0.0.1:{sock.getsockname()[1]}"
-        running = RunningGateway(url, gw, server, None, ca=cert)  # type: ignore[arg-type]
+        running = RunningGateway(url, gw, server, None, ca=local.ca_cert if local else None)  # type: ignore[arg-type]
 
         def run() -> None:
             loop = asyncio.new_event_loop()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
-import pytest
-
-from inventory.estate import HAIKU, client, put_endpoint_invocations, seed_bedrock, seed_sagemaker
+from inventory.estate import HAIKU, TITAN, client, put_endpoint_invocations, seed_bedrock, seed_sagemaker
 
 ROLE = "OrganizationAccountAccessRole"
 EXTERNAL_ID = "audit-7f3c"
@@ -131,19 +130,34 @@ def test_rescan_marks_deleted_asset_removed_and_diff_shows_it(sandbox_env, store
     assert len(exported) == 2 and {r["asset_type"] for r in exported} == {"provisioned_throughput", "agent"}
 
 
-def test_idle_capacity_flagged_with_hourly_cost(sandbox_env, tmp_path, monkeypatch, cli):
+def test_idle_capacity_priced_from_the_price_book(sandbox_env, tmp_path, monkeypatch, cli):
+    """Hand-computed from pricing/data: Titan Text Express one-month PT is $18.40 per model unit-hour (2 units:
+    $36.80); ml.m5.large hosting in us-east-1 is $0.115 per instance-hour; Claude 3 Haiku has no provisioned
+    rate in the price book, so its idle PT is unpriced (never a guessed figure)."""
     monkeypatch.setenv("BEDROCKCTL_STORE_URL", f"sqlite:///{tmp_path / 'i.db'}")
     est = seed_bedrock(sandbox_env.endpoint_url, logging=False)
     seed_sagemaker(sandbox_env.endpoint_url, est)
     put_endpoint_invocations(sandbox_env.endpoint_url, "us-east-1", est.endpoint, 7)
+    client(sandbox_env.endpoint_url, "bedrock").create_provisioned_model_throughput(
+        modelUnits=2, provisionedModelName="pt-titan", modelId=TITAN, commitmentDuration="OneMonth"
+    )
     out = cli("inventory", "idle", "--days", "7", "--json")
     idle = {r["name"]: r for r in out["resources"]}
-    assert set(idle) == {est.pt_name, est.idle_endpoint}
-    assert idle[est.idle_endpoint]["hourly_cost_usd"] == pytest.approx(0.115)
-    assert idle[est.pt_name]["kind"] == "provisioned_throughput" and idle[est.pt_name]["hourly_cost_usd"] > 0
-    assert out["idle_hourly_cost_usd"] == pytest.approx(idle[est.pt_name]["hourly_cost_usd"] + 0.115)
+    assert set(idle) == {est.pt_name, est.idle_endpoint, "pt-titan"}
+    assert idle["pt-titan"]["commitment"] == "one_month" and idle["pt-titan"]["units"] == 2
+    assert Decimal(idle["pt-titan"]["usd_per_unit_hour"]) == Decimal("18.40")
+    assert Decimal(idle["pt-titan"]["hourly_cost_usd"]) == Decimal("36.80")
+    assert "as of" in idle["pt-titan"]["price_source"] and idle["pt-titan"]["unpriced_reason"] is None
+    assert Decimal(idle[est.idle_endpoint]["hourly_cost_usd"]) == Decimal("0.115")
+    haiku = idle[est.pt_name]
+    assert haiku["hourly_cost_usd"] is None and "no no-commitment provisioned-throughput rate" in (
+        haiku["unpriced_reason"] or ""
+    )
+    assert Decimal(out["idle_hourly_cost_usd"]) == Decimal("36.915") and out["unpriced"] == [est.pt_name]
     busy = {r["name"]: r for r in cli("inventory", "idle", "--all", "--json")["resources"]}
     assert busy[est.endpoint]["idle"] is False and busy[est.endpoint]["invocations"] == 7
+    text = cli("inventory", "idle", "--days", "7", parse=False).stdout
+    assert "$36.92 per hour" in text and "1 unpriced: pt-haiku" in text
 
 
 def test_models_matrix_live_and_offline(sandbox_env, monkeypatch, cli):

@@ -37,7 +37,8 @@ def estate(sandbox_env):
 def test_bedrock_snippet_against_seeded_estate(sandbox_env, estate):
     plugin = create_plugin_instance("aws_bedrock", {"region": "us-east-1", "cloudwatch_log_group": LOG_GROUP})
     status = plugin.verify_connection()
-    assert status["ok"] is True
+    assert status["success"] is True and status["ok"] is True
+    assert status["message"] == "Successfully connected to AWS Bedrock"
     assert status["account_id"] == "123456789012"
     assert status["region"] == "us-east-1"
     assert status["identity_arn"].endswith(":user/moto")
@@ -45,7 +46,10 @@ def test_bedrock_snippet_against_seeded_estate(sandbox_env, estate):
     assert isinstance(status["foundation_models_available"], int) and status["foundation_models_available"] > 10
 
     models = plugin.list_assets("model")
-    assert len(models) == status["foundation_models_available"]
+    assert len(models) == status["foundation_models_total"]
+    # OpenCITE's count: the models with text output (its list_foundation_models(byOutputModality="TEXT"))
+    assert status["foundation_models_available"] == sum("TEXT" in m["output_modalities"] for m in models)
+    assert status["foundation_models_available"] < status["foundation_models_total"]  # embeddings, images
     haiku = next(m for m in models if m["id"] == HAIKU)
     assert set(haiku) >= MODEL_FIELDS
     assert haiku["name"] == "Claude 3 Haiku" and haiku["provider"] == "Anthropic"
@@ -65,10 +69,11 @@ def test_bedrock_snippet_against_seeded_estate(sandbox_env, estate):
     assert pts[0]["foundation_model_arn"].endswith(HAIKU)
 
     profiles = plugin.list_assets("inference_profile")
-    app = [p for p in profiles if p["type"] == "APPLICATION"]
+    assert {p["type"] for p in profiles} == {"inference_profile"}
+    app = [p for p in profiles if p["profile_type"] == "APPLICATION"]
     assert [p["arn"] for p in app] == [estate.app_profile_arn]
     assert app[0]["tags"] == {"team": "a", "env": "prod"} and app[0]["name"] == "team-a-haiku"
-    system = [p for p in profiles if p["type"] == "SYSTEM_DEFINED"]
+    system = [p for p in profiles if p["profile_type"] == "SYSTEM_DEFINED"]
     assert any(p["id"] == f"us.{HAIKU}" for p in system) and all(p["tags"] == {} for p in system)
 
     assert [g["id"] for g in plugin.list_assets("guardrail")] == [estate.guardrail_id]
@@ -120,10 +125,15 @@ def test_sagemaker_snippet_against_seeded_estate(sandbox_env, estate):
     assert metrics["invocations"] == 42
     assert metrics["invocation_4xx_errors"] == 2 and metrics["invocation_5xx_errors"] == 1
     assert metrics["model_latency_avg_ms"] == pytest.approx(25.0)
-    everything = sm.get_all_endpoint_metrics(days=7)
-    assert everything[estate.idle_endpoint]["invocations"] == 0
+    everything = sm.get_all_endpoint_metrics(days=7)  # most invoked first, as OpenCITE orders them
+    assert [(m["endpoint_name"], m["invocations"]) for m in everything] == [
+        (estate.endpoint, 42),
+        (estate.idle_endpoint, 0),
+    ]
     summary = sm.get_usage_summary(days=7)
-    assert summary["summary"]["active_endpoints"] == 2
+    assert summary["summary"]["active_endpoints"] == 1  # OpenCITE's meaning: invoked in the window
+    assert summary["summary"]["in_service_endpoints"] == 2
+    assert [m["endpoint_name"] for m in summary["top_endpoints_by_invocations"]] == [estate.endpoint]
     assert summary["summary"]["total_invocations_last_n_days"] == 42
     assert summary["summary"]["idle_endpoints"] == 1 and len(summary["endpoints"]) == 2
 
@@ -206,7 +216,7 @@ def test_explicit_keys_config(sandbox_env, monkeypatch):
         {"region": "eu-west-1", "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "testing"},
     )
     status = plugin.verify_connection()
-    assert status["ok"] and status["region"] == "eu-west-1" and status["credential_source"] == "explicit"
+    assert status["success"] and status["region"] == "eu-west-1" and status["credential_source"] == "explicit"
 
 
 def test_third_party_plugin_via_entry_point(tmp_path: Path, monkeypatch, sandbox_env):
@@ -239,7 +249,15 @@ def test_third_party_plugin_via_entry_point(tmp_path: Path, monkeypatch, sandbox
         listed = {p["name"]: p for p in list_plugins()}
         assert listed["acme_s3"]["source"] == "entry_point" and listed["acme_s3"]["asset_types"] == ["bucket"]
         assets = create_plugin_instance("acme_s3", {"region": "us-east-1"}).list_assets("bucket")
-        assert assets == [{"id": "acme-data", "name": "acme-data", "region": "us-east-1"}]
+        assert assets == [
+            {
+                "id": "acme-data",
+                "name": "acme-data",
+                "region": "us-east-1",
+                "type": "bucket",
+                "discovery_source": "acme_s3_api",
+            }
+        ]
     finally:
         sys.modules.pop("acme_plugin", None)
         registry.refresh()

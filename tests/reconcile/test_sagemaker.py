@@ -9,7 +9,8 @@ from typing import Any
 
 import moto.core.base_backend  # noqa: F401 - import moto before the sandbox's warm-up thread does (import race)
 
-from bedrockctl.analytics.sagemaker import endpoint_metrics, instance_cost, load_prices, usage_summary
+from bedrockctl.analytics.sagemaker import endpoint_metrics, instance_cost, usage_summary
+from bedrockctl.pricing.hourly import InstancePrices
 
 
 def seed(sm: Any, name: str, itype: str, count: int) -> None:
@@ -68,7 +69,10 @@ def test_plugin_summary_with_instance_cost(boto_client: Callable[..., Any], sand
     assert busy["cost"]["variants"][0]["usd_per_hour"] == "0.736"
     odd = next(e for e in summary["endpoints"] if e["name"] == "odd")
     assert odd["cost"]["unpriced_instance_types"] == ["ml.r5.large", "ml.r5.large"]
-    assert s["price_list"]["as_of"] and set(plugin.get_all_endpoint_metrics(days=1)) == {"busy", "odd"}
+    assert s["price_list"]["as_of"] and {m["endpoint_name"] for m in plugin.get_all_endpoint_metrics(days=1)} == {
+        "busy",
+        "odd",
+    }
 
 
 def test_instance_hours_priced_over_the_window() -> None:
@@ -80,7 +84,7 @@ def test_instance_hours_priced_over_the_window() -> None:
             {"name": "S", "instance_type": "serverless", "instance_count": 0, "serverless": True},
         ],
     }
-    cost = instance_cost(ep, 7, "us-east-1", load_prices(), now)
+    cost = instance_cost(ep, 7, "us-east-1", InstancePrices.load(), now)
     assert cost["instance_hours"] == "48"  # created 24 h ago, 2 instances
     assert Decimal(cost["cost_usd"]) == Decimal("0.115") * 48 and cost["unpriced_instance_types"] == ["serverless"]
     summary = usage_summary(

@@ -2,54 +2,76 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from bedrockctl.cli.output import err, out, print_json, print_table, want_json
+from bedrockctl.errors import BedrockctlError
 
 
 def register(app: typer.Typer) -> None:
     @app.command(
         "demo",
         epilog="Examples:\n\n  bedrockctl demo\n\n  bedrockctl demo --no-serve --json\n\n"
-        "  bedrockctl demo --port 8080 --no-browser",
+        "  bedrockctl demo --port 8080 --tls-port 8443 --no-browser\n\n"
+        "  bedrockctl demo --port 0 --data-dir ./demo-data",
     )
     def demo(
-        port: int = typer.Option(8765, "--port", help="Port of the gateway and console (0 = any free port)."),
-        sandbox_port: int = typer.Option(0, "--sandbox-port", help="Port of the sandbox endpoint (0 = any free)."),
-        data_dir: Path | None = typer.Option(None, "--data-dir", help="Where the demo keeps its store and ledger."),
+        port: int = typer.Option(
+            8765, "--port", min=0, max=65535, help="Console port, plain HTTP on 127.0.0.1 (0 = any free port)."
+        ),
+        tls_port: int | None = typer.Option(
+            None,
+            "--tls-port",
+            min=0,
+            max=65535,
+            help="Gateway port for clients, HTTPS with the demo's own CA (default: --port + 1; any free port when "
+            "--port is 0).",
+        ),
+        sandbox_port: int = typer.Option(
+            0, "--sandbox-port", min=0, max=65535, help="Port of the sandbox endpoint (0 = any free)."
+        ),
+        data_dir: Path | None = typer.Option(
+            None,
+            "--data-dir",
+            help="Where the demo keeps its store, ledger and CA; emptied at the start of every run (a directory the "
+            "demo did not make must be empty).",
+        ),
         serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep serving after the summary (Ctrl-C)."),
         no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
         json_out: bool = typer.Option(False, "--json", help="JSON summary on stdout (with --serve, then serve)."),
     ) -> None:
-        """Start the sandbox with a demo estate, discover it, drive a workload, and show what bedrockctl sees."""
-        from bedrockctl.services.demo import Demo
+        """Start the sandbox with a demo estate, discover it, drive a workload through the gateway over HTTPS, and
+        show what bedrockctl sees. Each run starts from an empty demo data directory."""
+        from bedrockctl.extras import require
+
+        require("all", feature="bedrockctl demo")
+        from bedrockctl.demo.runner import Demo
 
         quiet = want_json(json_out)
         runner = Demo(
             port=port,
+            tls_port=tls_port,
             sandbox_port=sandbox_port,
             data_dir=data_dir,
-            on_step=None if quiet else lambda n: err.print(f"· {n} …"),
+            # progress on stderr; with --json only on a terminal (piped output stays pure JSON and silent)
+            say=None if quiet and not err.is_terminal else lambda line: err.print(f"· {line}", markup=False),
         )
         try:
-            run = runner.run_all()
+            try:
+                run = runner.run_all()
+            except BedrockctlError as exc:
+                if quiet:  # the error follows --json, like the result would have
+                    print_json({"error": exc.to_dict()})
+                    raise typer.Exit(exc.exit_code) from exc
+                raise
             if quiet:
                 print_json(run.to_dict())
             else:
-                print_table(
-                    "bedrockctl demo",
-                    ["step", "ok", "seconds", "detail"],
-                    [
-                        (s.name, "yes" if s.ok else "NO", f"{s.seconds:.1f}", s.error or _short(s.detail))
-                        for s in run.steps
-                    ],
-                )
-                _summary(run.summary)
-                out.print(f"sandbox endpoint: {run.endpoint}    gateway: {run.console}    data: {run.data_dir}")
-            failed = [s for s in run.steps if not s.ok]
+                _render(run)
             if serve and runner.server is not None:
                 # the demo admin's password is shown on purpose (it only opens this local demo console)
                 console = err if quiet else out
@@ -62,36 +84,85 @@ def register(app: typer.Typer) -> None:
 
                     webbrowser.open(run.console)
                 runner.server.wait()
-            if failed:
+            if any(not s.ok for s in run.steps):
                 raise typer.Exit(1)
         finally:
             runner.close()
 
 
-def _summary(summary: dict[str, Any]) -> None:
-    wl = summary.get("workload") or {}
+def _render(run: Any) -> None:
+    print_table(
+        "bedrockctl demo",
+        ["step", "ok", "seconds", "what happened"],
+        [
+            (s.name, "skipped" if s.skipped else ("yes" if s.ok else "NO"), f"{s.seconds:.1f}", s.error or _what(s))
+            for s in run.steps
+        ],
+    )
+    summary = run.summary
+    wl = summary.get("workload")
     if wl:
-        out.print(
-            f"workload: {wl.get('calls')} calls through the gateway, {wl.get('refused_by_budget')} refused by the dev "
-            f"budget, errors {wl.get('errors') or 'none'}; by protocol {wl.get('by_protocol')}"
-        )
-    if summary.get("top_users"):
+        rows: list[tuple[str, Any]] = [("calls answered", wl["calls"])]
+        rows += [(f"  via {p}", n) for p, n in sorted(wl["by_protocol"].items())]
+        rows += [(f"expected: {code}", n) for code, n in sorted(wl["expected"].items())]
+        rows += [("failed over to another Region", wl.get("failed_over", 0))]
+        rows += [(f"UNEXPECTED: {code}", n) for code, n in sorted(wl["errors"].items())] or [("unexpected errors", 0)]
+        print_table("Workload through the gateway (HTTPS)", ["figure", "count"], rows)
+    if summary.get("users"):
         print_table(
-            f"Top spenders (total ${summary.get('total_cost_usd')})",
+            f"Spend by user (total ${_money(summary.get('total_cost_usd'))})",
             ["user", "invocations", "cost USD"],
-            [(u["user"], u["invocations"], u["cost_usd"]) for u in summary["top_users"]],
+            [(u["user"], u["invocations"], _money(u["cost_usd"])) for u in summary["users"]],
         )
+        if any(Decimal(str(u["cost_usd"])) == 0 for u in summary["users"]):
+            out.print(
+                "  $0 rows: calls CloudTrail saw without an invocation-log record (here the throttled attempts of "
+                "the gateway's own sandbox identity, which it failed over).",
+                markup=False,
+            )
     if summary.get("teams"):
         print_table(
-            "Teams",
+            "Spend by team",
             ["team", "invocations", "cost USD"],
-            [(t["team"], t["invocations"], t["cost_usd"]) for t in summary["teams"]],
+            [(t["team"] or "(no team tag)", t["invocations"], _money(t["cost_usd"])) for t in summary["teams"]],
         )
     doc = summary.get("doctor")
     if doc:
-        out.print(f"doctor: {doc['summary']}; not passing: {', '.join(doc['not_passing']) or 'none'}")
+        rows = [(k, v) for k, v in doc["summary"].items()] + [("not passing", n) for n in doc["not_passing"]]
+        print_table("Doctor (us-east-1)", ["result", "checks"], rows)
+    out.print(f"sandbox:  {run.endpoint}", markup=False)
+    out.print(f"console:  {run.console}   gateway: {run.gateway}", markup=False)
+    out.print(f"data:     {run.data_dir} (emptied at the start of this run)", markup=False)
+    if run.ca_cert:
+        out.print(f"CA:       export AWS_CA_BUNDLE={run.ca_cert}   (clients of {run.gateway} trust it)", markup=False)
 
 
-def _short(detail: dict[str, object]) -> str:
-    text = ", ".join(f"{k}={v}" for k, v in detail.items())
-    return text if len(text) < 160 else text[:157] + "…"
+def _money(value: Any) -> str:
+    """Six decimals for every amount of the summary: one column, one format."""
+    try:
+        return f"{Decimal(str(value)):.6f}"
+    except (InvalidOperation, ValueError):
+        return "unpriced"
+
+
+def _what(step: Any) -> str:
+    """One readable line of figures per step (the full detail is in --json)."""
+    d = step.detail
+    lines = {
+        "sandbox": lambda: f"{d['endpoint']}, ready in {d['ready_seconds']} s",
+        "gateway": lambda: f"console {d['console']}, gateway {d['gateway']} (HTTPS, local CA)",
+        "discover": lambda: (
+            f"{len(d['accounts'])} accounts, {d['targets']} targets, {d['assets']} assets, {d['errors']} errors"
+        ),
+        "workload": lambda: (
+            f"{d['calls']} calls answered, {d['refused_by_budget']} refused by the dev budget (expected), "
+            f"{d.get('failed_over', 0)} failed over, {sum(d['errors'].values())} unexpected errors"
+        ),
+        "ingest": lambda: (
+            f"{d['records']} records, {d['new_invocations']} new invocations, {d['trail_events']} CloudTrail events, "
+            f"{d['bad']} bad"
+        ),
+        "report": lambda: f"{d['users']} users, {d['teams']} teams, total ${_money(d['total_cost_usd'])}",
+        "doctor": lambda: ", ".join(f"{k} {v}" for k, v in d.items()),
+    }
+    return lines[step.name]() if step.name in lines else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from bedrockctl.cli.output import STATE, out, print_json, want_json
@@ -39,6 +41,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check credentials, region, network, permissions, models, agent, guardrail, logging and quotas."""
         from bedrockctl.services.doctor import DoctorOptions, run
+        from bedrockctl.services.doctor.models import configured_model_refs
 
         if profile:
             STATE.flags["aws.profile"] = profile
@@ -67,7 +70,8 @@ def register(app: typer.Typer) -> None:
         ]
         if ctx.settings.defaults.model:
             configured.insert(0, ctx.settings.defaults.model)
-        report = run(options, settings=ctx.settings.aws, configured_models=configured)
+        refs = configured_model_refs(ctx.settings, os.environ)
+        report = run(options, settings=ctx.settings.aws, configured_models=configured, configured_refs=refs)
         if want_json(json_out):
             print_json(report.to_dict())
         else:

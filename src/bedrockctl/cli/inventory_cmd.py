@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import typer
 
@@ -32,8 +33,9 @@ IDLE_COLUMNS = (
     "invocations",
     "last_invocation",
     "idle",
+    "units",
     "hourly_cost_usd",
-    "price_basis",
+    "unpriced_reason",
 )
 
 
@@ -169,15 +171,18 @@ def register(app: typer.Typer) -> None:
         targets = resolve_accounts(factory, split(accounts), role_name=role_name, external_id=external_id)
         rows = find_idle(targets, resolve_regions(regions, ctx.sessions.region), days)
         shown = [r for r in rows if show_all or r.get("idle") or r["kind"] == "error"]
-        wasted = sum(r.get("hourly_cost_usd") or 0 for r in rows if r.get("idle"))
+        idle_rows = [r for r in rows if r.get("idle")]
+        wasted = sum((Decimal(r["hourly_cost_usd"]) for r in idle_rows if r.get("hourly_cost_usd")), Decimal(0))
+        unpriced = [r["name"] for r in idle_rows if r.get("hourly_cost_usd") is None]
         if csv_out:
             write_csv(shown, IDLE_COLUMNS)
         elif want_json(json_out):
-            print_json({"days": days, "idle_hourly_cost_usd": round(wasted, 4), "resources": shown})
+            print_json({"days": days, "idle_hourly_cost_usd": str(wasted), "unpriced": unpriced, "resources": shown})
         else:
             print_table(
                 f"Idle capacity (no invocations in {days} days)",
                 list(IDLE_COLUMNS),
                 [[r.get(c, r.get("error")) for c in IDLE_COLUMNS] for r in shown],
             )
-            out.print(f"Idle capacity bills about ${wasted:,.2f} per hour.")
+            line = f"Idle capacity bills ${wasted:,.2f} per hour"
+            out.print(line + (f", plus {len(unpriced)} unpriced: {', '.join(unpriced)}." if unpriced else "."))

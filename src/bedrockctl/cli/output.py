@@ -70,8 +70,11 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
 
 def report_error(exc: BaseException) -> int:
     """Print ``exc`` as one line (or a JSON object) and return the exit code."""
-    if isinstance(exc, BedrockctlError):
-        code, payload = exc.exit_code, exc.to_dict()
+    from bedrockctl.extras import from_import_error
+
+    known = from_import_error(exc) or exc
+    if isinstance(known, BedrockctlError):
+        code, payload = known.exit_code, known.to_dict()
     else:
         wrapped = BedrockctlError(f"{type(exc).__name__}: {exc}")
         code, payload = wrapped.exit_code, wrapped.to_dict()

@@ -18,8 +18,8 @@ def _s(v: object) -> str:
 
 @pricing_app.command(
     "show",
-    epilog="Examples:\n\n  bedrockctl pricing show\n\n  bedrockctl pricing show --model us.anthropic.claude-3-7-sonnet-"
-    "20250219-v1:0 --region us-east-1\n\n  bedrockctl pricing show --region eu-west-1 --json",
+    epilog="Examples:\n\n  bedrockctl pricing show\n\n  bedrockctl pricing show --model us.anthropic.claude-sonnet-4-"
+    "5-20250929-v1:0 --region us-east-1\n\n  bedrockctl pricing show --region eu-west-1 --json",
 )
 def show(
     model: str | None = typer.Option(None, "--model", help="Model id, inference profile id or ARN."),

@@ -19,13 +19,9 @@ def register(app: typer.Typer) -> None:
         """Run the offline Bedrock sandbox: an AWS-compatible endpoint for development, tests and the demo."""
         if seed not in ("demo", "empty"):
             raise typer.BadParameter("expected demo or empty", param_hint="--seed")
-        try:
-            from bedrockctl.sandbox.server import serve_cli
-        except ImportError as exc:  # the [sandbox] extra is missing
-            from bedrockctl.errors import ConfigError
+        from bedrockctl.extras import require
 
-            raise ConfigError(
-                f"The sandbox needs optional packages ({exc.name})",
-                remediation="pip install 'bedrockctl[sandbox]'",
-            ) from exc
+        require("sandbox", feature="bedrockctl sandbox")
+        from bedrockctl.sandbox.server import serve_cli
+
         serve_cli(host=host, port=port, seed=seed)

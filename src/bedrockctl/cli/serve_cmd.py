@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Any
 
 import typer
 
@@ -20,16 +21,39 @@ def serve(
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
     tls_cert: str | None = typer.Option(None, "--tls-cert", help="PEM certificate: serve HTTPS."),
     tls_key: str | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
+    tls: str | None = typer.Option(
+        None,
+        "--tls",
+        help="self-signed: serve HTTPS for local use with a certificate from a local CA kept in the data directory "
+        "(created, or reused while valid); prints the CA path and the export AWS_CA_BUNDLE line.",
+    ),
 ) -> None:
     """Run the gateway: Bedrock-native and OpenAI-compatible routes with keys, budgets, limits and audit.
 
-    Serve HTTPS (--tls-cert/--tls-key, or TLS at a load balancer) when callers use bearer tokens: botocore 1.44 and
-    later send AWS_BEARER_TOKEN_BEDROCK only to https endpoints.
+    Serve HTTPS (--tls-cert/--tls-key, --tls self-signed on one machine, or TLS at a load balancer) when callers
+    use bearer tokens: botocore 1.44 and later send AWS_BEARER_TOKEN_BEDROCK only to https endpoints.
 
-    Example: bedrockctl serve --host 0.0.0.0 --port 8443 --workers 4 --tls-cert gw.pem --tls-key gw.key
+    Examples: bedrockctl serve --host 0.0.0.0 --port 8443 --workers 4 --tls-cert gw.pem --tls-key gw.key
+
+      bedrockctl serve --port 8443 --tls self-signed
     """
+    from bedrockctl.errors import ValidationFailed
+
     if bool(tls_cert) != bool(tls_key):
-        raise typer.BadParameter("give both --tls-cert and --tls-key", param_hint="--tls-cert/--tls-key")
+        raise ValidationFailed("give both --tls-cert and --tls-key", remediation="Add the missing one of the two.")
+    if tls not in (None, "self-signed"):
+        raise ValidationFailed(
+            f"--tls {tls!r}: the only value is self-signed",
+            remediation="Use --tls self-signed for local use, or bring a certificate with --tls-cert/--tls-key.",
+        )
+    if tls and tls_cert:
+        raise ValidationFailed(
+            "--tls self-signed and --tls-cert/--tls-key both choose the certificate",
+            remediation="Give one of them: --tls self-signed (local CA) or --tls-cert/--tls-key (your certificate).",
+        )
+    from bedrockctl.extras import require
+
+    require("server", feature="bedrockctl serve")
     import uvicorn
 
     from bedrockctl.server.gateway.options import GatewayOptions, master_secret
@@ -47,8 +71,11 @@ def serve(
         if value:
             os.environ[env_name] = str(value)
     os.environ["BEDROCKCTL_GATEWAY_MIGRATED"] = "1"
+    if tls:
+        tls_cert, tls_key = _self_signed(ctx.settings, host)
     scheme = "https" if tls_cert else "http"
     sys.stderr.write(f"bedrockctl gateway on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})\n")
+    _metrics_dir()
     uvicorn.run(
         "bedrockctl.server.asgi:app",
         factory=True,
@@ -64,6 +91,36 @@ def serve(
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
     )
+
+
+def _self_signed(settings: Any, host: str) -> tuple[str, str]:
+    """The local CA's server certificate for ``host`` (created or reused), announced on stderr."""
+    from bedrockctl.paths import data_dir
+    from bedrockctl.security.tls import ensure_local_tls
+
+    hosts = [] if host in ("0.0.0.0", "::", "") else [host]
+    local = ensure_local_tls(data_dir(settings) / "tls", hosts)
+    state = "created" if local.created else "reused"
+    sys.stderr.write(
+        f"TLS: certificate for {', '.join(local.hosts)} from the local CA {local.ca_cert} ({state}; valid until "
+        f"{local.not_after:%Y-%m-%d})\n"
+        "Clients of this gateway trust that CA (it replaces the default trust store, so set it only for them):\n"
+        f"  export AWS_CA_BUNDLE={local.ca_cert}\n"
+        f"  export SSL_CERT_FILE={local.ca_cert}   # httpx / the OpenAI SDK\n"
+    )
+    return str(local.cert), str(local.key)
+
+
+def _metrics_dir() -> None:
+    """One PROMETHEUS_MULTIPROC_DIR per run, emptied on start and shared by the workers (a scrape of /metrics sums
+    them all); removed when serve exits if serve made it."""
+    import atexit
+
+    from bedrockctl.server.gateway.metrics import MULTIPROC_ENV, prepare_multiprocess_dir, remove_multiprocess_dir
+
+    path, owned = prepare_multiprocess_dir()
+    os.environ[MULTIPROC_ENV] = str(path)
+    atexit.register(remove_multiprocess_dir, path, owned)
 
 
 def _since(value: str | None) -> float | None:

@@ -58,6 +58,9 @@ def ingest_cmd(
     json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Ingest usage records incrementally; the same data ingested twice counts once. Bad records are reported."""
+    from bedrockctl.extras import require
+
+    require("analytics", feature="bedrockctl usage ingest")
     from bedrockctl.analytics.errors import UsageSourceError
     from bedrockctl.analytics.ingest import ingest
     from bedrockctl.analytics.store import UsageStore
@@ -103,6 +106,9 @@ def ingest_cmd(
 
 
 def load_report(by: str | None, days: int | None, since: str | None, until: str | None) -> Any:
+    from bedrockctl.extras import require
+
+    require("analytics", feature="usage reports")
     from bedrockctl.analytics.errors import NoUsageData
     from bedrockctl.analytics.reports import duckdb_runner, run_report
     from bedrockctl.analytics.store import UsageStore

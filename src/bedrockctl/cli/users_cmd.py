@@ -14,6 +14,9 @@ users_app = typer.Typer(help="Web console users (local accounts; roles admin and
 
 
 def _service() -> Any:
+    from bedrockctl.extras import require
+
+    require("server", feature="bedrockctl users")
     from bedrockctl.paths import default_store_url
     from bedrockctl.services.users import UserService
     from bedrockctl.store import Store

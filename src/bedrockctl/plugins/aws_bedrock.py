@@ -8,24 +8,33 @@ from typing import Any, ClassVar
 
 from bedrockctl.plugins.base import AWS_CONFIG_FIELDS, AssetSpec, CallSpec, ConfigField, Item, Plugin, dig, iso
 from bedrockctl.plugins.bedrock_usage import BedrockUsageMixin
+from bedrockctl.plugins.compat import ExportEntry
 
 
 def _model(p: Plugin, m: Item) -> Item:
     types = list(m.get("inferenceTypesSupported") or [])
+    inputs, outputs = list(m.get("inputModalities") or []), list(m.get("outputModalities") or [])
+    customizations = list(m.get("customizationsSupported") or [])
     return {
         "id": m.get("modelId"),
-        "name": m.get("modelName"),
-        "provider": m.get("providerName"),
+        "name": m.get("modelName") or m.get("modelId"),
+        "provider": m.get("providerName") or "unknown",
         "arn": m.get("modelArn"),
         "region": p.region,
         "streaming_supported": bool(m.get("responseStreamingSupported", False)),
-        "input_modalities": list(m.get("inputModalities") or []),
-        "output_modalities": list(m.get("outputModalities") or []),
+        "input_modalities": inputs,
+        "output_modalities": outputs,
+        "modalities": {"input": list(inputs), "output": list(outputs)},  # OpenCITE's shape of the two above
         "inference_types": types,
         "lifecycle_status": dig(m, "modelLifecycle.status"),
-        "customizations_supported": list(m.get("customizationsSupported") or []),
+        "customizations_supported": customizations,
+        "customization_supported": list(customizations),  # OpenCITE's name
         "on_demand": "ON_DEMAND" in types,
         "profile_only": types == ["INFERENCE_PROFILE"],
+        "metadata": {
+            "model_arn": m.get("modelArn"),
+            "model_lifecycle": {k: iso(v) for k, v in (m.get("modelLifecycle") or {}).items()},  # times as ISO
+        },
     }
 
 
@@ -36,6 +45,7 @@ def _custom_model(p: Plugin, m: Item) -> Item:
         "arn": m.get("modelArn"),
         "region": p.region,
         "base_model_arn": m.get("baseModelArn"),
+        "base_model": m.get("baseModelArn"),  # OpenCITE's name
         "base_model_name": m.get("baseModelName"),
         "customization_type": m.get("customizationType"),
         "status": m.get("modelStatus"),
@@ -80,7 +90,7 @@ def _profile(p: Plugin, m: Item) -> Item:
         "name": m.get("inferenceProfileName"),
         "arn": m.get("inferenceProfileArn"),
         "region": p.region,
-        "type": m.get("type"),
+        "profile_type": m.get("type"),  # SYSTEM_DEFINED or APPLICATION (``type`` is the asset type)
         "status": m.get("status"),
         "description": m.get("description"),
         "models": [x.get("modelArn") for x in m.get("models") or []],
@@ -153,8 +163,8 @@ def _logging(p: Plugin, cfg: Item) -> Item:
     }
 
 
-def _invocations(plugin: Any, days: int = 7, **kwargs: Any) -> list[Item]:
-    return list(plugin.list_invocations(days=days, **kwargs))
+def _invocations(plugin: Any, days: int = 7, max_results: int | None = None) -> list[Item]:
+    return list(plugin.list_invocations(days=days, max_results=max_results))
 
 
 SPECS: dict[str, AssetSpec] = {
@@ -174,7 +184,13 @@ SPECS: dict[str, AssetSpec] = {
             transform=_profile,
         ),
         AssetSpec(
-            "custom_model", "bedrock", "list_custom_models", "modelSummaries", "modelArn", transform=_custom_model
+            "custom_model",
+            "bedrock",
+            "list_custom_models",
+            "modelSummaries",
+            "modelArn",
+            transform=_custom_model,
+            kind="model",  # OpenCITE's ``type`` of a custom model
         ),
         AssetSpec(
             "imported_model", "bedrock", "list_imported_models", "modelSummaries", "modelArn", transform=_imported_model
@@ -214,7 +230,16 @@ SPECS: dict[str, AssetSpec] = {
             single=True,
             transform=_logging,
         ),
-        AssetSpec("invocation", "cloudtrail", "lookup_events", "Events", "EventId", custom=_invocations),
+        AssetSpec(
+            "invocation",
+            "cloudtrail",
+            "lookup_events",
+            "Events",
+            "EventId",
+            custom=_invocations,
+            options={"days": 7, "max_results": None},
+            kind="bedrock_invocation",
+        ),
     )
 }
 
@@ -223,6 +248,7 @@ class AwsBedrockPlugin(BedrockUsageMixin, Plugin):
     """Amazon Bedrock assets and usage in one account and region."""
 
     name: ClassVar[str] = "aws_bedrock"
+    title: ClassVar[str] = "AWS Bedrock"
     description: ClassVar[str] = "Amazon Bedrock: models, profiles, custom models, throughput, agents, usage"
     config_fields: ClassVar[tuple[ConfigField, ...]] = (
         *AWS_CONFIG_FIELDS,
@@ -232,16 +258,19 @@ class AwsBedrockPlugin(BedrockUsageMixin, Plugin):
     # what `discover` scans by default ("invocation" is usage, not inventory)
     default_asset_types: ClassVar[tuple[str, ...]] = tuple(t for t in SPECS if t != "invocation")
 
-    def verify_connection(self) -> dict[str, Any]:
-        status = super().verify_connection()
-        if not status["ok"]:
-            return status
-        try:
-            status["foundation_models_available"] = len(
-                self.pages("bedrock", "list_foundation_models", "modelSummaries")
-            )
-        except Exception as exc:
-            status.update(
-                ok=False, foundation_models_available=0, error=str(exc), error_code=getattr(exc, "code", None)
-            )
-        return status
+    export_entries: ClassVar[tuple[ExportEntry, ...]] = (
+        ("aws_bedrock_models", "model", {}),
+        ("aws_bedrock_custom_models", "custom_model", {}),
+        ("aws_bedrock_provisioned_throughput", "provisioned_throughput", {}),
+        ("aws_bedrock_invocations", "invocation", {"days": 7}),
+        ("aws_bedrock_usage_by_model", "get_usage_by_model", {"days": 7}),
+    )
+
+    def connection_extras(self) -> dict[str, Any]:
+        """``foundation_models_available``: models with text output (OpenCITE's count, its
+        ``byOutputModality=TEXT`` call); ``foundation_models_total``: every model offered in the region."""
+        models = self.pages("bedrock", "list_foundation_models", "modelSummaries")
+        return {
+            "foundation_models_available": sum("TEXT" in (m.get("outputModalities") or []) for m in models),
+            "foundation_models_total": len(models),
+        }

@@ -2,8 +2,12 @@
 
 An asset type is, wherever AWS allows it, a declaration: the service, the list operation and its parameters, the
 path of the result list, the id field, optional detail calls (their results are merged into the item), optional
-tags and child lists. ``Plugin.list_assets`` runs the declaration (paginating when the operation pages) and maps
-each raw item with the spec's ``transform``. Asset types that need real logic (CloudTrail usage) set ``custom``.
+lookups (one list call per run, joined to every item), tags and child lists. ``Plugin.list_assets`` runs the
+declaration (paginating when the operation pages) and maps each raw item with the spec's ``transform``. Asset
+types that need real logic (CloudTrail usage) set ``custom``.
+
+The API keeps the shape of OpenCITE's plugin API (``verify_connection`` returns ``success`` and ``message``;
+every asset carries ``type`` and ``discovery_source``; see ``plugins.compat`` and docs/plugins.md).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bedrockctl.aws.errors import translate
 from bedrockctl.aws.session import SessionFactory
-from bedrockctl.errors import ValidationFailed
+from bedrockctl.errors import BedrockctlError, ValidationFailed
+from bedrockctl.plugins.compat import OpenCiteApi
+from bedrockctl.plugins.errors import UnknownAssetType
 from bedrockctl.settings import AwsSettings
 
 Item = dict[str, Any]
@@ -37,6 +43,18 @@ class CallSpec:
 
 
 @dataclass(frozen=True)
+class LookupSpec:
+    """One list call per run, indexed by ``key``; each item gets ``into = index.get(item[join])``."""
+
+    operation: str
+    result_path: str
+    key: str
+    join: str
+    into: str
+    service: str | None = None  # defaults to the spec's service
+
+
+@dataclass(frozen=True)
 class AssetSpec:
     """An asset type declared as data (cloud-custodian's enum_spec / detail_spec, in one record)."""
 
@@ -48,12 +66,16 @@ class AssetSpec:
     params: Mapping[str, Any] = field(default_factory=dict)
     param_sets: tuple[Mapping[str, Any], ...] = ()  # several list calls whose results are concatenated
     details: tuple[CallSpec, ...] = ()
+    lookups: tuple[LookupSpec, ...] = ()
     tags: CallSpec | None = None
     children: tuple[CallSpec, ...] = ()
     single: bool = False  # the result is one object, not a list (e.g. a configuration)
     transform: Transform | None = None
     custom: Callable[..., list[Item]] | None = None  # non-declarative asset types
     description: str = ""
+    # keyword arguments ``list_assets`` accepts for this type, with defaults; callable ``params`` values get them
+    options: Mapping[str, Any] = field(default_factory=dict)
+    kind: str | None = None  # the asset's ``type`` field (OpenCITE's value); defaults to ``asset_type``
 
 
 @dataclass(frozen=True)
@@ -91,7 +113,7 @@ def _strip(resp: Mapping[str, Any]) -> Item:
     return {k: v for k, v in resp.items() if k != "ResponseMetadata"}
 
 
-class Plugin:
+class Plugin(OpenCiteApi):
     """Base of every discovery plugin. Subclasses set ``name``, ``asset_specs`` and ``config_fields``.
 
     ``sessions`` lets a caller (the scanner) hand in a ``SessionFactory`` (e.g. one per assumed account role);
@@ -99,12 +121,31 @@ class Plugin:
     """
 
     name: ClassVar[str] = ""
+    plugin_type: ClassVar[str] = ""  # OpenCITE's name for ``name`` (set from it)
+    title: ClassVar[str] = ""  # human name, e.g. "AWS Bedrock"
     description: ClassVar[str] = ""
+    discovery_source: ClassVar[str] = ""  # every asset's ``discovery_source``; defaults to "<name>_api"
     config_fields: ClassVar[tuple[ConfigField, ...]] = AWS_CONFIG_FIELDS
     asset_specs: ClassVar[dict[str, AssetSpec]] = {}
     default_asset_types: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, config: Mapping[str, Any] | None = None, *, sessions: SessionFactory | None = None) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name and cls.plugin_type != cls.name:
+            cls.plugin_type = cls.name
+        cls.title = cls.title or cls.name.replace("_", " ").title()
+        cls.discovery_source = cls.discovery_source or f"{cls.name}_api"
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        sessions: SessionFactory | None = None,
+        instance_id: str | None = None,
+        display_name: str | None = None,
+    ) -> None:
+        self.instance_id = instance_id or self.name
+        self.display_name = display_name or self.title
         config = dict(config or {})
         known = {f.name for f in self.config_fields}
         unknown = sorted(set(config) - known)
@@ -132,6 +173,17 @@ class Plugin:
             )
         self.sessions = sessions
         self.region: str = str(config.get("region") or sessions.region or "us-east-1")
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        instance_id: str | None = None,
+        display_name: str | None = None,
+        dependencies: Mapping[str, Any] | None = None,
+    ) -> Plugin:
+        """OpenCITE's factory. ``dependencies`` is accepted for signature compatibility; AWS plugins need none."""
+        return cls(config, instance_id=instance_id, display_name=display_name)
 
     # -- plumbing --------------------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -162,49 +214,83 @@ class Plugin:
         return list(cls.asset_specs)
 
     def verify_connection(self) -> dict[str, Any]:
-        """``ok``, ``account_id``, ``region``, ``identity_arn``, ``credential_source`` (+ plugin extras)."""
+        """OpenCITE's shape: ``success``, ``message``, ``region``, ``account_id`` (``error`` on failure), plus ours:
+        ``ok`` (= ``success``), ``identity_arn``, ``credential_source``, ``error_code``. Plugins add their extras
+        through ``connection_extras``."""
         try:
             ident = self.sessions.identity()
             prov = self.sessions.provenance()
-        except Exception as exc:
-            return {"ok": False, "region": self.region, "error": str(exc), "error_code": getattr(exc, "code", None)}
-        return {
-            "ok": True,
-            "account_id": ident.account,
-            "region": self.region,
-            "identity_arn": ident.arn,
-            "credential_source": prov.source,
-        }
+            status: dict[str, Any] = {
+                "success": True,
+                "ok": True,
+                "region": self.region,
+                "account_id": ident.account,
+                "identity_arn": ident.arn,
+                "credential_source": prov.source,
+            }
+            status.update(self.connection_extras())
+        except BedrockctlError as exc:
+            return {
+                "success": False,
+                "ok": False,
+                "region": self.region,
+                "error": str(exc),
+                "error_code": exc.code,
+                "message": f"Failed to connect to {self.title}",
+            }
+        status["message"] = f"Successfully connected to {self.title}"
+        return status
+
+    def connection_extras(self) -> dict[str, Any]:
+        """A cheap call proving the service answers, and what it tells (e.g. how many models are offered)."""
+        return {}
 
     def list_assets(self, asset_type: str, **kwargs: Any) -> list[Item]:
+        """Assets of ``asset_type``; keyword arguments are the type's options (e.g. ``days=30``)."""
         spec = self.asset_specs.get(asset_type)
         if spec is None:
-            raise ValidationFailed(
+            raise UnknownAssetType(
                 f"Plugin {self.name} has no asset type {asset_type!r}",
                 remediation=f"Use one of: {', '.join(self.asset_types())}.",
             )
+        unknown = sorted(set(kwargs) - set(spec.options))
+        if unknown:
+            raise ValidationFailed(
+                f"Asset type {asset_type!r} of plugin {self.name} takes no option {', '.join(unknown)}",
+                remediation=f"Options of {asset_type!r}: {', '.join(spec.options) or 'none'}.",
+            )
+        options = {**spec.options, **kwargs}
         if spec.custom is not None:
-            return spec.custom(self, **kwargs)
-        return self.run_spec(spec)
+            return spec.custom(self, **options)
+        return self.run_spec(spec, **options)
 
-    def run_spec(self, spec: AssetSpec) -> list[Item]:
+    def run_spec(self, spec: AssetSpec, **options: Any) -> list[Item]:
         if spec.single:
             raw = [dig(self.call(spec.service, spec.operation, **dict(spec.params)), spec.result_path) or {}]
         else:
             raw = []
             for params in spec.param_sets or (spec.params,):
-                resolved = {k: (v() if callable(v) else v) for k, v in params.items()}
+                resolved = {k: (v(**options) if callable(v) else v) for k, v in params.items()}
                 raw.extend(self.pages(spec.service, spec.operation, spec.result_path, **resolved))
+        indexes = {
+            lk.into: {x.get(lk.key): x for x in self.pages(lk.service or spec.service, lk.operation, lk.result_path)}
+            for lk in (spec.lookups if raw else ())
+        }
         out = []
         for item in raw:
             item = dict(item)
+            for lk in spec.lookups:
+                item[lk.into] = indexes[lk.into].get(item.get(lk.join))
             for detail in spec.details:
                 self._apply_call(spec, detail, item)
             for child in spec.children:
                 self._apply_call(spec, child, item, listing=True)
             if spec.tags is not None:
                 self._apply_call(spec, spec.tags, item, tags=True)
-            out.append(spec.transform(self, item) if spec.transform else item)
+            asset = spec.transform(self, item) if spec.transform else item
+            asset.setdefault("type", spec.kind or spec.asset_type)
+            asset.setdefault("discovery_source", self.discovery_source)
+            out.append(asset)
         return out
 
     def _apply_call(

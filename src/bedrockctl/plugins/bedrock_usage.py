@@ -70,28 +70,27 @@ class BedrockUsageMixin:
             ident = detail.get("userIdentity") or {}
             params = detail.get("requestParameters") or {}
             out.append(
-                {
-                    "id": ev.get("EventId"),
-                    "name": ev.get("EventName"),
-                    "operation": ev.get("EventName"),
-                    "model_id": normalize_model_id(params.get("modelId")),
-                    "principal": _principal(ident),
-                    "principal_type": ident.get("type"),
-                    "user_name": ev.get("Username"),
-                    "account_id": ident.get("accountId") or detail.get("recipientAccountId"),
-                    "access_key_id": ev.get("AccessKeyId"),
-                    "source_ip": detail.get("sourceIPAddress"),
-                    "user_agent": detail.get("userAgent"),
-                    "event_time": iso(ev.get("EventTime")),
-                    "region": detail.get("awsRegion") or self.region,
-                    "request_id": detail.get("requestID"),
-                    "error_code": detail.get("errorCode"),
-                    "input_tokens": None,
-                    "output_tokens": None,
-                    "cache_read_tokens": None,
-                    "cache_write_tokens": None,
-                    "source": "cloudtrail",
-                }
+                invocation_row(
+                    id=ev.get("EventId"),
+                    operation=ev.get("EventName"),
+                    model_id=normalize_model_id(params.get("modelId")),
+                    principal=_principal(ident),
+                    principal_type=ident.get("type"),
+                    principal_id=ident.get("principalId"),
+                    user_arn=ident.get("arn"),
+                    user_name=ev.get("Username"),
+                    account_id=ident.get("accountId") or detail.get("recipientAccountId"),
+                    access_key_id=ev.get("AccessKeyId"),
+                    source_ip=detail.get("sourceIPAddress"),
+                    user_agent=detail.get("userAgent"),
+                    event_time=iso(ev.get("EventTime")),
+                    region=detail.get("awsRegion") or self.region,
+                    request_id=detail.get("requestID"),
+                    error_code=detail.get("errorCode"),
+                    error_message=detail.get("errorMessage"),
+                    event_source=detail.get("eventSource"),
+                    source="cloudtrail",
+                )
             )
         return out
 
@@ -119,8 +118,9 @@ class BedrockUsageMixin:
         return out
 
     # -- public API --------------------------------------------------------------------------------------------
-    def list_invocations(self, days: int = 7, **_: Any) -> list[Item]:
-        """Invocations of the last ``days`` days; token counts from the invocation log when configured."""
+    def list_invocations(self, days: int = 7, max_results: int | None = None, **_: Any) -> list[Item]:
+        """Invocations of the last ``days`` days (at most ``max_results`` when given, newest first from
+        CloudTrail); token counts from the invocation log when configured."""
         start, end = _window(days)
         invocations = self._trail_invocations(start, end)
         records = self._log_records(start, end)
@@ -137,34 +137,58 @@ class BedrockUsageMixin:
             if inv is not None:
                 inv.update(tokens, source="cloudtrail+invocation_log")
                 continue
+            arn = (rec.get("identity") or {}).get("arn")
             invocations.append(  # logged but not (yet) in CloudTrail: still an invocation
-                {
-                    "id": rec.get("requestId"),
-                    "name": rec.get("operation"),
-                    "operation": rec.get("operation"),
-                    "model_id": normalize_model_id(rec.get("modelId")),
-                    "principal": (rec.get("identity") or {}).get("arn", "unknown"),
-                    "principal_type": None,
-                    "user_name": None,
-                    "account_id": rec.get("accountId"),
-                    "access_key_id": None,
-                    "source_ip": None,
-                    "user_agent": None,
-                    "event_time": rec.get("timestamp"),
-                    "region": rec.get("region") or self.region,
-                    "request_id": rec.get("requestId"),
-                    "error_code": None,
+                invocation_row(
+                    id=rec.get("requestId"),
+                    operation=rec.get("operation"),
+                    model_id=normalize_model_id(rec.get("modelId")),
+                    principal=arn or "unknown",
+                    user_arn=arn,
+                    account_id=rec.get("accountId"),
+                    event_time=rec.get("timestamp"),
+                    region=rec.get("region") or self.region,
+                    request_id=rec.get("requestId"),
+                    source="invocation_log",
                     **tokens,
-                    "source": "invocation_log",
-                }
+                )
             )
-        return invocations
+        return invocations if max_results is None else invocations[: max(0, int(max_results))]
 
     def get_usage_by_model(self, days: int = 7) -> dict[str, dict[str, Any]]:
-        return aggregate(self.list_invocations(days=days), "model_id", "principal", "unique_user_count", "users")
+        """Per model id: ours (``users``, tokens, ``operations`` ...) and OpenCITE's (``model_id``,
+        ``unique_users`` / ``unique_user_count``: distinct caller ARNs, ``unique_ips`` / ``unique_ip_count``)."""
+        rows = aggregate(
+            self.list_invocations(days=days),
+            "model_id",
+            {"users": "principal", "unique_users": "user_arn", "unique_ips": "source_ip"},
+        )
+        for model_id, row in rows.items():
+            row.update(
+                model_id=model_id,
+                unique_user_count=len(row["unique_users"]),
+                unique_ip_count=len(row["unique_ips"]),
+            )
+        return rows
 
     def get_usage_by_user(self, days: int = 7) -> dict[str, dict[str, Any]]:
-        return aggregate(self.list_invocations(days=days), "principal", "model_id", "unique_model_count", "models")
+        """Per principal ARN: ours (``models``, ``unique_model_count``, tokens ...) and OpenCITE's (``user_arn``,
+        ``user_type``, ``models_used``, ``model_count``)."""
+        rows = aggregate(
+            self.list_invocations(days=days),
+            "principal",
+            {"models": "model_id", "user_arns": "user_arn", "user_types": "principal_type"},
+        )
+        for row in rows.values():
+            arns, types = row.pop("user_arns"), row.pop("user_types")
+            row.update(
+                unique_model_count=len(row["models"]),
+                models_used=list(row["models"]),
+                model_count=len(row["models"]),
+                user_arn=arns[0] if arns else None,
+                user_type=types[0] if types else None,
+            )
+        return rows
 
     def get_invocation_metric(self, model_ids: Iterable[str], days: int) -> tuple[float, str | None]:
         """Sum of ``AWS/Bedrock Invocations`` for any of ``model_ids`` (id, ARN or name) over ``days``, and the
@@ -194,10 +218,54 @@ class BedrockUsageMixin:
         return total, last
 
 
-def aggregate(
-    invocations: list[Item], key: str, other: str, unique_name: str, list_name: str
-) -> dict[str, dict[str, Any]]:
-    """Group invocations by ``key`` (model_id or principal) with counts, tokens and the set of ``other``."""
+def invocation_row(**fields: Any) -> Item:
+    """One invocation with every field (ours and OpenCITE's); unknown ones ``None``."""
+    row: Item = dict.fromkeys(INVOCATION_FIELDS)
+    row.update(fields)
+    row["name"] = row["event_name"] = row["operation"]
+    row["timestamp"] = row["event_time"]  # OpenCITE's names
+    row["user_type"] = row["principal_type"]
+    row["type"] = "bedrock_invocation"
+    row["discovery_source"] = "cloudwatch_logs" if row["source"] == "invocation_log" else "cloudtrail"
+    row["metadata"] = {
+        "event_source": row.pop("event_source"),
+        "aws_region": row["region"],
+        "error_code": row["error_code"],
+        "error_message": row.pop("error_message"),
+    }
+    return row
+
+
+INVOCATION_FIELDS = (
+    "id",
+    "operation",
+    "model_id",
+    "principal",
+    "principal_type",
+    "principal_id",
+    "user_arn",
+    "user_name",
+    "account_id",
+    "access_key_id",
+    "source_ip",
+    "user_agent",
+    "event_time",
+    "region",
+    "request_id",
+    "error_code",
+    "error_message",
+    "event_source",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "source",
+)
+
+
+def aggregate(invocations: list[Item], key: str, sets: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Group invocations by ``key`` (model_id or principal) with counts, tokens, and for each ``name: field`` of
+    ``sets`` the sorted distinct non-empty values of ``field``."""
     out: dict[str, dict[str, Any]] = {}
     for inv in invocations:
         k = str(inv.get(key) or "unknown")
@@ -211,7 +279,7 @@ def aggregate(
                 "cache_read_tokens": 0,
                 "cache_write_tokens": 0,
                 "operations": {},
-                list_name: set(),
+                **{name: set() for name in sets},
                 "first_seen": None,
                 "last_seen": None,
                 "token_source": "none",
@@ -227,12 +295,14 @@ def aggregate(
             row["token_source"] = "invocation_log"  # noqa: S105 - not a secret
         op = str(inv.get("operation"))
         row["operations"][op] = row["operations"].get(op, 0) + 1
-        row[list_name].add(str(inv.get(other) or "unknown"))
+        for name, field in sets.items():
+            if inv.get(field):
+                row[name].add(str(inv[field]))
         when = inv.get("event_time")
         if when:
             row["first_seen"] = min(row["first_seen"] or when, when)
             row["last_seen"] = max(row["last_seen"] or when, when)
     for row in out.values():
-        row[list_name] = sorted(row[list_name])
-        row[unique_name] = len(row[list_name])
+        for name in sets:
+            row[name] = sorted(row[name])
     return out

@@ -16,8 +16,8 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from bedrockctl.aws.session import SessionFactory
-from bedrockctl.errors import ValidationFailed
 from bedrockctl.plugins.base import Plugin
+from bedrockctl.plugins.errors import UnknownPlugin
 
 log = logging.getLogger("bedrockctl.plugins")
 
@@ -61,7 +61,7 @@ def plugin_names() -> list[str]:
 def get_plugin_class(name: str) -> type[Plugin]:
     target = BUILTIN.get(name) or _entry_point_plugins().get(name)
     if target is None:
-        raise ValidationFailed(
+        raise UnknownPlugin(
             f"Unknown plugin {name!r}",
             remediation=f"Use one of: {', '.join(plugin_names())} (third-party plugins register in the "
             f"'{ENTRY_POINT_GROUP}' entry-point group).",
@@ -70,10 +70,22 @@ def get_plugin_class(name: str) -> type[Plugin]:
 
 
 def create_plugin_instance(
-    name: str, config: dict[str, Any] | None = None, *, sessions: SessionFactory | None = None
+    plugin_type: str,
+    config: dict[str, Any] | None = None,
+    instance_id: str | None = None,
+    display_name: str | None = None,
+    dependencies: dict[str, Any] | None = None,
+    *,
+    sessions: SessionFactory | None = None,
 ) -> Plugin:
-    """A ready plugin: ``create_plugin_instance("aws_bedrock", {"region": "us-east-1", "profile": "dev"})``."""
-    return get_plugin_class(name)(config or {}, sessions=sessions)
+    """A ready plugin: ``create_plugin_instance("aws_bedrock", {"region": "us-east-1", "profile": "dev"})``.
+
+    The signature is OpenCITE's (``instance_id``, ``display_name``, ``dependencies``; the AWS plugins need no
+    dependencies), plus ``sessions``: a ``SessionFactory`` to use instead of one built from the config."""
+    cls = get_plugin_class(plugin_type)
+    if sessions is None:
+        return cls.from_config(config or {}, instance_id, display_name, dependencies)
+    return cls(config or {}, sessions=sessions, instance_id=instance_id, display_name=display_name)
 
 
 def list_plugins() -> list[dict[str, Any]]:

@@ -4,7 +4,9 @@ A handler is a function ``handler(req: SandboxRequest, **path_params) -> Sandbox
 module-level ``ROUTER`` with ``@ROUTER.route(service, method, path_regex)``. The server matches the
 SigV4 credential-scope service (``bedrock``, ``bedrock-runtime``, ``bedrock-agent``, ``bedrock-agent-runtime``,
 ``cloudtrail``, ...) and the path; a request no route matches goes to moto. Handlers raise ``AwsError`` for
-AWS-shaped errors; the server renders it in the protocol of the service.
+AWS-shaped errors; the server renders it in the protocol of the service. Operations of JSON-protocol services
+register on ``TARGETS`` (matched on ``X-Amz-Target``), those of query-protocol services on ``ACTIONS``
+(matched on the ``Action`` form field).
 
 Runtime handlers report each model invocation with ``req.sandbox.record_invocation(InvocationRecord(...))``;
 the server turns it into the invocation log record, the CloudTrail event and the CloudWatch metrics.
@@ -60,6 +62,9 @@ class InvocationRecord:
     error_code: str | None = None  # set when the call failed (then no invocation log, but a trail event)
     input_body: Any = None
     output_body: Any = None
+    cache_details: list[dict[str, Any]] = field(default_factory=list)  # TokenUsage.cacheDetails: writes per TTL
+    service_tier: str | None = None  # priority | default | flex | reserved, when the request named one
+    guardrail_usage: dict[str, int] | None = None  # GuardrailUsage units, input and output assessments summed
 
 
 class SandboxHooks(Protocol):
@@ -146,3 +151,55 @@ class Router:
 
 
 ROUTER = Router()
+
+
+# --- JSON-protocol (X-Amz-Target) and query-protocol (Action) operations ---------------------------------
+
+TargetHandler = Callable[[SandboxRequest], SandboxResponse]
+
+
+class TargetRouter:
+    """Operations of JSON-protocol services, matched on ``X-Amz-Target`` (``<prefix>.<Operation>``)."""
+
+    def __init__(self) -> None:
+        self.targets: dict[tuple[str, str], TargetHandler] = {}
+
+    def route(self, service: str, target: str) -> Callable[[TargetHandler], TargetHandler]:
+        def deco(fn: TargetHandler) -> TargetHandler:
+            self.targets[(service, target)] = fn
+            return fn
+
+        return deco
+
+    def match(self, service: str, target: str) -> TargetHandler | None:
+        return self.targets.get((service, target))
+
+
+TARGETS = TargetRouter()
+
+ActionHandler = Callable[[SandboxRequest], "SandboxResponse | None"]
+
+
+class ActionRouter:
+    """Operations of query-protocol services (IAM, STS, SNS...), matched on the ``Action`` form field (body of a
+    POST, or the query string). A handler may return ``None`` to hand the request to moto unchanged (a guard
+    that only sometimes answers, like the AssumeRole trust check)."""
+
+    def __init__(self) -> None:
+        self.actions: dict[tuple[str, str], ActionHandler] = {}
+
+    def route(self, service: str, action: str) -> Callable[[ActionHandler], ActionHandler]:
+        def deco(fn: ActionHandler) -> ActionHandler:
+            self.actions[(service, action)] = fn
+            return fn
+
+        return deco
+
+    def services(self) -> set[str]:
+        return {service for service, _ in self.actions}
+
+    def match(self, service: str, action: str) -> ActionHandler | None:
+        return self.actions.get((service, action))
+
+
+ACTIONS = ActionRouter()

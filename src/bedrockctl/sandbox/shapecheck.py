@@ -13,19 +13,25 @@ accepted as they are; ``ResponseMetadata`` at the top level is ignored.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import re
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
-import botocore.session
-from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
+from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
+
+from bedrockctl.sandbox import servicemodel
 
 # Values real AWS returns that the published botocore model rejects (the model lags the service). Each entry is
-# a documented fact, not a loophole: keep this list short and explain every line.
+# a documented fact, not a loophole: keep this list short, explain every line and say where AWS shows it. These
+# are the only exceptions the wire-fidelity tests (tests/sandbox/test_wire_fidelity.py) accept.
 KNOWN_ENUM_DRIFT: dict[str, frozenset[str]] = {
-    # ListFoundationModels reports profile-only models with inferenceTypesSupported ["INFERENCE_PROFILE"].
+    # ListFoundationModels reports profile-only models with inferenceTypesSupported ["INFERENCE_PROFILE"]
+    # (models-supported.html marks them "Cross-Region inference only"; the ListFoundationModels output of such
+    # a model, e.g. Claude Sonnet 4 in us-east-1, carries the value although botocore's enum lacks it).
     "InferenceType": frozenset({"INFERENCE_PROFILE"}),
-    # Nova Lite/Pro/Premier list inputModalities ["TEXT", "IMAGE", "VIDEO"].
+    # Nova Lite/Pro/Premier list inputModalities ["TEXT", "IMAGE", "VIDEO"] (models-supported.html lists video
+    # input for them; botocore's ModelModality enum has only TEXT, IMAGE, EMBEDDING).
     "ModelModality": frozenset({"VIDEO"}),
 }
 KNOWN_MAX_DRIFT: frozenset[str] = frozenset(
@@ -40,14 +46,8 @@ KNOWN_PATTERN_DRIFT: dict[str, re.Pattern[str]] = {
 }
 
 
-@cache
-def _service_model(service: str) -> ServiceModel:
-    return botocore.session.get_session().get_service_model(service)
-
-
-@cache
-def _operation_model(service: str, operation: str) -> OperationModel:
-    return _service_model(service).operation_model(operation)
+_service_model = servicemodel.service_model
+_operation_model = servicemodel.operation_model
 
 
 def validate_output(service: str, operation: str, parsed: dict[str, Any]) -> list[str]:
@@ -197,3 +197,117 @@ def _check_range(shape: Shape, n: float, path: str, out: list[str]) -> None:
         out.append(f"{path}: {n} below min {lo} of {shape.name}")
     if hi is not None and n > hi:
         out.append(f"{path}: {n} above max {hi} of {shape.name}")
+
+
+# --- the raw HTTP response, before botocore's parser ------------------------------------------------------
+
+# Error codes AWS answers that no operation's model declares: the request front end's own errors.
+FRONT_END_ERRORS: dict[str, int] = {
+    "MissingAuthenticationTokenException": 403,  # no credentials at all
+    "UnrecognizedClientException": 403,  # unknown access key
+    "ExpiredTokenException": 403,  # temporary credentials past expiry (Bedrock answers 403)
+    "UnknownOperationException": 404,  # a path no operation of the service has
+    "SerializationException": 400,  # a body that is not JSON
+}
+_ISO8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+
+
+def validate_wire(service: str, operation: str, status: int, headers: dict[str, str], body: bytes | None) -> list[str]:
+    """Problems of one raw HTTP response to ``operation``: the status code the model gives the operation (or the
+    error), ``Content-Type``, and a JSON body where every value has the wire type of its shape (no ``null``,
+    timestamps in the shape's ``timestampFormat``). ``body`` is None for streamed payloads (not read here)."""
+    op = _operation_model(service, operation)
+    lower = {k.lower(): v for k, v in headers.items()}
+    out: list[str] = []
+    if status >= 300:
+        return _validate_error(service, op, status, lower, body)
+    expected = int(op.http.get("responseCode", 200))
+    if status != expected:
+        out.append(f"{operation}: status {status}, the model says {expected}")
+    shape = op.output_shape
+    payload = shape.serialization.get("payload") if shape is not None else None
+    if shape is not None:
+        for name, member in shape.members.items():
+            header = member.serialization.get("name", name)
+            required = member.serialization.get("location") == "header" and name in shape.required_members
+            if required and header.lower() not in lower:
+                out.append(f"{operation}: missing required header {header}")
+    if payload is not None and shape is not None:
+        member = shape.members[payload]
+        if _is_streaming_payload(member) and "eventstream" not in lower.get("content-type", ""):
+            out.append(f"{operation}: event stream answered as {lower.get('content-type')!r}")
+        return out
+    if lower.get("content-type", "").split(";")[0].strip() != "application/json":
+        out.append(f"{operation}: Content-Type {lower.get('content-type')!r}, expected application/json")
+    if body is None:
+        return out
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        return [*out, f"{operation}: body is not JSON: {body[:80]!r}"]
+    if shape is not None:
+        _check_raw(shape, doc, operation, out)
+    return out
+
+
+def _validate_error(
+    service: str, op: OperationModel, status: int, lower: dict[str, str], body: bytes | None
+) -> list[str]:
+    code = lower.get("x-amzn-errortype", "").split(":", 1)[0]
+    name = op.name
+    if not code:
+        return [f"{name}: error {status} without x-amzn-ErrorType"]
+    out: list[str] = []
+    declared = {e.name: e for e in op.error_shapes}
+    if code in declared:
+        meta = declared[code].metadata.get("error") or {}
+        expected = int(meta.get("httpStatusCode", status))
+    elif code in FRONT_END_ERRORS:
+        expected = FRONT_END_ERRORS[code]
+    else:
+        return [f"{name}: error {code} is not declared by the operation"]
+    if status != expected:
+        out.append(f"{name}: {code} answered {status}, the model says {expected}")
+    if lower.get("content-type", "").split(";")[0].strip() != "application/json":
+        out.append(f"{name}: error Content-Type {lower.get('content-type')!r}")
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict) or not isinstance(doc.get("message", doc.get("Message")), str):
+        out.append(f"{name}: error body without a message: {body!r}")
+    return out
+
+
+def _check_raw(shape: Shape, value: Any, path: str, out: list[str]) -> None:
+    """JSON wire types: what botocore's parser would silently convert or drop."""
+    t = shape.type_name
+    if value is None:
+        out.append(f"{path}: null on the wire")
+    elif t == "structure" and isinstance(value, dict) and not shape.is_document_type:
+        assert isinstance(shape, StructureShape)
+        for key, item in value.items():
+            if key in shape.members:
+                _check_raw(shape.members[key], item, f"{path}.{key}", out)
+    elif t == "list" and isinstance(value, list):
+        assert isinstance(shape, ListShape)
+        for i, item in enumerate(value):
+            _check_raw(shape.member, item, f"{path}[{i}]", out)
+    elif t == "map" and isinstance(value, dict):
+        assert isinstance(shape, MapShape)
+        for k, item in value.items():
+            _check_raw(shape.value, item, f"{path}[{k!r}]", out)
+    elif t == "timestamp":
+        fmt = shape.serialization.get("timestampFormat", "unixTimestamp")
+        if fmt == "iso8601" and not (isinstance(value, str) and _ISO8601.match(value)):
+            out.append(f"{path}: {value!r} is not an ISO 8601 timestamp")
+        elif fmt == "unixTimestamp" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            out.append(f"{path}: {value!r} is not an epoch-seconds timestamp")
+    elif t in ("integer", "long", "float", "double") and (
+        isinstance(value, bool) or not isinstance(value, int | float)
+    ):
+        out.append(f"{path}: {value!r} is not a JSON number")
+    elif t == "string" and not isinstance(value, str):
+        out.append(f"{path}: {value!r} is not a JSON string")
+    elif t == "boolean" and not isinstance(value, bool):
+        out.append(f"{path}: {value!r} is not a JSON boolean")

@@ -112,3 +112,20 @@ def unknown_operation_error(method: str, path: str, protocol: str) -> AwsError:
     code = "InvalidAction" if protocol in ("query", "ec2") else "UnknownOperationException"
     status = 400 if protocol in ("query", "ec2") else 404
     return AwsError(code, f"The sandbox does not implement this operation ({method} {path}).", status)
+
+
+# The error type AWS's request front end sends for a request without credentials (a type name, no secret).
+MISSING_AUTH_ERROR_TYPE = (
+    "MissingAuthenticationTokenException:http://internal.amazon.com/coral/com.amazon.coral.service/"
+)
+
+
+def missing_token_response(request_id: str) -> SandboxResponse:
+    """AWS's answer to a rest-json request that carries no credentials at all: 403 with the framework error
+    type (the SDKs keep the part before ``:``) and ``{"message":"Missing Authentication Token"}``."""
+    headers = {
+        "Content-Type": "application/json",
+        "x-amzn-ErrorType": MISSING_AUTH_ERROR_TYPE,
+        "x-amzn-RequestId": request_id,
+    }
+    return SandboxResponse(status=403, body=b'{"message":"Missing Authentication Token"}', headers=headers)

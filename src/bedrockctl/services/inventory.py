@@ -8,52 +8,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.catalog import load_catalog
+from bedrockctl.catalog.lifecycle import today
 from bedrockctl.errors import BedrockctlError, ValidationFailed
 from bedrockctl.plugins.aws_bedrock import AwsBedrockPlugin
 from bedrockctl.plugins.aws_sagemaker import AwsSageMakerPlugin
 from bedrockctl.plugins.scan import AccountTarget, Progress, Scanner, ScanResult, scan_config
+from bedrockctl.pricing import PriceBook
+from bedrockctl.pricing.hourly import HourlyRate, InstancePrices, Unpriced, commitment_of, provisioned_rate
 
 log = logging.getLogger("bedrockctl.inventory")
 
 DEFAULT_PLUGINS = ("aws_bedrock", "aws_sagemaker")
-
-# Hourly prices for idle detection (USD, us-east-1, on-demand / no commitment). Used only when bedrockctl.pricing
-# is not installed. Bedrock: per model unit of Provisioned Throughput; SageMaker: per real-time instance.
-HOURLY_PRICES: dict[str, Any] = {
-    "source": [
-        "https://aws.amazon.com/bedrock/pricing/ (Provisioned Throughput, no commitment)",
-        "https://aws.amazon.com/sagemaker/pricing/ (real-time inference instances)",
-    ],
-    "as_of": "2025-01-15",
-    "bedrock_model_unit": {
-        "amazon.titan-text-express": 20.50,
-        "amazon.titan-text-lite": 7.10,
-        "amazon.titan-embed-text": 6.40,
-        "anthropic.claude-instant": 44.00,
-        "anthropic.claude-v2": 63.00,
-        "anthropic.claude-3-haiku": 44.00,
-        "meta.llama3-8b": 21.18,
-        "meta.llama3-70b": 21.18,
-        "cohere.command-text": 49.50,
-        "default": 40.00,
-    },
-    "sagemaker_instance": {
-        "ml.t2.medium": 0.056,
-        "ml.m5.large": 0.115,
-        "ml.m5.xlarge": 0.23,
-        "ml.c5.large": 0.102,
-        "ml.c5.xlarge": 0.204,
-        "ml.g4dn.xlarge": 0.7364,
-        "ml.g5.xlarge": 1.408,
-        "ml.g5.2xlarge": 1.515,
-        "ml.p3.2xlarge": 3.825,
-        "ml.inf2.xlarge": 0.99,
-    },
-}
 
 
 # -- targets ------------------------------------------------------------------------------------------------
@@ -192,27 +162,55 @@ def report(
 
 
 # -- idle capacity --------------------------------------------------------------------------------------------
-def _hourly(kind: str, key: str | None, units: int) -> tuple[float | None, str]:
-    try:  # H4's price book, when installed
-        import importlib
-
-        price = getattr(importlib.import_module("bedrockctl.pricing"), "hourly_price")(kind, key)  # noqa: B009
-        if price is not None:
-            return float(price) * units, "bedrockctl.pricing"
-    except Exception:  # noqa: S110 - optional dependency; fall back to the local table
-        pass
-    table = HOURLY_PRICES["bedrock_model_unit" if kind == "bedrock" else "sagemaker_instance"]
-    key = key or ""
-    if kind == "bedrock":
-        model = key.rsplit("/", 1)[-1]
-        match = next((v for k, v in table.items() if k != "default" and model.startswith(k)), table["default"])
-        return round(match * units, 4), f"local table as_of {HOURLY_PRICES['as_of']}"
-    price = table.get(key)
-    return (round(price * units, 4) if price is not None else None), f"local table as_of {HOURLY_PRICES['as_of']}"
+def _priced(rate: HourlyRate | Unpriced, units: int) -> dict[str, Any]:
+    """The price columns of one idle-capacity row: exact cost per hour with its source, or why it is unpriced."""
+    if isinstance(rate, Unpriced):
+        return {
+            "hourly_cost_usd": None,
+            "usd_per_unit_hour": None,
+            "price_source": None,
+            "unpriced_reason": rate.reason,
+        }
+    return {
+        "hourly_cost_usd": str(rate.times(units)),
+        "usd_per_unit_hour": str(rate.usd_per_hour),
+        "price_source": f"{rate.source} (as of {rate.as_of.isoformat()})",
+        "unpriced_reason": None,
+    }
 
 
-def find_idle(targets: Sequence[AccountTarget], regions: Sequence[str], days: int = 7) -> list[dict[str, Any]]:
-    """Provisioned throughput and InService SageMaker endpoints with no invocations in ``days`` days."""
+def _endpoint_rate(instances: InstancePrices, variants: Sequence[dict[str, Any]], region: str) -> dict[str, Any]:
+    """Sum of the variants' instance-hours; unpriced as a whole when any variant has no rate."""
+    if not variants:
+        return _priced(Unpriced("the endpoint has no production variants"), 0)
+    total = Decimal(0)
+    sources: set[str] = set()
+    for v in variants:
+        rate = instances.rate(None if v.get("serverless") else v.get("instance_type"), region)
+        if isinstance(rate, Unpriced):
+            return _priced(rate, 0)
+        total += rate.times(int(v.get("instance_count") or 0))
+        sources.add(f"{rate.source} (as of {rate.as_of.isoformat()})")
+    return {
+        "hourly_cost_usd": str(total),
+        "usd_per_unit_hour": None,
+        "price_source": "; ".join(sorted(sources)),
+        "unpriced_reason": None,
+    }
+
+
+def find_idle(
+    targets: Sequence[AccountTarget],
+    regions: Sequence[str],
+    days: int = 7,
+    *,
+    prices: PriceBook | None = None,
+    instances: InstancePrices | None = None,
+) -> list[dict[str, Any]]:
+    """Provisioned throughput and InService SageMaker endpoints with no invocations in ``days`` days, each with
+    its exact hourly cost from the price book (or ``unpriced_reason``)."""
+    book = prices if prices is not None else PriceBook.load()
+    hosting = instances if instances is not None else InstancePrices.load()
 
     def scan(target: AccountTarget, region: str) -> list[dict[str, Any]]:
         if target.sessions is None:
@@ -221,8 +219,9 @@ def find_idle(targets: Sequence[AccountTarget], regions: Sequence[str], days: in
         br = AwsBedrockPlugin({"region": region}, sessions=target.sessions)
         for pt in br.list_assets("provisioned_throughput"):
             count, last = br.get_invocation_metric([pt["arn"], pt["name"], pt["id"]], days)
-            cost, basis = _hourly(
-                "bedrock", pt.get("foundation_model_arn") or pt.get("model_arn"), pt["model_units"] or 1
+            units = int(pt["model_units"] or 0)
+            rate = provisioned_rate(
+                book, pt.get("foundation_model_arn") or pt.get("model_arn"), pt.get("commitment_duration")
             )
             rows.append(
                 {
@@ -235,19 +234,14 @@ def find_idle(targets: Sequence[AccountTarget], regions: Sequence[str], days: in
                     "invocations": int(count),
                     "last_invocation": last,
                     "idle": count == 0 and pt["status"] == "InService",
-                    "hourly_cost_usd": cost,
-                    "price_basis": basis,
-                    "units": pt["model_units"],
+                    "units": units,
+                    "commitment": commitment_of(pt.get("commitment_duration")) or pt.get("commitment_duration"),
+                    **_priced(rate, units),
                 }
             )
         sm = AwsSageMakerPlugin({"region": region}, sessions=target.sessions)
         for ep in sm.list_assets("endpoint"):
             metrics = sm.get_endpoint_invocation_metrics(ep["name"], days, variants=[v["name"] for v in ep["variants"]])
-            cost = 0.0
-            basis = ""
-            for v in ep["variants"]:
-                c, basis = _hourly("sagemaker", v["instance_type"], int(v["instance_count"] or 0))
-                cost = cost + c if c is not None and cost is not None else None  # type: ignore[assignment]
             rows.append(
                 {
                     "kind": "sagemaker_endpoint",
@@ -259,9 +253,9 @@ def find_idle(targets: Sequence[AccountTarget], regions: Sequence[str], days: in
                     "invocations": metrics["invocations"],
                     "last_invocation": metrics["last_invocation"],
                     "idle": metrics["invocations"] == 0 and ep["status"] == "InService",
-                    "hourly_cost_usd": round(cost, 4) if cost is not None else None,
-                    "price_basis": basis,
                     "units": ep["instance_count"],
+                    "commitment": None,
+                    **_endpoint_rate(hosting, ep["variants"], region),
                 }
             )
         return rows
@@ -303,7 +297,7 @@ def models_matrix(base: SessionFactory, regions: Sequence[str], provider: str | 
         try:
             plugin = AwsBedrockPlugin({"region": region}, sessions=factory)
             models = plugin.list_assets("model")
-            profiles = [p for p in plugin.list_assets("inference_profile") if p["type"] == "SYSTEM_DEFINED"]
+            profiles = [p for p in plugin.list_assets("inference_profile") if p["profile_type"] == "SYSTEM_DEFINED"]
             return region, models, profiles, None
         except (CredentialsError, EndpointUnreachable) as exc:
             return region, [], [], f"offline:{exc.code}: {exc.message}"
@@ -354,7 +348,10 @@ def offline_matrix(regions: Sequence[str], provider: str | None = None) -> dict[
     for m in cat.models:
         if provider and m.provider.lower() != provider.lower():
             continue
-        avail = {r: _availability(m.inference_types_in(r)) for r in regions if m.available_in(r)}
+        if not m.offered_on(today()) and not m.end_of_life_exempt_regions:
+            continue  # past end-of-life everywhere: not offered for new calls
+        offered = [r for r in regions if m.available_in(r) and m.offered_on(today(), r)]
+        avail = {r: _availability(m.inference_types_in(r)) for r in offered}
         profiles = {r: [p.profile_id for p in cat.profiles_for(m.model_id) if r in p.regions] for r in regions}
         rows.append(
             {

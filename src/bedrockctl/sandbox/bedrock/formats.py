@@ -12,9 +12,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from bedrockctl.sandbox import servicemodel
 from bedrockctl.sandbox.core import AwsError
 
 from . import tokens
+
+BLANK_TEXT = "The text field in the ContentBlock object at {where} is blank. Add text to the text field, and try again."
+BLANK_GUARD = "The guard content field in the ContentBlock object at {where} is blank."
+EMPTY_CONTENT = (
+    "The content field in the Message object at {where} is empty. Add a ContentBlock object to the content field "
+    "and try again."
+)
 
 
 @dataclass
@@ -104,6 +112,9 @@ class Generation:
     guardrail_trace: dict[str, Any] | None = None
     latency_ms: int = 0
     embedding: list[float] | None = None
+    vectors: list[list[float]] = field(default_factory=list)  # one per input (Cohere embed)
+    images: list[str] = field(default_factory=list)  # base64 PNG (image generation)
+    echo: dict[str, Any] = field(default_factory=dict)  # request details a native response repeats
 
 
 def invalid(message: str) -> AwsError:
@@ -171,6 +182,51 @@ def converse_block(raw: Any, where: str) -> Block:
     return Block("text")
 
 
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def check_content(content: Any, where: str) -> None:
+    """Converse's checks of one message's content: not empty, no blank text (empty or whitespace only)."""
+    if isinstance(content, list) and not content:
+        raise invalid(EMPTY_CONTENT.format(where=where))
+    for j, raw in enumerate(content if isinstance(content, list) else []):
+        if not isinstance(raw, dict):
+            continue
+        if "text" in raw and _blank(raw["text"]):
+            raise invalid(BLANK_TEXT.format(where=f"{where}.content.{j}"))
+        guard = raw.get("guardContent")
+        if isinstance(guard, dict) and _blank((guard.get("text") or {}).get("text", "")):
+            raise invalid(BLANK_GUARD.format(where=f"{where}.content.{j}"))
+
+
+def _java_number(value: float) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def check_inference_config(cfg: Any) -> None:
+    """``inferenceConfig`` against the ranges of botocore's InferenceConfiguration shape, reported the way the
+    service's request validation words it (``1 validation error detected: Value '5.0' at ...``)."""
+    if not isinstance(cfg, dict):
+        return
+    shape = servicemodel.service_model("bedrock-runtime").shape_for("InferenceConfiguration")
+    problems = []
+    for name, member in shape.members.items():  # type: ignore[attr-defined]
+        value = cfg.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        lo, hi = member.metadata.get("min"), member.metadata.get("max")
+        shown = _java_number(float(value) if member.type_name in ("float", "double") else value)
+        at = f"Value '{shown}' at 'inferenceConfig.{name}' failed to satisfy constraint: Member must have value"
+        if hi is not None and value > hi:
+            problems.append(f"{at} less than or equal to {hi}")
+        elif lo is not None and value < lo:
+            problems.append(f"{at} greater than or equal to {lo}")
+    if problems:
+        count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
+        raise invalid(f"{count}: {'; '.join(problems)}")
+
+
 def parse_converse(body: dict[str, Any]) -> Prompt:
     """Build a ``Prompt`` from a Converse / ConverseStream request body."""
     messages = body.get("messages") or []
@@ -185,6 +241,7 @@ def parse_converse(body: dict[str, Any]) -> Prompt:
                 "Member must satisfy enum value set: [user, assistant]"
             )
         content = msg.get("content") or []
+        check_content(content, f"messages.{i}")
         prompt.turns.append(Turn(role, [converse_block(c, f"messages.{i}") for c in content]))
     if prompt.turns and prompt.turns[0].role != "user":
         raise invalid(
@@ -199,10 +256,9 @@ def parse_converse(body: dict[str, Any]) -> Prompt:
             )
     prompt.system = [converse_block(s, "system") for s in body.get("system") or []]
     cfg = body.get("inferenceConfig") or {}
+    check_inference_config(cfg)
     if cfg.get("maxTokens") is not None:
         prompt.max_tokens = int(cfg["maxTokens"])
-        if prompt.max_tokens < 1:
-            raise invalid("The maximum tokens you requested must be at least 1.")
     prompt.stop_sequences = [str(s) for s in cfg.get("stopSequences") or []]
     tool_cfg = body.get("toolConfig")
     if tool_cfg:

@@ -18,12 +18,15 @@ from .formats import (
     Prompt,
     ToolDef,
     Turn,
+    check_content,
     converse_block,
     invalid,
     media_block,
     split_text,
     text_block,
 )
+
+_JSON_TYPE = {str: "String", bool: "Boolean", float: "BigDecimal", list: "JSONArray", dict: "JSONObject"}
 
 
 def _require(body: dict[str, Any], *keys: str) -> None:
@@ -38,7 +41,7 @@ def _int(value: Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid(
             f"Malformed input request: #/{key}: expected type: Integer, found: "
-            f"{type(value).__name__}, please reformat your input and try again."
+            f"{_JSON_TYPE.get(type(value), 'Null')}, please reformat your input and try again."
         )
     if value < 1:
         raise invalid(
@@ -80,16 +83,30 @@ class BodyFormat:
     def chunks(self, gen: Generation, model_id: str, request_id: str) -> list[dict[str, Any]]:
         raise NotImplementedError
 
+    def direct(self, body: dict[str, Any], prompt: Prompt, model_id: str) -> Generation | None:
+        """The result of a model that does not chat (embeddings, images); None for chat formats, which the
+        runtime runs through the sandbox model and the guardrail."""
+        return None
+
 
 # --- Anthropic Messages (anthropic_version bedrock-2023-05-31) -------------------------------------------
 
 
+def _anthropic_text(text: str) -> Block:
+    """A text block of a message; Anthropic refuses empty and whitespace-only ones."""
+    if not text:
+        raise invalid("messages: text content blocks must be non-empty")
+    if not text.strip():
+        raise invalid("messages: text content blocks must contain non-whitespace text")
+    return text_block(text)
+
+
 def _anthropic_block(raw: Any) -> list[Block]:
     if isinstance(raw, str):
-        return [text_block(raw)]
+        return [_anthropic_text(raw)]
     kind = raw.get("type")
     if kind == "text":
-        block = text_block(str(raw.get("text", "")))
+        block = _anthropic_text(str(raw.get("text", "")))
     elif kind in ("image", "document") and (raw.get("source") or {}).get("type") != "text":
         block = media_block()
     elif kind == "document":
@@ -117,6 +134,15 @@ def _anthropic_block(raw: Any) -> list[Block]:
     return [block, Block("cache_point")] if raw.get("cache_control") else [block]
 
 
+def _anthropic_system_block(raw: Any) -> list[Block]:
+    if isinstance(raw, str):
+        return [text_block(raw)]
+    if raw.get("type") == "text":
+        block = text_block(str(raw.get("text", "")))
+        return [block, Block("cache_point")] if raw.get("cache_control") else [block]
+    return _anthropic_block(raw)
+
+
 def _anthropic_model(model_id: str) -> str:
     name = model_id.rsplit("/", 1)[-1].split(".", 1)[-1] if "anthropic." in model_id else model_id
     return re.sub(r"-v\d+(:\d+)?$", "", name)
@@ -141,7 +167,7 @@ class AnthropicMessages(BodyFormat):
         system = body.get("system")
         if system:
             items = [system] if isinstance(system, str) else system
-            prompt.system = [b for item in items for b in _anthropic_block(item)]
+            prompt.system = [b for item in items for b in _anthropic_system_block(item)]
         for tool in body.get("tools") or []:
             prompt.tools.append(
                 ToolDef(
@@ -229,6 +255,7 @@ class NovaMessages(BodyFormat):
         _require(body, "messages")
         prompt = Prompt()
         for i, msg in enumerate(body["messages"]):
+            check_content(msg.get("content") or [], f"messages.{i}")
             blocks = [converse_block(c, f"messages.{i}") for c in msg.get("content") or []]
             prompt.turns.append(Turn(msg.get("role", "user"), blocks))
         prompt.system = [converse_block(s, "system") for s in body.get("system") or []]

@@ -1,11 +1,19 @@
-"""Raw-prompt InvokeModel bodies (Titan text, Llama, Mistral), Titan embeddings, and the format registry."""
+"""Raw-prompt InvokeModel bodies (Titan text, Llama, Mistral), Titan embeddings, and the format registry.
+
+``FORMATS`` holds every native body the sandbox speaks; ``format_for`` picks a model's (the catalog's
+``body_format``, else by model-id prefix). Cohere, AI21 and image bodies live in their own modules.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import runtime_engine as engine
 from . import tokens
-from .formats import Generation, Prompt, Turn, invalid, split_text, text_block
+from .formats import Generation, Prompt, Turn, Usage, invalid, split_text, text_block
+from .formats_ai21 import Jamba
+from .formats_cohere import CohereCommandR, CohereEmbed
+from .formats_image import ImageGeneration
 from .formats_native import AnthropicMessages, BodyFormat, NovaMessages, _int, _require, _with_metrics
 
 # --- Raw-prompt formats: Titan text, Llama, Mistral; Titan embeddings ----------------------------------
@@ -129,6 +137,16 @@ class TitanEmbeddings(BodyFormat):
             )
         return int(dims)
 
+    def direct(self, body: dict[str, Any], prompt: Prompt, model_id: str) -> Generation:
+        total, _ = engine.count_input(prompt)
+        gen = Generation("", [], "end_turn", Usage(input_tokens=total))
+        normalize = body.get("normalize", True) is not False
+        gen.embedding = engine.embed(
+            prompt.last_user_text(), model_id, self.dimensions(body, model_id), normalize=normalize
+        )
+        gen.latency_ms = engine.latency_for(gen.usage)
+        return gen
+
     def response(self, gen: Generation, model_id: str, request_id: str) -> dict[str, Any]:
         out: dict[str, Any] = {"embedding": gen.embedding, "inputTextTokenCount": gen.usage.input_tokens}
         if "v2" in model_id:
@@ -137,7 +155,19 @@ class TitanEmbeddings(BodyFormat):
 
 
 FORMATS: dict[str, BodyFormat] = {
-    f.name: f for f in (AnthropicMessages(), NovaMessages(), TitanText(), Llama(), Mistral(), TitanEmbeddings())
+    f.name: f
+    for f in (
+        AnthropicMessages(),
+        NovaMessages(),
+        TitanText(),
+        Llama(),
+        Mistral(),
+        TitanEmbeddings(),
+        CohereCommandR(),
+        CohereEmbed(),
+        Jamba(),
+        ImageGeneration(),
+    )
 }
 
 
@@ -148,7 +178,12 @@ def format_for(model_id: str, declared: str | None = None) -> BodyFormat | None:
     mid = model_id.lower()
     for prefix, name in (
         ("anthropic.", "anthropic-messages"),
+        ("amazon.nova-canvas", "titan-image"),
+        ("amazon.titan-image", "titan-image"),
         ("amazon.nova", "nova"),
+        ("cohere.command-r", "cohere-command-r"),
+        ("cohere.embed", "cohere-embed"),
+        ("ai21.jamba", "ai21-jamba"),
         ("amazon.titan-embed", "titan-embed"),
         ("amazon.titan-text", "titan-text"),
         ("amazon.titan-tg", "titan-text"),

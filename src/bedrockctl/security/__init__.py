@@ -1,0 +1,1 @@
+"""Security capabilities that need no server: a local certificate authority for HTTPS on this machine."""
