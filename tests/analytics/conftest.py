@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-SAMPLES = Path("/work/shared/samples")
-HERE = Path(__file__).parent
-
-
-@pytest.fixture
-def samples(tmp_path: Path) -> Path:
-    """A copy of the shared sample records (read-only originals stay untouched)."""
-    dst = tmp_path / "samples"
-    shutil.copytree(SAMPLES, dst)
-    for p in dst.iterdir():
-        p.chmod(0o644)
-    return dst
 
 
 @pytest.fixture

@@ -13,23 +13,24 @@ from bedrockctl.analytics.athena import RAW_COLUMNS_DUCKDB, VIEW_SQL, AthenaRunn
 from bedrockctl.analytics.ingest import ingest
 from bedrockctl.analytics.reports import duckdb_runner, parse_by, period, report_sql, run_report
 from bedrockctl.analytics.store import UsageStore
+from bedrockctl.samples import SampleSet
 
 
-def raw_duckdb(samples: Path) -> Any:
+def raw_duckdb(samples: SampleSet) -> Any:
     import duckdb
 
     con = duckdb.connect()
     con.execute(
         "CREATE VIEW bedrock_invocation_logs AS SELECT * FROM read_json("  # noqa: S608 - internal SQL, no user text
-        f"'{samples / 'invocation-logs.json.gz'}', format='newline_delimited', columns={RAW_COLUMNS_DUCKDB})"
+        f"'{samples.invocation_logs_gz}', format='newline_delimited', columns={RAW_COLUMNS_DUCKDB})"
     )
     con.execute(f"CREATE VIEW invocations AS {VIEW_SQL}")
     return con
 
 
-def test_view_sql_on_raw_logs_matches_the_local_engine(tmp_path: Path, samples: Path) -> None:
+def test_view_sql_on_raw_logs_matches_the_local_engine(tmp_path: Path, samples: SampleSet) -> None:
     store = UsageStore(tmp_path / "usage")
-    ingest(store, [str(samples / "invocation-logs.jsonl")])
+    ingest(store, [str(samples.invocation_logs)])
     local = store.connect()
     raw = raw_duckdb(samples)
     for by in ("model", "user", "day", "region", "tag:workflow,user"):

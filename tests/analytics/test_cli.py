@@ -9,15 +9,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bedrockctl.samples import SampleSet
 
-def test_ingest_report_and_cost(cli: Callable[..., Any], data_dir: Path, samples: Path, tmp_path: Path) -> None:
+
+def test_ingest_report_and_cost(cli: Callable[..., Any], data_dir: Path, samples: SampleSet, tmp_path: Path) -> None:
     res = cli(
         "usage",
         "ingest",
         "--invocation-logs",
-        str(samples / "invocation-logs.json.gz"),
+        str(samples.invocation_logs_gz),
         "--cloudtrail",
-        str(samples / "cloudtrail-trail-file.json.gz"),
+        str(samples.trail_file),
         "--json",
     )
     assert res.exit_code == 0, res.output
@@ -27,7 +29,17 @@ def test_ingest_report_and_cost(cli: Callable[..., Any], data_dir: Path, samples
     assert rep["totals"]["input_tokens"] == 11800 and rep["totals"]["cost_usd"] == "0.0557388"
     assert len(rep["rows"]) == 5 and rep["totals"]["unique_users"] == 3
 
-    out = cli("usage", "report", "--by", "user,tag:team", "--since", "2026-11-20", "--until", "2026-11-20", "--csv")
+    out = cli(
+        "usage",
+        "report",
+        "--by",
+        "user,tag:team",
+        "--since",
+        samples.day("2026-11-20"),
+        "--until",
+        samples.day("2026-11-20"),
+        "--csv",
+    )
     rows = list(csv.DictReader(io.StringIO(out.output)))
     assert {(r["user"], r["tag:team"], r["invocations"]) for r in rows} == {
         ("alice@example.com", "platform", "1"),
@@ -36,16 +48,17 @@ def test_ingest_report_and_cost(cli: Callable[..., Any], data_dir: Path, samples
         ("bob", "", "1"),
     }
 
-    text = cli("cost", "--period", "2026-11-20:2026-11-21", "--by", "model,tag:workflow").output
+    period = f"{samples.day('2026-11-20')}:{samples.day('2026-11-21')}"
+    text = cli("cost", "--period", period, "--by", "model,tag:workflow").output
     assert "0.0557388" in text and "█" in text
 
     # an unpriced model is flagged, not silently zero
     extra = tmp_path / "extra.jsonl"
-    rec = json.loads((samples / "invocation-logs.jsonl").read_text().splitlines()[0])
+    rec = json.loads(samples.invocation_logs.read_text().splitlines()[0])
     rec.update({"requestId": "x-1", "modelId": "arn:aws:bedrock:us-east-1:111122223333:provisioned-model/abcdef123456"})
     extra.write_text(json.dumps(rec) + "\n")
     cli("usage", "ingest", "--invocation-logs", str(extra))
-    data = json.loads(cli("cost", "--period", "2026-11-20:2026-11-21", "--json").output)
+    data = json.loads(cli("cost", "--period", period, "--json").output)
     assert data["totals"]["unpriced_invocations"] == 1
     assert data["unpriced"][0]["model_id"].endswith("provisioned-model/abcdef123456")
     assert data["totals"]["cost_usd"] == "0.0557388"

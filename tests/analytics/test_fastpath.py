@@ -14,6 +14,7 @@ import pytest
 from bedrockctl.analytics.ingest import IngestReport, ingest
 from bedrockctl.analytics.reports import duckdb_runner, run_report
 from bedrockctl.analytics.store import UsageStore
+from bedrockctl.samples import SampleSet
 
 ARNS = [
     "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b/alice@example.com",
@@ -174,10 +175,10 @@ def test_fast_path_matches_python_path_with_bad_lines_mixed_in(tmp_path: Path, s
         assert a == b, by
 
 
-def test_fast_path_on_the_samples_and_twice(tmp_path: Path, samples: Path) -> None:
+def test_fast_path_on_the_samples_and_twice(tmp_path: Path, samples: SampleSet) -> None:
     fast, slow = UsageStore(tmp_path / "fast"), UsageStore(tmp_path / "slow")
-    rf = ingest(fast, [str(samples)], fast=True)
-    rs = ingest(slow, [str(samples)], fast=False)
+    rf = ingest(fast, [str(samples.dir)], fast=True)
+    rs = ingest(slow, [str(samples.dir)], fast=False)
     assert rf.fast_records == 12  # both invocation-log files; the CloudTrail ones go to the Python parser
     assert summary(rf) == summary(rs)
     assert (rf.new_invocations, rf.new_trail_events) == (6, 5)
@@ -185,7 +186,7 @@ def test_fast_path_on_the_samples_and_twice(tmp_path: Path, samples: Path) -> No
     con = fast.connect()
     rep = run_report(duckdb_runner(con), "user")
     assert str(rep.totals["cost_usd"]) == "0.0557388"
-    again = ingest(fast, [str(samples)], fast=True, full=True)
+    again = ingest(fast, [str(samples.dir)], fast=True, full=True)
     assert (again.new_invocations, again.new_trail_events) == (0, 0)
     assert again.duplicates == again.invocation_records + again.trail_events == 22
     assert stored(fast) == stored(slow)

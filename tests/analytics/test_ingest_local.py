@@ -1,4 +1,4 @@
-"""Local ingestion of the shared samples: README totals, idempotency, bad records, the CloudTrail join."""
+"""Local ingestion of the packaged samples: README totals, idempotency, bad records, the CloudTrail join."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from bedrockctl.analytics.ingest import ingest
 from bedrockctl.analytics.reports import duckdb_runner, run_report
 from bedrockctl.analytics.store import UsageStore
+from bedrockctl.samples import SampleSet
 
 TOTALS = {"input_tokens": 11800, "output_tokens": 2550, "cache_read_tokens": 4096, "cache_write_tokens": 1800}
 
@@ -24,28 +25,28 @@ def totals(store: UsageStore) -> dict[str, int]:
     return dict(zip(keys, (int(x) for x in row), strict=True))
 
 
-def test_samples_give_readme_totals_and_twice_changes_nothing(tmp_path: Path, samples: Path) -> None:
+def test_samples_give_readme_totals_and_twice_changes_nothing(tmp_path: Path, samples: SampleSet) -> None:
     store = UsageStore(tmp_path / "usage")
-    first = ingest(store, [str(samples)])
+    first = ingest(store, [str(samples.dir)])
     assert first.bad_records == 0
     assert first.new_invocations == 6 and first.new_trail_events == 5
     expected = {"invocations": 6, **TOTALS, "identities": 3, "model_ids": 5}
     assert totals(store) == expected
     files = sorted(p.relative_to(store.root) for p in store.root.rglob("*.parquet"))
 
-    again = ingest(store, [str(samples)])  # checkpoints: nothing re-read
+    again = ingest(store, [str(samples.dir)])  # checkpoints: nothing re-read
     assert (again.units_read, again.units_skipped, again.new_invocations) == (0, 4, 0)
-    forced = ingest(store, [str(samples)], full=True)  # re-read: every record is a duplicate
+    forced = ingest(store, [str(samples.dir)], full=True)  # re-read: every record is a duplicate
     assert forced.records_seen == first.records_seen
     assert (forced.new_invocations, forced.new_trail_events) == (0, 0)
     assert totals(store) == expected
     assert sorted(p.relative_to(store.root) for p in store.root.rglob("*.parquet")) == files
 
 
-def test_cloudtrail_joins_by_request_id_or_by_call_identity(tmp_path: Path, samples: Path) -> None:
+def test_cloudtrail_joins_by_request_id_or_by_call_identity(tmp_path: Path, samples: SampleSet) -> None:
     store = UsageStore(tmp_path / "usage")
-    ingest(store, [str(samples / "invocation-logs.jsonl")])
-    ingest(store, [str(samples / "cloudtrail-trail-file.json.gz")])
+    ingest(store, [str(samples.invocation_logs)])
+    ingest(store, [str(samples.trail_file)])
     con = store.connect()
     rows = con.execute(
         "SELECT request_id, principal, source_ip, source FROM invocations ORDER BY request_id"
@@ -56,13 +57,13 @@ def test_cloudtrail_joins_by_request_id_or_by_call_identity(tmp_path: Path, samp
     assert {r[3] for r in rows} == {"invocation_log"}
     # CloudTrail alone counts invocations without tokens
     only = UsageStore(tmp_path / "trail-only")
-    ingest(only, [str(samples / "cloudtrail-lookup-events.json")])
+    ingest(only, [str(samples.lookup_events)])
     t = totals(only)
     assert (t["invocations"], t["input_tokens"], t["identities"]) == (5, 0, 3)
 
 
-def test_bad_records_are_reported_with_file_and_line_and_skipped(tmp_path: Path, samples: Path) -> None:
-    good = (samples / "invocation-logs.jsonl").read_text().splitlines()
+def test_bad_records_are_reported_with_file_and_line_and_skipped(tmp_path: Path, samples: SampleSet) -> None:
+    good = samples.invocation_logs.read_text().splitlines()
     missing = json.loads(good[0])
     del missing["requestId"]
     lines = [
@@ -86,14 +87,14 @@ def test_bad_records_are_reported_with_file_and_line_and_skipped(tmp_path: Path,
     assert where == {("part.jsonl", 2), ("part.jsonl", 3), ("part.jsonl", 5), ("part.jsonl", 6), ("broken.json.gz", 0)}
 
 
-def test_since_filters_older_records(tmp_path: Path, samples: Path) -> None:
+def test_since_filters_older_records(tmp_path: Path, samples: SampleSet) -> None:
     store = UsageStore(tmp_path / "usage")
-    rep = ingest(store, [str(samples / "invocation-logs.jsonl")], since="2026-11-21")
+    rep = ingest(store, [str(samples.invocation_logs)], since=samples.day("2026-11-21"))
     assert rep.new_invocations == 2 and rep.skipped_records == 4
 
 
-def test_parallel_path_matches_in_process(tmp_path: Path, samples: Path) -> None:
-    records = [json.loads(x) for x in (samples / "invocation-logs.jsonl").read_text().splitlines()]
+def test_parallel_path_matches_in_process(tmp_path: Path, samples: SampleSet) -> None:
+    records = [json.loads(x) for x in samples.invocation_logs.read_text().splitlines()]
     src = tmp_path / "many"
     src.mkdir()
     for f in range(6):
@@ -116,11 +117,11 @@ def test_parallel_path_matches_in_process(tmp_path: Path, samples: Path) -> None
     assert ta == tb and ta["input_tokens"] == 11800 * 1200
 
 
-def test_report_rows_and_exact_cost(tmp_path: Path, samples: Path) -> None:
+def test_report_rows_and_exact_cost(tmp_path: Path, samples: SampleSet) -> None:
     from decimal import Decimal
 
     store = UsageStore(tmp_path / "usage")
-    ingest(store, [str(samples)])
+    ingest(store, [str(samples.dir)])
     con = store.connect()
     rep = run_report(duckdb_runner(con), "user")
     assert rep.totals["cost_usd"] == Decimal("0.0557388")
@@ -129,7 +130,9 @@ def test_report_rows_and_exact_cost(tmp_path: Path, samples: Path) -> None:
         "bob": 2,
         "ci-runner/build-4711": 1,
     }
-    by_tag = run_report(duckdb_runner(con), "tag:workflow,model", since="2026-11-21", until="2026-11-21")
+    by_tag = run_report(
+        duckdb_runner(con), "tag:workflow,model", since=samples.day("2026-11-21"), until=samples.day("2026-11-21")
+    )
     assert by_tag.totals["invocations"] == 2
     assert {(r["tag:workflow"], r["model"]) for r in by_tag.rows} == {
         ("docs-gen", "amazon.nova-lite-v1:0"),

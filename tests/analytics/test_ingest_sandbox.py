@@ -12,6 +12,7 @@ from bedrockctl.analytics.ingest import ingest
 from bedrockctl.analytics.reports import duckdb_runner, run_report
 from bedrockctl.analytics.store import UsageStore
 from bedrockctl.aws.session import SessionFactory
+from bedrockctl.samples import SampleSet
 from bedrockctl.settings import AwsSettings
 
 
@@ -28,9 +29,9 @@ def sessions(endpoint: str) -> SessionFactory:
 
 
 def test_local_s3_and_cloudwatch_reports_are_identical(
-    tmp_path: Path, samples: Path, sandbox_env: Any, boto_client: Callable[..., Any]
+    tmp_path: Path, samples: SampleSet, sandbox_env: Any, boto_client: Callable[..., Any]
 ) -> None:
-    lines = (samples / "invocation-logs.jsonl").read_text().splitlines()
+    lines = samples.invocation_logs.read_text().splitlines()
     s3 = boto_client("s3")
     s3.create_bucket(Bucket="invocation-logs")
     for i, line in enumerate(lines):  # S3 delivery layout: one gzipped object per record here
@@ -55,13 +56,14 @@ def test_local_s3_and_cloudwatch_reports_are_identical(
         }
         for x in lines
     ]
-    logs.put_log_events(
+    accepted = logs.put_log_events(
         logGroupName="/bedrock/invocations", logStreamName="aws/bedrock/modelinvocations", logEvents=events
     )
+    assert "rejectedLogEventsInfo" not in accepted  # CloudWatch Logs refuses events older than 14 days
 
     sf = sessions(sandbox_env.endpoint_url)
     local, from_s3, from_cw = (UsageStore(tmp_path / n) for n in ("local", "s3", "cw"))
-    ingest(local, [str(samples / "invocation-logs.jsonl")])
+    ingest(local, [str(samples.invocation_logs)])
     r_s3 = ingest(from_s3, ["s3://invocation-logs/logs/"], sessions=sf)
     r_cw = ingest(from_cw, ["cloudwatch:/bedrock/invocations"], sessions=sf)
     assert (r_s3.new_invocations, r_cw.new_invocations) == (6, 6)

@@ -393,8 +393,8 @@ def test_pages_render_for_members_without_javascript(console, path):
         assert 'method="post"' in form or 'method="get"' in form, form
 
 
-def test_usage_is_scoped_and_exports_csv(console):
-    """Real invocation-log records (the shared samples) ingested into the usage store the console reads."""
+def test_usage_is_scoped_and_exports_csv(console, samples):
+    """Real invocation-log records (the packaged samples) ingested into the usage store the console reads."""
     import csv
     import io
     import shutil
@@ -403,22 +403,20 @@ def test_usage_is_scoped_and_exports_csv(console):
     from bedrockctl.analytics.ingest import ingest
     from bedrockctl.analytics.store import UsageStore
 
-    samples = Path("/work/shared/samples/invocation-logs.jsonl")
-    if not samples.exists():
-        pytest.skip("shared samples not present")
     logs = Path(console.settings.store.data_dir) / "logs"
     logs.mkdir()
-    shutil.copy(samples, logs / "inv.jsonl")
+    shutil.copy(samples.invocation_logs, logs / "inv.jsonl")
     ingest(UsageStore.for_settings(console.settings), [str(logs)], progress=False)
     root, alice, bob = console.login("root"), console.login("alice"), console.login("bob")
-    everyone = root.get("/usage?by=user&since=2026-01-01").text
+    since = samples.day("2026-11-20")
+    everyone = root.get(f"/usage?by=user&since={since}").text
     assert "alice@example.com" in everyone and 'id="usage-chart"' in everyone
-    rows = list(csv.reader(io.StringIO(root.get("/usage.csv?by=user&since=2026-01-01").text)))
+    rows = list(csv.reader(io.StringIO(root.get(f"/usage.csv?by=user&since={since}").text)))
     assert rows[0][:2] == ["user", "invocations"] and len(rows) > 2
     assert sum(int(r[1]) for r in rows[1:]) == 6
     # a member sees only the usage attributable to them (the IAM user "bob" of the samples), never others'
-    assert "alice@example.com" not in bob.get("/usage?by=user&since=2026-01-01").text
-    bob_rows = list(csv.reader(io.StringIO(bob.get("/usage.csv?by=user&since=2026-01-01").text)))
+    assert "alice@example.com" not in bob.get(f"/usage?by=user&since={since}").text
+    bob_rows = list(csv.reader(io.StringIO(bob.get(f"/usage.csv?by=user&since={since}").text)))
     assert bob_rows[0] == rows[0] and [r[0] for r in bob_rows[1:]] == ["bob"]
     assert bob_rows[1] == next(r for r in rows if r[0] == "bob")
     assert bob.get("/usage?user=alice@example.com").status_code == 403

@@ -16,6 +16,7 @@ import uvicorn
 
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.context import AppContext
+from bedrockctl.security.tls import ensure_local_tls
 from bedrockctl.server import create_app
 from bedrockctl.server.gateway.pipeline import Gateway
 from bedrockctl.settings import AwsSettings, EnvironmentSettings, Settings, StoreSettings
@@ -30,6 +31,7 @@ class RunningGateway:
     server: uvicorn.Server
     thread: threading.Thread
     loop: asyncio.AbstractEventLoop | None = None
+    ca: Path | None = None  # the CA certificate to trust when the gateway serves TLS (``start_gateway(tls=True)``)
 
     def key(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("user", "ana")
@@ -77,15 +79,30 @@ def start_gateway(sandbox_env: Any, tmp_path: Path) -> Iterator[Callable[..., Ru
         environments: dict[str, EnvironmentSettings] | None = None,
         gateway: dict[str, Any] | None = None,
         settings: Settings | None = None,
+        tls: bool = False,
     ) -> RunningGateway:
+        """A gateway on a free port; ``tls=True`` serves HTTPS with a certificate from a fresh local CA (``.ca``), as
+        bearer-token clients need (botocore >= 1.44 refuses to send a bearer token over plain HTTP)."""
         settings = settings or make_settings(tmp_path, environments, gateway)
         ctx = AppContext(settings=settings, sessions=SessionFactory(settings.aws))
         app = create_app(ctx)
         gw = app.state["gateway"]
+        started_at = time.time()
+        gw.window_clock = lambda: started_at  # the test owns the calendar: no window ends during its requests
         sock = free_socket()
-        config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, loop="asyncio")
+        local = ensure_local_tls(tmp_path / "tls") if tls else None  # the CA `serve --tls self-signed` uses
+        config = uvicorn.Config(
+            app,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            loop="asyncio",
+            ssl_certfile=str(local.cert) if local else None,
+            ssl_keyfile=str(local.key) if local else None,
+        )
         server = uvicorn.Server(config)
-        running = RunningGateway(f"http://127.0.0.1:{sock.getsockname()[1]}", gw, server, None)  # type: ignore[arg-type]
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{sock.getsockname()[1]}"
+        running = RunningGateway(url, gw, server, None, ca=local.ca_cert if local else None)  # type: ignore[arg-type]
 
         def run() -> None:
             loop = asyncio.new_event_loop()

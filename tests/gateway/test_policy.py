@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import calendar
 import json
 import threading
 import time
@@ -125,7 +126,12 @@ async def _fire(url: str, token: str, n: int) -> list[httpx.Response]:
         )
 
 
-def check_exact_budget(url: str, token: str, engine: Any, cap_nusd: int, per_call: int) -> None:
+def month_window(now: float) -> str:
+    """The gateway's name for the monthly budget window that holds ``now``."""
+    return f"m{time.strftime('%Y-%m', time.gmtime(now))}"
+
+
+def check_exact_budget(url: str, token: str, engine: Any, cap_nusd: int, per_call: int, window: str) -> None:
     responses = asyncio.run(_fire(url, token, 200))
     ok = [r for r in responses if r.status_code == 200]
     refused = [r for r in responses if r.status_code != 200]
@@ -137,7 +143,7 @@ def check_exact_budget(url: str, token: str, engine: Any, cap_nusd: int, per_cal
     ), {r.status_code for r in refused}
     assert "resets at" in refused[0].json()["message"]
     time.sleep(1.5)  # settlements and idle leases flushed
-    rows = SqlCounters(engine).read([("budget:env:prod", f"m{time.strftime('%Y-%m', time.gmtime())}")])
+    rows = SqlCounters(engine).read([("budget:env:prod", window)])
     used, reserved, cap = next(iter(rows.values()))
     assert cap == cap_nusd and used <= cap and reserved == 0
     assert used == len(ok) * per_call
@@ -150,7 +156,33 @@ def test_budget_exact_under_concurrency_sqlite(start_gateway: Any) -> None:
         {"prod": EnvironmentSettings(name="prod", monthly_budget_usd=limit)}, gateway={"lease_idle_seconds": 0.2}
     )
     key = gw.key(environment="prod")
-    check_exact_budget(gw.url, key["token"], gw.gateway.engine, 50 * per_call, per_call)
+    window = month_window(gw.gateway.window_clock())
+    check_exact_budget(gw.url, key["token"], gw.gateway.engine, 50 * per_call, per_call, window)
+
+
+def test_monthly_budget_resets_when_the_month_ends(start_gateway: Any) -> None:
+    """The test owns the gateway's window clock: the last second of this month, then the first of the next."""
+    per_call = _cost_of_one_call(start_gateway)
+    gw = start_gateway({"prod": EnvironmentSettings(name="prod", monthly_budget_usd=3 * per_call / 1e9)})
+    g = time.gmtime()
+    next_month = calendar.timegm((g.tm_year + (g.tm_mon == 12), g.tm_mon % 12 + 1, 1, 0, 0, 0))
+    clock = [next_month - 1.0]
+    gw.gateway.window_clock = lambda: clock[0]
+    c = bedrock(gw, gw.key(environment="prod"))
+    admitted = 0
+    with pytest.raises(c.exceptions.ServiceQuotaExceededException) as exc:
+        for _ in range(10):
+            c.converse(modelId=HAIKU, messages=MSG, inferenceConfig={"maxTokens": 10})
+            admitted += 1
+    assert 1 <= admitted <= 3
+    resets = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(next_month))
+    assert f"it resets at {resets}" in exc.value.response["Error"]["Message"]
+    clock[0] = float(next_month)  # a new month: a new window with the whole budget
+    assert c.converse(modelId=HAIKU, messages=MSG, inferenceConfig={"maxTokens": 10})["stopReason"]
+    gw.flush()
+    old, new = ("budget:env:prod", month_window(next_month - 1)), ("budget:env:prod", month_window(next_month))
+    spent = SqlCounters(gw.gateway.engine).read([old, new])
+    assert (spent[old][0], spent[new][0]) == (admitted * per_call, per_call)
 
 
 class _Hook(BaseHTTPRequestHandler):

@@ -67,11 +67,14 @@ def test_boto3_sigv4_converse_stream_invoke(gw: RunningGateway) -> None:
     assert rows[0].output_tokens == events[-1]["metadata"]["usage"]["outputTokens"] or rows[0].output_tokens > 0
 
 
-def test_boto3_bearer_token(gw: RunningGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_boto3_bearer_token(start_gateway: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    gw = start_gateway(tls=True)  # botocore >= 1.44 sends a bearer token over HTTPS only
     key = gw.key(user="bob")
     monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", key["token"])
     # the sandbox credentials in the environment are unknown to the gateway: only the bearer token can pass
-    c = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=gw.url, config=NO_RETRY)
+    c = boto3.client(
+        "bedrock-runtime", region_name="us-east-1", endpoint_url=gw.url, config=NO_RETRY, verify=str(gw.ca)
+    )
     assert c.converse(modelId=HAIKU, messages=MSG)["stopReason"]
     assert list(c.converse_stream(modelId=HAIKU, messages=MSG)["stream"])[-1]["metadata"]["usage"]
     assert {r.user_name for r in audit(gw)} == {"bob"}

@@ -24,13 +24,22 @@ from .test_policy import MSG, _cost_of_one_call, bedrock, oai
 
 
 def _sqs_messages(sqs: Any, url: str, want: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Poll the queue until ``want`` messages arrived or ``timeout`` passed.
+
+    Short polls with a sleep in between, not a long poll: moto waits for messages with ``Condition.wait(timeout)``,
+    a CPython timed lock wait (``sem_clockwait`` on CLOCK_MONOTONIC with an absolute deadline) that libfaketime
+    does not intercept while it shifts the monotonic clock, so under ``faketime -f +60d`` the sandbox would sleep
+    60 days instead of 1 s. ``time.sleep`` is a relative sleep and unaffected.
+    """
     got: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while len(got) < want and time.monotonic() < deadline:
-        resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
         for m in resp.get("Messages", []):
             got.append(json.loads(m["Body"]))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        if len(got) < want:
+            time.sleep(0.1)
     return got
 
 

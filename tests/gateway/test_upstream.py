@@ -20,21 +20,21 @@ from .test_policy import BODY
 
 def test_upstream_read_timeout_then_recovery(start_gateway: Any, sandbox_env: Any, tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    settings.aws.read_timeout = 0.3
+    settings.aws.read_timeout = 2.0  # generous: a loaded machine still answers in time
     gw = start_gateway(settings=settings)
     key = gw.key()
     headers = {"authorization": f"Bearer {key['token']}", "content-type": "application/json"}
     url = f"{gw.url}/model/{HAIKU}/converse"
     assert httpx.post(url, content=BODY, headers=headers, timeout=30).status_code == 200
-    sandbox_env.faults.set({"latency": [{"ms": 1500, "service": "bedrock-runtime"}]})
+    sandbox_env.faults.set({"latency": [{"ms": 5000, "service": "bedrock-runtime"}]})
     started = time.monotonic()
     slow = httpx.post(url, content=BODY, headers=headers, timeout=30)
     took = time.monotonic() - started
     sandbox_env.faults.clear()
-    assert slow.status_code == 502 and took < 1.4, (slow.status_code, took)
+    assert slow.status_code == 502 and took < 4.9, (slow.status_code, took)  # gave up before the answer came
     assert slow.headers["x-amzn-errortype"].startswith("RequestTimeout:")
-    assert "within 0.3 s" in slow.json()["message"]
-    time.sleep(1.3)  # the sandbox finishes the slow answer; the gateway must not read it as the next reply
+    assert "within 2 s" in slow.json()["message"]
+    time.sleep(3.5)  # the sandbox finishes the slow answer; the gateway must not read it as the next reply
     for _ in range(3):
         ok = httpx.post(url, content=BODY, headers=headers, timeout=30)
         assert ok.status_code == 200 and ok.json()["usage"]["outputTokens"] == 10

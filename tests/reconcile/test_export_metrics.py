@@ -8,7 +8,7 @@ import io
 import json
 import urllib.request
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,11 @@ import moto.core.base_backend  # noqa: F401 - import moto before the sandbox's w
 import pyarrow.parquet as pq
 import pytest
 
-SAMPLES = Path("/work/shared/samples")
+from bedrockctl.samples import SampleSet
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: SampleSet) -> Callable[..., Any]:
     from typer.testing import CliRunner
 
     from bedrockctl.cli.main import app
@@ -30,7 +30,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     def run(*args: str) -> Any:
         return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
-    res = run("usage", "ingest", "--invocation-logs", str(SAMPLES / "invocation-logs.jsonl"))
+    res = run("usage", "ingest", "--invocation-logs", str(samples.invocation_logs))
     assert res.exit_code == 0, res.output
     return run
 
@@ -45,11 +45,13 @@ def test_export_with_sse_kms_and_retention(
     s3.put_bucket_lifecycle_configuration(Bucket="archive", LifecycleConfiguration={"Rules": [other]})
 
     args = ["usage", "export", "--to", "s3://archive/bedrock/usage", "--kms-key", key_arn, "--retention-days", "400"]
+    before = datetime.now(UTC).strftime("%Y-%m-%d")
     res = cli(*args, "--by", "model", "--by", "user,tag:team", "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    day = datetime.now(UTC).strftime("%Y-%m-%d")
     keys = [o["key"] for o in out["objects"]]
+    day = keys[0].split("/")[2]  # the day of the export (UTC); midnight may pass during the call
+    assert day in (before, datetime.now(UTC).strftime("%Y-%m-%d"))
     assert keys == [
         f"bedrock/usage/{day}/usage-by-model.csv",
         f"bedrock/usage/{day}/usage-by-model.parquet",
@@ -76,8 +78,11 @@ def test_export_with_sse_kms_and_retention(
     assert len(rules2) == 2 and {r["ID"]: r for r in rules2}[ours["ID"]]["Expiration"] == {"Days": 90}
 
 
-def test_publish_metrics_read_back(cli: Callable[..., Any], boto_client: Callable[..., Any], sandbox_env: Any) -> None:
-    res = cli("usage", "publish-metrics", "--since", "2026-11-20", "--until", "2026-11-21", "--json")
+def test_publish_metrics_read_back(
+    cli: Callable[..., Any], boto_client: Callable[..., Any], sandbox_env: Any, samples: SampleSet
+) -> None:
+    since, until = samples.day("2026-11-20"), samples.day("2026-11-21")
+    res = cli("usage", "publish-metrics", "--since", since, "--until", until, "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["namespace"] == "Bedrockctl/Usage" and out["put_metric_data_calls"] == 1
@@ -100,8 +105,8 @@ def test_publish_metrics_read_back(cli: Callable[..., Any], boto_client: Callabl
                     },
                 }
             ],
-            StartTime=datetime(2026, 11, 19, tzinfo=UTC),
-            EndTime=datetime(2026, 11, 23, tzinfo=UTC),
+            StartTime=datetime.fromisoformat(since).replace(tzinfo=UTC) - timedelta(days=1),
+            EndTime=datetime.fromisoformat(until).replace(tzinfo=UTC) + timedelta(days=2),
         )
         return sum(resp["MetricDataResults"][0]["Values"])
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 import urllib.request
 from collections.abc import Callable
 from decimal import Decimal
@@ -14,7 +13,8 @@ from typing import Any
 import moto.core.base_backend  # noqa: F401 - import moto before the sandbox's warm-up thread does (import race)
 import pytest
 
-SAMPLES = Path("/work/shared/samples")
+from bedrockctl.samples import SampleSet
+
 ACCOUNT = "123456789012"
 
 
@@ -35,31 +35,36 @@ def group(service: str, usage_type: str, cost: str, qty: str) -> dict[str, Any]:
     }
 
 
-def trail_event(rid: str, when: str, region: str, error: str | None = None) -> dict[str, Any]:
-    rec = json.loads(gzip.decompress((SAMPLES / "cloudtrail-trail-file.json.gz").read_bytes()))["Records"][0]
+def trail_event(samples: SampleSet, rid: str, when: str, region: str, error: str | None = None) -> dict[str, Any]:
+    rec = json.loads(gzip.decompress(samples.trail_file.read_bytes()))["Records"][0]
     rec.update({"eventTime": when, "awsRegion": region, "requestID": rid, "eventID": rid})
     if error:
         rec["errorCode"] = error
     return rec
 
 
-def test_reconcile_explains_the_gap(cli: Callable[..., Any], tmp_path: Path, sandbox_env: Any) -> None:
-    src = tmp_path / "src"
-    shutil.copytree(SAMPLES, src)
-    # CloudTrail saw two successful calls on the 22nd in us-west-2 that have no invocation log, and one failed call
+def test_reconcile_explains_the_gap(
+    cli: Callable[..., Any], tmp_path: Path, sandbox_env: Any, samples: SampleSet
+) -> None:
+    src = samples.dir
+    # CloudTrail saw two successful calls the day after the samples in us-west-2 that have no invocation log, and
+    # one failed call
+    day3 = samples.day("2026-11-22")
     extra = [
-        trail_event("c0000000-0000-4000-8000-000000000001", "2026-11-22T10:00:00Z", "us-west-2"),
-        trail_event("c0000000-0000-4000-8000-000000000002", "2026-11-22T11:00:00Z", "us-west-2"),
-        trail_event("c0000000-0000-4000-8000-000000000003", "2026-11-22T12:00:00Z", "us-west-2", "ThrottlingException"),
+        trail_event(samples, "c0000000-0000-4000-8000-000000000001", f"{day3}T10:00:00Z", "us-west-2"),
+        trail_event(samples, "c0000000-0000-4000-8000-000000000002", f"{day3}T11:00:00Z", "us-west-2"),
+        trail_event(
+            samples, "c0000000-0000-4000-8000-000000000003", f"{day3}T12:00:00Z", "us-west-2", "ThrottlingException"
+        ),
     ]
     (src / "extra-trail.json").write_text(json.dumps({"Records": extra}))
     res = cli(
         "usage",
         "ingest",
         "--invocation-logs",
-        str(src / "invocation-logs.jsonl"),
+        str(samples.invocation_logs),
         "--cloudtrail",
-        str(src / "cloudtrail-trail-file.json.gz"),
+        str(samples.trail_file),
         "--cloudtrail",
         str(src / "extra-trail.json"),
     )
@@ -71,7 +76,7 @@ def test_reconcile_explains_the_gap(cli: Callable[..., Any], tmp_path: Path, san
     results = {
         "ResultsByTime": [
             {
-                "TimePeriod": {"Start": "2026-11-01", "End": "2026-12-01"},
+                "TimePeriod": {"Start": str(samples.month_start), "End": str(samples.next_month_start)},
                 "Total": {},
                 "Groups": [
                     group("Amazon Bedrock", "USE1-Claude3.5Haiku-input-tokens", "0.03", "30"),
@@ -95,7 +100,7 @@ def test_reconcile_explains_the_gap(cli: Callable[..., Any], tmp_path: Path, san
     )
     urllib.request.urlopen(req, timeout=10).close()
 
-    data = json.loads(cli("cost", "reconcile", "--month", "2026-11", "--json").stdout)
+    data = json.loads(cli("cost", "reconcile", "--month", samples.month, "--json").stdout)
     assert data["estimate_usd"] == "0.0557388"
     assert data["actual_usd"] == "40.16"  # S3 is not Bedrock
     assert data["gap_usd"] == str(Decimal("40.16") - Decimal("0.0557388"))
@@ -112,13 +117,13 @@ def test_reconcile_explains_the_gap(cli: Callable[..., Any], tmp_path: Path, san
     assert ex["token_usage"] == {"estimate_usd": "0.0557388", "actual_usd": "0.06", "gap_usd": "0.0042612"}
     cov = data["log_coverage"]
     assert cov["calls_without_logs"] == 2 and cov["unvalued_calls"] == 0
-    assert [(g["day"], g["region"], g["calls"]) for g in cov["days_regions"]] == [("2026-11-22", "us-west-2", 2)]
+    assert [(g["day"], g["region"], g["calls"]) for g in cov["days_regions"]] == [(day3, "us-west-2", 2)]
     assert Decimal(ex["log_coverage_usd"]) == per_call * 2
     residual = Decimal("40.16") - Decimal("0.0557388") - per_call * 2 - Decimal("39.6") - Decimal("0.5")
     assert Decimal(ex["residual_usd"]) == residual
 
-    text = cli("cost", "reconcile", "--month", "2026-11").output
-    assert "log coverage: 2 calls" in text and "2026-11-22 us-west-2" in text
+    text = cli("cost", "reconcile", "--month", samples.month).output
+    assert "log coverage: 2 calls" in text and f"{day3} us-west-2" in text
 
 
 def test_bad_month_is_a_clear_error(cli: Callable[..., Any], sandbox_env: Any) -> None:

@@ -75,9 +75,8 @@ def test_signed_bearer_and_presigned_requests_still_work(
         **{"Content-Type": "application/json"},
     )
     assert status == 200 and json.loads(body)["type"] == "message"
-    monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", "ABSKQmVkcm9ja0FQSUtleS1leGFtcGxl")
-    bearer = boto_client("bedrock-runtime", aws_access_key_id=None, aws_secret_access_key=None)
-    assert bearer.converse(modelId=HAIKU, messages=[{"role": "user", "content": [{"text": "hi"}]}])["output"]
+    # boto3 itself sends a bearer token over HTTPS only (botocore >= 1.44) and the sandbox is plain HTTP: the raw
+    # request above is the bearer path here; tests/gateway (start_gateway(tls=True), test_tls) cover boto3's
     s3 = boto_client("s3")
     s3.create_bucket(Bucket="presigned")
     s3.put_object(Bucket="presigned", Key="k", Body=b"payload")

@@ -104,6 +104,9 @@ class Gateway:
         self._task: asyncio.Task[None] | None = None
         self._last_ship = time.monotonic()
         self._flush_lock: asyncio.Lock | None = None
+        # the wall clock that picks a request's budget and rate windows (minute, hour, day, month): a test that
+        # replaces it owns the calendar, so a month or a minute cannot end in the middle of its requests
+        self.window_clock: Callable[[], float] = time.time
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -220,7 +223,7 @@ class Gateway:
         client: str | None,
         request_id: str | None = None,
     ) -> Admission:
-        now = time.time()
+        now = self.window_clock()
         env = self.policy.environments.get(key.environment)
         self.check_model(key, env, model)
         chosen = model
