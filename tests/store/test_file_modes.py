@@ -36,8 +36,8 @@ def test_data_files_are_0600_and_directories_0700(tmp_path: Path, usual_umask: N
 
     store = Store(default_store_url(settings))  # the database, migrated
 
-    from bedrockctl.store.keys import KeyStore
     from bedrockctl.server.gateway.options import GatewayOptions, master_secret
+    from bedrockctl.store.keys import KeyStore
 
     KeyStore(store.engine, master_secret(GatewayOptions.from_settings(settings), settings)).create(
         user="ana", team="ml", environment="dev"
