@@ -40,13 +40,7 @@ def write_config(tmp_path: Path) -> Callable[[str], str]:
 def cli() -> Callable[..., Any]:
     from typer.testing import CliRunner
 
-    from bedrockctl.cli import budget_cmd, cost_cmd, usage_cmd
     from bedrockctl.cli.main import app
-
-    names = {g.name for g in app.registered_groups}
-    for mod, name in ((usage_cmd, "usage"), (cost_cmd, "cost"), (budget_cmd, "budget")):
-        if name not in names:
-            mod.register(app)
 
     def run(*args: str) -> Any:
         return CliRunner().invoke(app, list(args), catch_exceptions=False)

@@ -7,20 +7,14 @@ from typing import Any
 
 import orjson
 import pytest
-import typer
 from typer.testing import CliRunner
 
 
 @pytest.fixture
 def cli() -> Callable[..., Any]:
-    """Run ``bedrockctl <args>`` in-process (our command groups on the real global callback)."""
-    from bedrockctl.cli import discover_cmd, inventory_cmd, models_cmd
-    from bedrockctl.cli.main import main_callback
+    """Run ``bedrockctl <args>`` in-process."""
+    from bedrockctl.cli.main import app
 
-    app = typer.Typer()
-    app.callback()(main_callback)
-    for mod in (discover_cmd, inventory_cmd, models_cmd):
-        mod.register(app)
     runner = CliRunner()
 
     def run(*args: str, ok: bool = True, parse: bool = True) -> Any:

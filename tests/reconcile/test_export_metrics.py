@@ -23,12 +23,9 @@ SAMPLES = Path("/work/shared/samples")
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     from typer.testing import CliRunner
 
-    from bedrockctl.cli import usage_cmd
     from bedrockctl.cli.main import app
 
     monkeypatch.setenv("BEDROCKCTL_DATA_DIR", str(tmp_path / "data"))
-    if "usage" not in {g.name for g in app.registered_groups}:
-        usage_cmd.register(app)
 
     def run(*args: str) -> Any:
         return CliRunner().invoke(app, list(args), catch_exceptions=False)

@@ -13,15 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-# Runs the real CLI; registers the invoke commands itself until cli/main.py does.
-LAUNCH = (
-    "import sys\n"
-    "from bedrockctl.cli.main import app, main\n"
-    "from bedrockctl.cli import invoke_cmd\n"
-    "names = {c.name for c in app.registered_commands}\n"
-    "if 'invoke' not in names: invoke_cmd.register(app)\n"
-    "main(sys.argv[1:])\n"
-)
+# Runs the real CLI (the console script's entry point).
+LAUNCH = "import sys\nfrom bedrockctl.cli.main import main\nmain(sys.argv[1:])\n"
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from bedrockctl.cli.output import STATE, out, print_json, print_kv, print_table, want_json
+from bedrockctl.cli.output import Col, current, emit, print_kv, print_table
 
 keys_app = typer.Typer(help="Gateway keys (bound to a user, a team and an environment).", no_args_is_help=True)
 
@@ -16,7 +16,7 @@ def _store() -> Any:
     from bedrockctl.server.gateway.options import GatewayOptions, master_secret
     from bedrockctl.server.gateway.store import open_engine
 
-    settings = STATE.context().settings
+    settings = current().app().settings
     opts = GatewayOptions.from_settings(settings)
     return KeyStore(open_engine(settings, opts), master_secret(opts, settings), 0.0)
 
@@ -46,15 +46,16 @@ def create(
     tpd: int | None = typer.Option(None, "--tpd", help="Tokens per day."),
     monthly: float | None = typer.Option(None, "--monthly-budget", help="Key budget per month, USD."),
     daily: float | None = typer.Option(None, "--daily-budget", help="Key budget per day, USD."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Create a key. The token and the secret access key are shown once and never stored.
 
     Example: bedrockctl keys create --user ana --team ml --env prod --model haiku --rpm 60 --expires 90d
+
+    Example: TOKEN=$(bedrockctl keys create --user ci --team ml --query token --output text)
     """
     from bedrockctl.server.gateway.options import GatewayOptions
 
-    env = environment or GatewayOptions.from_settings(STATE.context().settings).default_environment
+    env = environment or GatewayOptions.from_settings(current().app().settings).default_environment
     limits = {
         k: v
         for k, v in {
@@ -78,35 +79,45 @@ def create(
         limits=limits,
         expires_in=_duration(expires),
     )
-    if want_json(json_out):
-        import sys
+    # output redacts secrets; this is the one place they must be shown (once)
+    emit(created, table=_created_table, reveal=SHOWN_ONCE)
 
-        import orjson
 
-        # print_json redacts secrets; this is the one place they must be shown (once).
-        sys.stdout.write(orjson.dumps(created, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
-    shown = {k: v for k, v in created.items() if k not in ("token", "aws_secret_access_key")}
-    print_kv(f"Gateway key {created['key_id']}", shown)
-    out.print("Shown once, store them now:", markup=False)
-    out.print(f"  token (Bearer / OpenAI api_key / AWS_BEARER_TOKEN_BEDROCK): {created['token']}", markup=False)
-    out.print(f"  aws_access_key_id:     {created['aws_access_key_id']}", markup=False)
-    out.print(f"  aws_secret_access_key: {created['aws_secret_access_key']}", markup=False)
+SHOWN_ONCE = ("token", "aws_secret_access_key")
+
+
+def _created_table(created: dict[str, Any]) -> None:
+    out = current().out
+    print_kv(f"Gateway key {created['key_id']}", {k: v for k, v in created.items() if k not in SHOWN_ONCE})
+    out.print("Shown once, store them now:")
+    out.print(f"  token (Bearer / OpenAI api_key / AWS_BEARER_TOKEN_BEDROCK): {created['token']}")
+    out.print(f"  aws_access_key_id:     {created['aws_access_key_id']}")
+    out.print(f"  aws_secret_access_key: {created['aws_secret_access_key']}")
 
 
 @keys_app.command("list")
 def list_keys(
     all_keys: bool = typer.Option(False, "--all", help="Include revoked and expired keys."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """List keys (never their secrets). Example: bedrockctl keys list --all --json"""
     recs = [r.public() for r in _store().list(include_inactive=all_keys)]
-    if want_json(json_out):
-        print_json(recs)
-        return
+    emit(recs, table=_list_table)
+
+
+def _list_table(recs: list[dict[str, Any]]) -> None:
     print_table(
         "Gateway keys",
-        ["key id", "name", "user", "team", "env", "models", "limits", "expires", "state"],
+        [
+            "key id",
+            "name",
+            "user",
+            "team",
+            "env",
+            Col("models", drop=3),
+            Col("limits", drop=2),
+            Col("expires", drop=1),
+            "state",
+        ],
         [
             (
                 r["key_id"],
@@ -127,14 +138,11 @@ def list_keys(
 @keys_app.command("revoke", epilog="Example:\n\n  bedrockctl keys revoke BGKABCDEFGHIJKLMNOPQ")
 def revoke(
     key_id: str = typer.Argument(..., help="The key id (BGK...)."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Revoke a key; every gateway worker refuses it within gateway.key_cache_ttl seconds."""
     rec = _store().revoke(key_id).public()
-    if want_json(json_out):
-        print_json(rec)
-        return
-    out.print(f"revoked {rec['key_id']} ({rec['user']}, team {rec['team']}) at {rec['revoked_at']}", markup=False)
+    line = f"revoked {rec['key_id']} ({rec['user']}, team {rec['team']}) at {rec['revoked_at']}"
+    emit(rec, line=line)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,23 +1,48 @@
-"""The ``bedrockctl`` command line."""
+"""The ``bedrockctl`` command line: global options, and the table of commands (each module is imported only when
+its command runs or shows its help, so ``--version`` and ``--help`` stay fast)."""
 
 from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from bedrockctl import __version__
-from bedrockctl.cli.output import STATE, report_error
+from bedrockctl.cli.lazy import Lazy, lazy_group
+
+COMMANDS: dict[str, Lazy] = {
+    "demo": Lazy("demo_cmd", "Start the sandbox with a demo estate, discover it, drive a workload through the ..."),
+    "whoami": Lazy("whoami", "Show who you are to AWS: account, ARN, which credential source won, region and ..."),
+    "doctor": Lazy("doctor_cmd", "Check credentials, region, network, permissions, models, agent, guardrail, ..."),
+    "policy": Lazy("policy_cmd", "Print a least-privilege IAM policy document (stdout) for the features asked for."),
+    "discover": Lazy("discover_cmd", "Discover Bedrock and SageMaker assets across accounts and regions; record a ..."),
+    "inventory": Lazy("inventory_cmd", "The recorded inventory: list, show, diff, scans, idle capacity."),
+    "models": Lazy("models_cmd", "Foundation models and inference profiles per region: on-demand (OD), ..."),
+    "invoke": Lazy("invoke_cmd", "Call a model once through Converse (failover, guardrails, cache, usage record ..."),
+    "chat": Lazy("invoke_cmd", "Interactive chat with history; /model switches model, /usage shows tokens and ..."),
+    "agent": Lazy("invoke_cmd", "Invoke a Bedrock agent: streamed answer, session id (to continue), optional traces."),
+    "usage": Lazy("usage_cmd", "Usage analytics: ingest logs and CloudTrail, report by model, user, day, tag."),
+    "cost": Lazy("cost_cmd", "Estimated cost from ingested usage and the price catalog."),
+    "budget": Lazy("budget_cmd", "Environment budgets: month-to-date status and AWS Budgets sync."),
+    "pricing": Lazy("pricing_cmd", "The Bedrock price catalog (per 1,000 tokens, USD)."),
+    "serve": Lazy("serve_cmd", "Run the gateway: Bedrock-native and OpenAI-compatible routes with keys, budgets, ..."),
+    "audit": Lazy("serve_cmd", "The gateway's audit trail: one append-only record per request."),
+    "keys": Lazy("keys_cmd", "Gateway keys (bound to a user, a team and an environment)."),
+    "users": Lazy("users_cmd", "Web console users (local accounts; roles admin and member)."),
+    "config": Lazy("config_cmd", "Inspect the effective configuration."),
+    "sandbox": Lazy("sandbox_cmd", "Run the offline Bedrock sandbox: an AWS-compatible endpoint for development, ..."),
+}
 
 app = typer.Typer(
     name="bedrockctl",
+    cls=lazy_group(COMMANDS),
     help="The control plane around Amazon Bedrock: access, inventory, usage, cost and budgets.\n\n"
-    "Example: bedrockctl --region us-east-1 whoami --json",
+    "Example: bedrockctl --region us-east-1 --output table whoami\n\n"
+    "Every command takes --output table|json|yaml|text|csv and --query (JMESPath); exit codes in docs/cli.md.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # the root help is plain text: no rich import for --help
 )
 
 
@@ -29,83 +54,25 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
+    ctx: typer.Context,
     profile: str | None = typer.Option(None, "--profile", help="AWS profile to use (overrides AWS_PROFILE)."),
     region: str | None = typer.Option(None, "--region", help="AWS region (overrides AWS_REGION)."),
     config: str | None = typer.Option(None, "--config", help="Path to a bedrockctl.toml config file."),
-    json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logs and tracebacks."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """Global options apply to every command."""
-    STATE.flags = {"aws.profile": profile, "aws.region": region}
-    STATE.config_path = config
-    STATE.json = json_out
-    STATE.verbose = verbose
-    STATE._ctx = None
+    from bedrockctl.cli.context import CliContext
 
-
-def _register() -> None:
-    from bedrockctl.cli import (
-        budget_cmd,
-        config_cmd,
-        cost_cmd,
-        demo_cmd,
-        discover_cmd,
-        doctor_cmd,
-        inventory_cmd,
-        invoke_cmd,
-        keys_cmd,
-        models_cmd,
-        policy_cmd,
-        pricing_cmd,
-        sandbox_cmd,
-        serve_cmd,
-        usage_cmd,
-        users_cmd,
-        whoami,
-    )
-
-    demo_cmd.register(app)
-    whoami.register(app)
-    doctor_cmd.register(app)
-    policy_cmd.register(app)
-    discover_cmd.register(app)
-    inventory_cmd.register(app)
-    models_cmd.register(app)
-    usage_cmd.register(app)
-    cost_cmd.register(app)
-    budget_cmd.register(app)
-    pricing_cmd.register(app)
-    serve_cmd.register(app)
-    keys_cmd.register(app)
-    users_cmd.register(app)
-    config_cmd.register(app)
-    invoke_cmd.register(app)
-    sandbox_cmd.register(app)
-
-
-_register()
+    cli = ctx.ensure_object(CliContext)
+    cli.flags = {"aws.profile": profile, "aws.region": region}
+    cli.config_path = config
+    cli.verbose = verbose
 
 
 def main(argv: list[str] | None = None) -> None:
-    command = typer.main.get_command(app)
-    try:
-        rv = command.main(
-            args=argv if argv is not None else sys.argv[1:], prog_name="bedrockctl", standalone_mode=False
-        )
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.stderr.write("Aborted.\n")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:
-        sys.exit(report_error(exc))
-    sys.exit(rv if isinstance(rv, int) else 0)
+    """The console script: run one command and exit with its code (docs/cli.md lists them)."""
+    typer.main.get_command(app).main(args=argv if argv is not None else sys.argv[1:], prog_name="bedrockctl")
 
 
 if __name__ == "__main__":
