@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 import urllib.request
 from collections.abc import Callable
@@ -119,6 +120,7 @@ def test_reconcile_explains_the_gap(cli: Callable[..., Any], tmp_path: Path, san
 
     text = cli("cost", "reconcile", "--month", "2026-11").output
     assert "log coverage: 2 calls" in text and "2026-11-22 us-west-2" in text
+    assert max(len(d) for d in re.findall(r"\d\.(\d+)", text)) <= 8  # one money format, no 28-digit averages
 
 
 def test_bad_month_is_a_clear_error(cli: Callable[..., Any], sandbox_env: Any) -> None:

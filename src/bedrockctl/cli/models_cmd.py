@@ -9,6 +9,7 @@ import typer
 from bedrockctl.cli.output import Col, current, emit, print_table
 
 SHORT = {"on_demand": "OD", "profile_only": "PROFILE", "provisioned_only": "PT", "listed": "listed"}
+MATRIX_REGIONS = 3  # up to this many regions, one column each
 
 
 def register(app: typer.Typer) -> None:
@@ -43,20 +44,18 @@ def _render(matrix: dict[str, Any], regions: list[str]) -> None:
     err = current().err
     if matrix["source"] != "live":
         err.print(Text.assemble((str(matrix["notice"]), "bold yellow"), f" (catalog as of {matrix['catalog_as_of']})"))
+    title = "Models x regions" + (" (OFFLINE catalog)" if matrix["source"] != "live" else "")
+    optional = [Col("provider", drop=3), Col("model"), Col("lifecycle", drop=1)]
     rows = []
     for m in matrix["models"]:
-        cells = [SHORT.get(m["availability"].get(r, ""), "-") for r in regions]
-        profiles = sorted({p for v in m["profiles"].values() for p in v})
-        rows.append([m["provider"], m["model_id"], m["lifecycle"], *cells, ", ".join(profiles)])
-    title = "Models x regions" + (" (OFFLINE catalog)" if matrix["source"] != "live" else "")
-    columns: list[str | Col] = [
-        Col("provider", drop=3),
-        Col("model"),
-        Col("lifecycle", drop=1),
-        *regions,
-        Col("profiles", drop=2),
-    ]
-    print_table(title, columns, rows)
+        profiles = ", ".join(sorted({p for v in m["profiles"].values() for p in v}))
+        if len(regions) <= MATRIX_REGIONS:
+            cells = [SHORT.get(m["availability"].get(r, ""), "-") for r in regions]
+        else:  # one column per kind of availability, listing its regions (17 region columns never fit)
+            cells = [", ".join(r for r in regions if m["availability"].get(r) == kind) or "-" for kind in SHORT]
+        rows.append([m["provider"], m["model_id"], m["lifecycle"], *cells, profiles])
+    kinds = regions if len(regions) <= MATRIX_REGIONS else [f"{short} in" for short in SHORT.values()]
+    print_table(title, [*optional, *kinds, Col("profiles", drop=2)], rows)
     current().out.print("OD = on-demand, PROFILE = only through an inference profile, PT = provisioned throughput only")
     for r, e in matrix.get("errors", {}).items():
         err.print(Text(f"{r}: {e}", style="yellow"))
