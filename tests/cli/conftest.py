@@ -39,7 +39,7 @@ class Workspace:
     runner: CliRunner
 
     def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
-        from bedrockctl.cli.main import app
+        from bedrockctl.cli.app import app
 
         return self.runner.invoke(app, list(args), input=input, env=env)
 
@@ -95,7 +95,7 @@ def walk_commands() -> list[tuple[str, ...]]:
     """Every runnable command path, read from the click tree (a new command shows up here by itself)."""
     import typer
 
-    from bedrockctl.cli.main import app
+    from bedrockctl.cli.app import app
 
     found: list[tuple[str, ...]] = []
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from bedrockctl.cli import main as cli_main
+from bedrockctl.cli import app as cli_app
 from bedrockctl.paths import default_store_url
 from bedrockctl.services.users import UserService
 from bedrockctl.store import Store
@@ -21,7 +21,7 @@ def cli(tmp_path, monkeypatch, migrated_db):
     monkeypatch.setenv("BEDROCKCTL_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("BEDROCKCTL_STORE_URL", raising=False)
     monkeypatch.delenv("BEDROCKCTL_USER_PASSWORD", raising=False)
-    return cli_main.app
+    return cli_app.app
 
 
 def test_create_admin_then_sign_in(cli, tmp_path):

@@ -277,7 +277,7 @@ def test_models_all_is_a_health_check_of_used_models(sandbox_env: Sandbox, boto_
 def test_cli_json_and_exit_code(sandbox_env: Sandbox, sandbox_admin: SandboxAdmin) -> None:
     from typer.testing import CliRunner
 
-    from bedrockctl.cli.main import app
+    from bedrockctl.cli.app import app
 
     sandbox_admin.set_faults({"access_denied": [{"model": HAIKU}]})
     res = CliRunner().invoke(app, ["doctor", "--model", HAIKU, "--invoke", "--json", "--timeout", "1"])

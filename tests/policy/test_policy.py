@@ -11,7 +11,7 @@ import typer
 from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
-from bedrockctl.cli import main as cli_main
+from bedrockctl.cli import app as cli_app
 from bedrockctl.errors import ValidationFailed
 from bedrockctl.sandbox.faults import SandboxAdmin
 from bedrockctl.services.policy import build_policy, feature_actions
@@ -23,7 +23,7 @@ ACCOUNT = "123456789012"
 
 
 def cli() -> typer.Typer:
-    return cli_main.app
+    return cli_app.app
 
 
 def _converse(client: Any, model: str) -> Any:

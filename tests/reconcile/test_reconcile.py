@@ -23,7 +23,7 @@ ACCOUNT = "123456789012"
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     from typer.testing import CliRunner
 
-    from bedrockctl.cli.main import app
+    from bedrockctl.cli.app import app
 
     monkeypatch.setenv("BEDROCKCTL_DATA_DIR", str(tmp_path / "data"))
     return lambda *a: CliRunner().invoke(app, list(a), catch_exceptions=False)

@@ -2,7 +2,7 @@
 command the same output options, and turns every failure into one error in the chosen format.
 
 ``bedrockctl --version`` and ``bedrockctl --help`` import no command module (so no services, boto3, rich tables or
-catalog): the root help lists the commands from ``COMMANDS`` in ``main.py``.
+catalog): the root help lists the commands from ``COMMANDS`` in ``app.py``.
 """
 
 from __future__ import annotations
