@@ -44,6 +44,8 @@ def test_text_is_one_record_per_line() -> None:
     assert render("text", [["x", 1], ["y", 2]]) == "x\t1\ny\t2\n"
     assert render("text", "multi\nline answer") == "multi\nline answer\n"  # one string is printed as it is
     assert render("text", {"b": 1, "a": True}) == "1\tTrue\n"
+    column = render("text", [{"m": "a", "cost_usd": "0.0512"}, {"m": "b", "cost_usd": "0.0022"}, {"m": "c"}])
+    assert column == "a\t0.051200\nb\t0.002200\nc\tNone\n"  # one number of decimals per column
 
 
 def test_csv_has_a_header_and_full_amounts() -> None:

@@ -83,8 +83,11 @@ def _render(report: object) -> None:
     out = current().out
     print_table(
         f"bedrockctl doctor — region {report.region}",
-        [Col("status"), Col("check"), Col("target"), Col("evidence")],
-        [(Text(c.status.upper(), style=_STYLE[c.status]), c.id, c.target or "", c.evidence) for c in report.checks],
+        [Col("status"), Col("check / target"), Col("evidence", prose=True)],
+        [
+            (Text(c.status.upper(), style=_STYLE[c.status]), c.id + (f"\n{c.target}" if c.target else ""), c.evidence)
+            for c in report.checks
+        ],
     )
     for c in report.checks:
         if c.status in ("fail", "warn") and c.remediation:

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from bedrockctl.cli.money import money
+from bedrockctl.cli.money import money_column
 from bedrockctl.cli.money import plain as plain_decimal
 
 MONEY_SUFFIX = "_usd"
@@ -86,9 +86,7 @@ def _keys(rows: list[dict[str, Any]]) -> list[str]:
     return list(seen)
 
 
-def _text_cell(value: Any, column: str | None) -> str:
-    if column and column.endswith(MONEY_SUFFIX) and value is not None and not isinstance(value, dict | list):
-        return money(value)
+def _text_cell(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return str(value)  # None / True / False, as the AWS CLI prints them
     if isinstance(value, dict | list):
@@ -97,18 +95,23 @@ def _text_cell(value: Any, column: str | None) -> str:
 
 
 def to_text(data: Any, columns: Sequence[str] | None = None) -> str:
-    """One record per line, fields separated by tabs, no header (tabs and newlines inside a field escaped).
-    A single string result is printed as it is."""
+    """One record per line, fields separated by tabs, no header (tabs and newlines inside a field escaped); the
+    amounts of ``*_usd`` fields in the money format, one number of decimals per column. A single string result
+    is printed as it is."""
     if isinstance(data, str):
         return data if data.endswith("\n") else data + "\n"
     if data is None:
         return ""
     header, rows = tabulate(data, columns)
-    lines = []
-    for row in rows:
-        names: Sequence[str | None] = header or [None] * len(row)
-        lines.append("\t".join(_text_cell(v, c) for v, c in zip(row, names, strict=False)))
-    return "".join(line + "\n" for line in lines)
+    cells = [[_text_cell(v) for v in row] for row in rows]
+    for i, name in enumerate(header or []):
+        if not name.endswith(MONEY_SUFFIX):
+            continue
+        amounts = [None if isinstance(row[i], dict | list) else row[i] for row in rows]
+        for row, amount, shown in zip(cells, amounts, money_column(amounts), strict=True):
+            if amount is not None:
+                row[i] = shown
+    return "".join("\t".join(row) + "\n" for row in cells)
 
 
 def _csv_cell(value: Any) -> Any:

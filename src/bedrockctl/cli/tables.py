@@ -25,17 +25,20 @@ if TYPE_CHECKING:
 
 MONEY_SUFFIX = "_usd"
 BORDER = 3  # a column's padding and separator in rich's default box
+PROSE_WORD = 20
 
 
 @dataclass(frozen=True)
 class Col:
     """A column: ``drop`` 0 means essential (ids, names, money: never hidden); a higher ``drop`` is hidden
-    sooner when the table does not fit. ``money`` formats the column with one number of decimals."""
+    sooner when the table does not fit. ``money`` formats the column with one number of decimals. ``prose`` marks
+    free text (evidence, reasons): a word longer than ``PROSE_WORD`` may be folded there, never in other columns."""
 
     header: str
     drop: int = 0
     money: bool = False
     right: bool = False
+    prose: bool = False
 
 
 def cell(value: Any) -> str:
@@ -62,10 +65,8 @@ def layout(cols: Sequence[Col], cells: Sequence[Sequence[str]], width: int) -> t
 
     Optional columns go (highest ``drop`` first, rightmost on a tie) while the longest words of the shown ones
     do not fit ``width``; then the room beyond those words is shared in proportion to what each column lacks."""
-    low = [
-        max([_longest_word(c.header), *(_longest_word(r[i]) for r in cells)], default=1) or 1
-        for i, c in enumerate(cols)
-    ]
+    low = [max([_longest_word(c.header), *(_longest_word(r[i]) for r in cells)]) or 1 for i, c in enumerate(cols)]
+    low = [min(PROSE_WORD, w) if c.prose else w for c, w in zip(cols, low, strict=True)]
     high = [
         max([_longest_line(c.header), *(_longest_line(r[i]) for r in cells)], default=1) or 1
         for i, c in enumerate(cols)
