@@ -52,7 +52,10 @@ RUN_FIELDS = ("data_dir", "data_dir_emptied", "gateway", "console")
 def test_two_demo_runs_in_a_row_print_the_same_figures(tmp_path: Path) -> None:
     data = tmp_path / "data"
     runs = []
-    for query in ([], ["--query", "{steps: steps, summary: summary, ca_cert: ca_cert, " + ", ".join(RUN_FIELDS) + "}"]):
+    for query in (
+        [],
+        ["--query", "{" + ", ".join(f"{f}: {f}" for f in ("steps", "summary", "ca_cert", *RUN_FIELDS)) + "}"],
+    ):
         res = _demo(tmp_path, "--port", "0", "--data-dir", str(data), *query)
         assert res.returncode == 0, res.stderr[-3000:]
         runs.append(json.loads(res.stdout))

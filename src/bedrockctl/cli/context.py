@@ -8,6 +8,7 @@ per-command output options fill it in) and dropped when the command ends: nothin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,7 +16,18 @@ if TYPE_CHECKING:
 
     from bedrockctl.context import AppContext
 
-FORMATS = ("table", "json", "yaml", "text", "csv")
+
+class OutputFormat(StrEnum):
+    """The choices of ``--output``."""
+
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+    text = "text"
+    csv = "csv"
+
+
+FORMATS = tuple(f.value for f in OutputFormat)
 
 
 @dataclass
@@ -63,11 +75,15 @@ class CliContext:
         return self._err
 
 
+def of(ctx: Any) -> CliContext:
+    """The CliContext of a click context (made on its root if the invocation did not bring one)."""
+    found: CliContext | None = ctx.find_object(CliContext)
+    return found if found is not None else ctx.find_root().ensure_object(CliContext)
+
+
 def current() -> CliContext:
     """The CliContext of the running command (a fresh default one outside any invocation)."""
     from typer._click.globals import get_current_context
 
     ctx = get_current_context(silent=True)
-    if ctx is None:
-        return CliContext()
-    return ctx.find_object(CliContext) or ctx.find_root().ensure_object(CliContext)
+    return CliContext() if ctx is None else of(ctx)

@@ -11,14 +11,13 @@ import importlib
 import sys
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import typer
 from typer._click.exceptions import NoArgsIsHelpError
 from typer.core import TyperGroup
 
-from bedrockctl.cli.context import FORMATS, CliContext
+from bedrockctl.cli.context import FORMATS, CliContext, OutputFormat, of
 
 PANEL = "Output"
 
@@ -31,31 +30,15 @@ class Lazy:
     help: str
 
 
-class Output(StrEnum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-    text = "text"
-    csv = "csv"
-
-
-assert tuple(o.value for o in Output) == FORMATS
-
-
-def _cli(ctx: typer.Context) -> CliContext:
-    found: CliContext | None = ctx.find_object(CliContext)
-    return found if found is not None else ctx.find_root().ensure_object(CliContext)
-
-
-def _set_output(ctx: typer.Context, value: Output | None) -> None:
+def _set_output(ctx: typer.Context, value: OutputFormat | None) -> None:
     if value is not None:
-        _cli(ctx).output = value.value
+        of(ctx).output = value.value
 
 
 def _shorthand(fmt: str) -> Any:
     def set_format(ctx: typer.Context, value: bool) -> None:
         if value:
-            _cli(ctx).output = fmt
+            of(ctx).output = fmt
 
     return set_format
 
@@ -71,7 +54,7 @@ def _set_query(ctx: typer.Context, value: str | None) -> None:
         compile_query(value)
     except JMESPathError as exc:
         raise typer.BadParameter(f"{value!r} is not a JMESPath expression ({exc})", param_hint="--query") from exc
-    _cli(ctx).query = value
+    of(ctx).query = value
 
 
 def output_params() -> list[Any]:
@@ -86,7 +69,7 @@ def output_params() -> list[Any]:
 
     @template.command()
     def _options(
-        output: Output | None = option(
+        output: OutputFormat | None = option(
             None,
             "--output",
             "Output format: table (default), json, yaml, text (one record per line, tab-separated) or csv.",
