@@ -3,6 +3,9 @@
 
 Needs AWS credentials that may call bedrock:ListFoundationModels and bedrock:ListInferenceProfiles in every
 region queried (regions you can't reach keep their current facts). ``source`` is kept; ``as_of`` becomes today.
+Lifecycle dates come from the API's ``modelLifecycle`` (``legacyTime``, ``publicExtendedAccessTime``,
+``endOfLifeTime``); the status itself is never written (it is computed from the dates at run time). Models AWS
+stops listing after their end-of-life date are kept, so old ids still get a clear "end of life" answer.
 
     python scripts/refresh_catalog.py                 # all regions in the catalog + botocore's Bedrock regions
     python scripts/refresh_catalog.py --regions us-east-1 eu-west-1 --dry-run
@@ -56,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     for region, err in sorted(result.skipped.items()):
         print(f"  skipped {region}: {err}", file=sys.stderr)
     if result.added_models:
-        print("  new models need body_format / context_window / max_output_tokens by hand", file=sys.stderr)
+        print(
+            "  new models need body_format / context_window / max_output_tokens / replacement by hand", file=sys.stderr
+        )
     if args.dry_run:
         return 0
     out = args.output or args.input

@@ -6,7 +6,7 @@ import json
 import re
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 
 import pytest
@@ -25,6 +25,7 @@ from bedrockctl.catalog import (
     profile_for_region,
     profiles_for,
 )
+from bedrockctl.catalog.lifecycle import LifecycleDates, today
 
 CAT = load_catalog()
 REGIONS = set(CAT.region_names())
@@ -35,7 +36,12 @@ def test_facts_have_source_and_as_of() -> None:
     raw = json.loads(resources.files("bedrockctl.catalog").joinpath("data/models.json").read_text())
     assert raw["source"] and all("docs.aws.amazon.com" in s for s in raw["source"])
     assert CAT.as_of == date.fromisoformat(raw["as_of"])
-    assert 35 <= len(CAT.models) <= 80
+    assert 35 <= len(CAT.models) <= 120
+    assert all("lifecycle" not in m for m in raw["models"]), "the status is computed from dates, never stored"
+    for model in CAT.models:  # every model says where its facts come from, when, and how sure we are
+        assert model.facts is not None and model.facts.source and model.facts.as_of <= CAT.as_of
+        assert model.facts.confidence in {"confirmed", "carried", "unconfirmed", "api"}, model.model_id
+        assert model.facts.confidence == "confirmed" or model.facts.note, model.model_id
 
 
 def test_load_is_cached_and_no_io_at_import() -> None:
@@ -58,11 +64,17 @@ def test_model_invariants(model: catalog.FoundationModel) -> None:
     assert set(model.regions) <= REGIONS and model.regions
     assert set(model.profile_only_regions) <= set(model.regions)
     assert model.body_format
-    if model.lifecycle == "LEGACY":
-        assert model.legacy_date and model.end_of_life_date and model.legacy_date < model.end_of_life_date
-        assert model.end_of_life_date > CAT.as_of  # EOL models are not in the catalog
-    else:
-        assert model.legacy_date is None and model.end_of_life_date is None
+    if model.legacy_date and model.end_of_life_date:
+        assert model.legacy_date < model.end_of_life_date
+    if model.launch_date:
+        assert all(model.launch_date < d for d in (model.legacy_date, model.end_of_life_date) if d)
+    if model.public_extended_access_date:
+        assert model.legacy_date and model.end_of_life_date
+        assert model.legacy_date <= model.public_extended_access_date < model.end_of_life_date
+    if model.legacy_date:
+        assert model.end_of_life_date, "AWS announces the EOL date when a model goes Legacy"
+    if model.replacement:
+        assert model.replacement != model.model_id and get_model(model.replacement) is not None
     if "INFERENCE_PROFILE" in model.inference_types:
         assert profiles_for(model.model_id), "profile-only models need at least one system profile"
     if model.profile_only:
@@ -82,6 +94,64 @@ def test_profile_invariants(profile: catalog.InferenceProfile) -> None:
         assert {geography_of(r) for r in profile.regions} == {profile.geography}
     assert set(profile.regions) <= set(get_model(profile.model_id).regions)  # type: ignore[union-attr]
     assert re.fullmatch(r"([0-9a-zA-Z:.][ _-]?)+", profile.description)  # AWS's description pattern
+
+
+def test_end_of_life_in_the_past_means_eol_today() -> None:
+    """Fails when a catalog model's end-of-life date has passed (real clock) and it is not treated as EOL."""
+    day = today()
+    for model in CAT.models:
+        past = model.end_of_life_date is not None and model.end_of_life_date <= day
+        for region in model.regions:
+            status = model.status_on(day, region)
+            if past and region not in model.end_of_life_exempt_regions:
+                assert status == "EOL", (model.model_id, region)
+                assert model not in CAT.models_in_region(region), (model.model_id, region)
+            else:
+                assert status != "EOL", (model.model_id, region)
+        if past and not model.end_of_life_exempt_regions:
+            assert model.lifecycle == "EOL" and not model.offered_on(day), model.model_id
+            assert model not in CAT.offered_models(day)
+        elif not past:
+            assert model.lifecycle != "EOL", model.model_id
+        assert set(model.end_of_life_exempt_regions) <= set(model.regions)
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        # (legacy, extended access, end of life) -> status on 2026-03-31, 2026-04-01, 2026-09-30, 2026-10-01
+        ((date(2026, 4, 1), None, date(2026, 10, 1)), ("ACTIVE", "LEGACY", "LEGACY", "EOL")),
+        ((None, None, date(2026, 10, 1)), ("LEGACY", "LEGACY", "LEGACY", "EOL")),  # EOL announced => Legacy
+        ((date(2026, 4, 1), date(2026, 7, 1), date(2026, 10, 1)), ("ACTIVE", "LEGACY", "LEGACY", "EOL")),
+        ((None, None, None), ("ACTIVE", "ACTIVE", "ACTIVE", "ACTIVE")),
+    ],
+)
+def test_lifecycle_transitions_with_a_clock_the_test_owns(
+    dates: tuple[date | None, date | None, date | None], expected: tuple[str, ...]
+) -> None:
+    life = LifecycleDates(*dates)
+    days = (date(2026, 3, 31), date(2026, 4, 1), date(2026, 9, 30), date(2026, 10, 1))
+    assert tuple(life.status_on(d) for d in days) == expected
+    if dates[2] is not None:
+        assert life.days_to_end_of_life(date(2026, 9, 30)) == 1 and life.days_to_end_of_life(dates[2]) == 0
+    if dates[1] is not None:
+        assert not life.in_extended_access(date(2026, 6, 30)) and life.in_extended_access(date(2026, 7, 1))
+        assert not life.in_extended_access(date(2026, 10, 1))
+
+
+def test_catalog_queries_follow_the_clock() -> None:
+    """ACTIVE -> LEGACY -> EOL on a real catalog model, on days the test chooses."""
+    sonnet35 = get_model("anthropic.claude-3-5-sonnet-20240620-v1:0")
+    assert sonnet35 is not None and sonnet35.legacy_date and sonnet35.end_of_life_date
+    before, legacy, after = sonnet35.legacy_date - timedelta(days=1), sonnet35.legacy_date, sonnet35.end_of_life_date
+    assert [sonnet35.status_on(d) for d in (before, legacy, after)] == ["ACTIVE", "LEGACY", "EOL"]
+    region = sonnet35.regions[0]
+    assert sonnet35 in CAT.models_in_region(region, on=legacy)
+    assert sonnet35 not in CAT.models_in_region(region, on=after)
+    assert sonnet35 in CAT.models_in_region(region, on=after, include_eol=True)
+    successor = CAT.successor(sonnet35.model_id, on=after)
+    assert successor is not None and successor.offered_on(after) and successor.model_id == sonnet35.replacement
+    assert CAT.successor("amazon.nova-pro-v1:0", on=after) is None  # no replacement named
 
 
 def test_required_real_models_present() -> None:

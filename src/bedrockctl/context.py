@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from bedrockctl.aws.errors import translate
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.config import load_settings
 from bedrockctl.errors import SSMConfigError
-from bedrockctl.redact import RedactingFilter
+from bedrockctl.redact import RedactingFilter, redact_text
 from bedrockctl.settings import AwsSettings, LoggingSettings, Settings
 
 
@@ -37,6 +38,36 @@ def ssm_loader(path: str, aws: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+class RedactingFormatter(logging.Formatter):
+    """Tracebacks and stack dumps go through ``redact_text`` too (``RedactingFilter`` covers the message)."""
+
+    def formatException(self, ei: Any) -> str:
+        return redact_text(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return redact_text(super().formatStack(stack_info))
+
+
+class JsonFormatter(RedactingFormatter):
+    """One JSON object per record, written by ``json.dumps``: ``time``, ``level``, ``logger``, ``message`` (and
+    ``exc_info`` / ``stack_info`` when present). A message cannot break the line or add fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, str] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            doc["exc_info"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            doc["exc_info"] = redact_text(record.exc_text)
+        if record.stack_info:
+            doc["stack_info"] = self.formatStack(record.stack_info)
+        return json.dumps(doc, default=str)  # ASCII: no raw U+2028 or other line breaks that split a line
+
+
 def setup_logging(cfg: LoggingSettings, verbose: bool = False) -> None:
     level = logging.DEBUG if verbose else getattr(logging, cfg.level, logging.WARNING)
     root = logging.getLogger("bedrockctl")
@@ -44,12 +75,8 @@ def setup_logging(cfg: LoggingSettings, verbose: bool = False) -> None:
     for old in list(root.handlers):
         root.removeHandler(old)
     handler: logging.Handler = logging.FileHandler(cfg.file) if cfg.file else logging.StreamHandler(sys.stderr)
-    fmt = (
-        '{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}'
-        if cfg.json
-        else "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    handler.setFormatter(logging.Formatter(fmt))
+    formatter = JsonFormatter() if cfg.json else RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(formatter)
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.propagate = False

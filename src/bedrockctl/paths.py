@@ -7,15 +7,16 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from bedrockctl.files import private_dir
 from bedrockctl.settings import Settings
 
 
 def data_dir(settings: Settings | None = None) -> Path:
-    """``store.data_dir`` / ``BEDROCKCTL_DATA_DIR``, else the platform's user data directory. Created on use."""
+    """``store.data_dir`` / ``BEDROCKCTL_DATA_DIR``, else the platform's user data directory. Created on use (0700,
+    like every directory bedrockctl creates: see ``bedrockctl.files``)."""
     configured = (settings.store.data_dir if settings else None) or os.environ.get("BEDROCKCTL_DATA_DIR")
     path = Path(configured).expanduser() if configured else Path(user_data_dir("bedrockctl", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(path)
 
 
 def default_store_url(settings: Settings | None = None) -> str:

@@ -200,7 +200,8 @@ def test_a_clean_run_moves_staged_files_without_rewriting(tmp_path: Path) -> Non
     rep = ingest(store, [str(src)])
     assert rep.fast_records == rep.records_seen == rep.new_invocations == 360
     names = [p.name for p in (store.root / "invocations").rglob("*.parquet")]
-    assert names and all(re.match(r"^[0-9a-f]{8}-", n) for n in names)  # renamed into place by commit, not rewritten
+    # moved into place by commit, not rewritten (a deduplicated rewrite is named ``<tag>-dedup-<uuid>.parquet``)
+    assert names and all(re.match(r"^[0-9a-f]{8}-", n) and "dedup-" not in n for n in names)
     later = src / "2026/10/part-100.json.gz"  # a new file later on: only it is read, duplicates dropped
     later.write_bytes((src / "2026/10/part-000.json.gz").read_bytes())
     rep2 = ingest(store, [str(src)])

@@ -21,7 +21,7 @@ from bedrockctl.sandbox.server import Sandbox
 from bedrockctl.services.doctor import DoctorOptions, Report, run
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-SONNET37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+SONNET45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
 def doctor(resolver: Callable[[str], list[str]] | None = None, **kw: Any) -> Report:
@@ -135,14 +135,14 @@ def test_model_without_access(sandbox_env: Sandbox, sandbox_admin: SandboxAdmin)
 
 
 def test_bare_model_id_needs_inference_profile(sandbox_env: Sandbox) -> None:
-    report = doctor(models=[SONNET37], invoke=True)
-    check = failed(report, "models.on_demand", SONNET37)
-    assert check.data["suggested_profile"] == f"us.{SONNET37}"
-    assert f"us.{SONNET37}" in check.remediation
-    assert "on-demand throughput" in failed(report, "models.access", SONNET37).evidence
-    ok = doctor(models=[f"us.{SONNET37}"], invoke=True)
-    assert ok.get("models.on_demand", f"us.{SONNET37}").status == "pass"  # type: ignore[union-attr]
-    assert ok.get("models.access", f"us.{SONNET37}").status == "pass"  # type: ignore[union-attr]
+    report = doctor(models=[SONNET45], invoke=True)
+    check = failed(report, "models.on_demand", SONNET45)
+    assert check.data["suggested_profile"] == f"us.{SONNET45}"
+    assert f"us.{SONNET45}" in check.remediation
+    assert "on-demand throughput" in failed(report, "models.access", SONNET45).evidence
+    ok = doctor(models=[f"us.{SONNET45}"], invoke=True)
+    assert ok.get("models.on_demand", f"us.{SONNET45}").status == "pass"  # type: ignore[union-attr]
+    assert ok.get("models.access", f"us.{SONNET45}").status == "pass"  # type: ignore[union-attr]
 
 
 def test_unknown_agent_alias(sandbox_env: Sandbox, boto_client: Callable[..., Any]) -> None:

@@ -18,7 +18,7 @@ from bedrockctl.services.policy import build_policy, feature_actions
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 TITAN = "amazon.titan-text-express-v1"
-SONNET37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+SONNET45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 ACCOUNT = "123456789012"
 
 
@@ -74,12 +74,12 @@ def test_generated_policy_allows_x_and_denies_another_model(
 def test_profile_policy_covers_every_member_region(
     boto_client: Callable[..., Any], sandbox_admin: SandboxAdmin
 ) -> None:
-    profile = f"us.{SONNET37}"
-    result = build_policy("invoke", models=[SONNET37], region="us-east-1", account_id=ACCOUNT)
+    profile = f"us.{SONNET45}"
+    result = build_policy("invoke", models=[SONNET45], region="us-east-1", account_id=ACCOUNT)
     resources = result.statements[0].resources
     assert f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/{profile}" in resources
-    for member in ("us-east-1", "us-east-2", "us-west-2"):
-        assert f"arn:aws:bedrock:{member}::foundation-model/{SONNET37}" in resources
+    for member in ("us-east-1", "us-east-2", "us-west-1", "us-west-2"):
+        assert f"arn:aws:bedrock:{member}::foundation-model/{SONNET45}" in resources
     keys = _user_with(boto_client, "app", result.document)
     sandbox_admin.set_faults({"iam_enforcement": True})
     runtime = boto_client("bedrock-runtime", **keys)
@@ -99,7 +99,7 @@ def test_profile_policy_covers_every_member_region(
     runtime2 = boto_client("bedrock-runtime", **_user_with(boto_client, "narrow", narrow))
     with pytest.raises(ClientError) as ei:
         _converse(runtime2, profile)
-    assert "foundation-model/" + SONNET37 in ei.value.response["Error"]["Message"]
+    assert "foundation-model/" + SONNET45 in ei.value.response["Error"]["Message"]
 
 
 def test_conditions_are_enforced(boto_client: Callable[..., Any], sandbox_admin: SandboxAdmin) -> None:

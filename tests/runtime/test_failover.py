@@ -43,9 +43,9 @@ def test_burst_fails_over_from_throttled_and_down_regions(make_runtime: Any, san
 def test_profile_failover_over_member_regions(make_runtime: Any, sandbox_admin: Any) -> None:
     sandbox_admin.set_faults({"unavailable": ["us-east-1"]})
     rt: Runtime = make_runtime(runtime={"backoff_base": 0.0})
-    res = rt.converse("claude-3-7-sonnet", prompt="profile failover")
+    res = rt.converse("claude-sonnet-4-5", prompt="profile failover")
     assert res.meta.region_served in ("us-east-2", "us-west-2")
-    assert res.meta.model_served == "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+    assert res.meta.model_served == "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
     assert [a.outcome for a in res.meta.attempts] == ["ServiceUnavailableException", "ok"]
 
 
@@ -64,14 +64,14 @@ def test_attempts_are_bounded_when_everything_fails(make_runtime: Any, sandbox_a
 def test_model_fallback_chain_tier_downgrade(make_runtime: Any, sandbox_admin: Any) -> None:
     from bedrockctl.settings import EnvironmentSettings, Settings
 
-    sandbox_admin.set_faults({"throttle": [{"rate": 1.0, "model": "claude-3-7-sonnet"}]})
+    sandbox_admin.set_faults({"throttle": [{"rate": 1.0, "model": "claude-sonnet-4-5"}]})
     env = EnvironmentSettings(name="dev")
     settings = Settings(
         environments={"dev": env}, runtime={"environment": "dev", "failover": False, "backoff_base": 0.0}
     )
-    env.tier_routes = {"us.anthropic.claude-3-7-sonnet-20250219-v1:0": HAIKU}
+    env.tier_routes = {"us.anthropic.claude-sonnet-4-5-20250929-v1:0": HAIKU}
     rt: Runtime = make_runtime(settings=settings, runtime=settings.runtime)
-    res = rt.converse("us.anthropic.claude-3-7-sonnet-20250219-v1:0", prompt="downgrade me")
+    res = rt.converse("us.anthropic.claude-sonnet-4-5-20250929-v1:0", prompt="downgrade me")
     assert res.meta.model_served == HAIKU
     assert [a.outcome for a in res.meta.attempts] == ["ThrottlingException", "ok"]
     assert rt.usage_sink.records[-1].environment == "dev"  # type: ignore[union-attr]

@@ -13,7 +13,7 @@ from bedrockctl.errors import ValidationFailed
 from bedrockctl.runtime import Runtime
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-SONNET_37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+SONNET_45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
 def tok(text: str) -> int:
@@ -41,11 +41,11 @@ def test_converse_stream_yields_deltas_tools_and_final_usage(rt: Runtime) -> Non
             "inputSchema": {"json": {"type": "object", "properties": {"city": {"type": "string"}}}},
         }
     }
-    events = list(rt.converse_stream("claude-3-7-sonnet", prompt="weather in Paris?", tools=[tool]))
+    events = list(rt.converse_stream("claude-sonnet-4-5", prompt="weather in Paris?", tools=[tool]))
     kinds = [e.kind for e in events]
     assert kinds[-1] == "usage" and "stop" in kinds
     final = events[-1].meta
-    assert final is not None and final.model_served == f"us.{SONNET_37}"
+    assert final is not None and final.model_served == f"us.{SONNET_45}"
     text = "".join(e.text for e in events if e.kind == "text")
     tool_uses = [e.data for e in events if e.kind == "tool_use"]
     if tool_uses:  # the sandbox model calls a tool when tools are offered
@@ -69,7 +69,7 @@ def test_stream_usage_equals_invocation_log(rt: Runtime, boto_client: Any) -> No
     logs = _enable_invocation_logs(boto_client)
     system = [{"text": "You are a careful reviewer. " * 40}, {"cachePoint": {"type": "default"}}]
     for question in ("first question", "second question, a little longer"):
-        events = list(rt.converse_stream(f"us.{SONNET_37}", prompt=question, system=system))
+        events = list(rt.converse_stream(f"us.{SONNET_45}", prompt=question, system=system))
         meta = events[-1].meta
         assert meta is not None and meta.request_id
         found = logs.get_log_events(logGroupName="/bedrock/inv", logStreamName="aws/bedrock/modelinvocations")
@@ -195,8 +195,9 @@ def test_cost_equals_tokens_times_catalog_price(rt: Runtime) -> None:
     """Hand-computed from pricing/data/prices.json (USD per 1k tokens), cache reads and writes included."""
     system = [{"text": "You are a careful reviewer. " * 40}, {"cachePoint": {"type": "default"}}]
     prefix = 2 + tok("You are a careful reviewer. " * 40)  # 282 tokens
-    first = rt.converse(f"us.{SONNET_37}", prompt="first question", system=system)
-    second = rt.converse(f"us.{SONNET_37}", prompt="second question", system=system)
+    sonnet4 = "us.anthropic.claude-sonnet-4-20250514-v1:0"
+    first = rt.converse(sonnet4, prompt="first question", system=system)
+    second = rt.converse(sonnet4, prompt="second question", system=system)
     haiku = rt.converse(HAIKU, prompt="cheap one")
     table = [
         # (meta, input, output, cache_read, cache_write, in$, out$, read$, write$)

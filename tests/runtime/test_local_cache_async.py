@@ -144,7 +144,7 @@ def test_async_runtime_converse_stream_invoke(sandbox_env: Any) -> None:
         try:
             calls = [rt.converse(HAIKU, prompt=f"async {i}") for i in range(10)]
             results = list(await asyncio.gather(*calls))
-            events = [e async for e in rt.converse_stream("claude-3-7-sonnet", prompt="async stream")]
+            events = [e async for e in rt.converse_stream("claude-sonnet-4-5", prompt="async stream")]
             inv = await rt.invoke_model("amazon.titan-text-express-v1", {"inputText": "async titan"})
             return [results, events, inv]
         finally:

@@ -13,13 +13,13 @@ S45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("claude-3-5-sonnet", "anthropic.claude-3-5-sonnet-20241022-v2:0"),
+        ("claude-3-5-sonnet", S45),  # the alias's model reached end of life: it follows the named replacement
         ("claude-3-5-sonnet-20241022", "anthropic.claude-3-5-sonnet-20241022-v2:0"),
         ("claude-3-5-sonnet-20240620", "anthropic.claude-3-5-sonnet-20240620-v1:0"),
         ("claude-3-haiku-20240307", "anthropic.claude-3-haiku-20240307-v1:0"),
         ("haiku", "anthropic.claude-haiku-4-5-20251001-v1:0"),
         ("sonnet", S45),
-        ("claude-3-7-sonnet-latest", "anthropic.claude-3-7-sonnet-20250219-v1:0"),
+        ("claude-3-7-sonnet-latest", S45),
         ("amazon.nova-pro-v1:0", "amazon.nova-pro-v1:0"),
     ],
 )
@@ -73,5 +73,21 @@ def test_unknown_and_local() -> None:
 
 
 def test_candidate_regions_stay_in_geography() -> None:
-    regions = candidate_regions(resolve("claude-3-7-sonnet", "us-east-2"))
-    assert regions[0] == "us-east-2" and set(regions) == {"us-east-1", "us-east-2", "us-west-2"}
+    regions = candidate_regions(resolve("claude-sonnet-4-5", "us-east-2"))
+    assert regions[0] == "us-east-2" and set(regions) == {"us-east-1", "us-east-2", "us-west-1", "us-west-2"}
+
+
+def test_no_alias_points_at_an_end_of_life_model() -> None:
+    """Whatever today is (run under faketime too): an alias resolves to a model still offered, or fails clearly."""
+    from bedrockctl.catalog import load_catalog
+    from bedrockctl.runtime.resolve import ALIASES
+
+    catalog = load_catalog()
+    for alias in ALIASES:
+        try:
+            target = canonical_model_id(alias)
+        except UnresolvableModel as exc:
+            assert "end of life" in exc.message, alias
+            continue
+        model = catalog.get_model(target)
+        assert model is not None and model.lifecycle != "EOL", (alias, target)

@@ -88,14 +88,14 @@ def test_anthropic_sdk_messages_stream(anthropic_client: Any) -> None:
 def test_anthropic_sdk_profile_and_error(anthropic_client: Any) -> None:
     anthropic = pytest.importorskip("anthropic")
     msg = anthropic_client.messages.create(
-        model="us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+        model="us.anthropic.claude-sonnet-4-5-20250929-v1:0",
         max_tokens=64,
         messages=[{"role": "user", "content": "via profile"}],
     )
     assert msg.content[0].text
     with pytest.raises(anthropic.BadRequestError) as info:
         anthropic_client.messages.create(
-            model="anthropic.claude-3-7-sonnet-20250219-v1:0",
+            model="anthropic.claude-sonnet-4-5-20250929-v1:0",
             max_tokens=64,
             messages=[{"role": "user", "content": "on demand"}],
         )

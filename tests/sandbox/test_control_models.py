@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bedrockctl.catalog import load_catalog, models_in_region, profiles_in_region
 from bedrockctl.sandbox.bedrock.control import model_access_granted, set_model_access
+from bedrockctl.sandbox.bedrock.control_common import now
 from bedrockctl.sandbox.bedrock.control_profiles import resolve_inference_profile
+from bedrockctl.sandbox.bedrock.models_data import sandbox_models
 from bedrockctl.sandbox.shapecheck import validate_output
 
 HAIKU3 = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -22,11 +23,12 @@ def _ok(op: str, resp: dict[str, Any]) -> dict[str, Any]:
     return resp
 
 
-def test_list_foundation_models_matches_catalog_for_region(boto_client: Any) -> None:
+def test_list_foundation_models_matches_sandbox_data_for_region(boto_client: Any) -> None:
+    data = sandbox_models()
     for region in ("us-east-1", "eu-west-1", "ap-southeast-1"):
         resp = _ok("ListFoundationModels", boto_client("bedrock", region).list_foundation_models())
         ids = {m["modelId"] for m in resp["modelSummaries"]}
-        assert ids == {m.model_id for m in models_in_region(region)}
+        assert ids == {m.model_id for m in data.models_in_region(region, now())}
         assert all(
             m["modelArn"].startswith(f"arn:aws:bedrock:{region}::foundation-model/") for m in resp["modelSummaries"]
         )
@@ -34,7 +36,9 @@ def test_list_foundation_models_matches_catalog_for_region(boto_client: Any) -> 
     by_id = {m["modelId"]: m for m in east}
     assert by_id[SONNET45]["inferenceTypesSupported"] == ["INFERENCE_PROFILE"]
     assert "ON_DEMAND" in by_id[HAIKU3]["inferenceTypesSupported"]
-    assert by_id["anthropic.claude-3-5-sonnet-20240620-v1:0"]["modelLifecycle"]["status"] == "LEGACY"
+    # past its endOfLifeTime AWS no longer lists a model (the sandbox's clock decides, as AWS's does)
+    sonnet35 = data.get_model("anthropic.claude-3-5-sonnet-20240620-v1:0")
+    assert sonnet35 is not None and sonnet35.is_eol(now()) and sonnet35.model_id not in by_id
 
 
 @pytest.mark.parametrize(
@@ -107,7 +111,7 @@ def test_model_access_default_granted_and_deniable(sandbox_env: Any) -> None:
 # --- inference profiles -----------------------------------------------------------------------------------
 def test_list_system_profiles_paginates(boto_client: Any) -> None:
     client = boto_client("bedrock", "us-east-1")
-    expected = {p.profile_id for p in profiles_in_region("us-east-1")}
+    expected = {p.profile_id for p in sandbox_models().profiles_in_region("us-east-1", now())}
     assert len(expected) > 7
     seen: list[str] = []
     kwargs: dict[str, Any] = {"maxResults": 7, "typeEquals": "SYSTEM_DEFINED"}
@@ -142,7 +146,7 @@ def test_get_system_profile_geo_and_global(boto_client: Any) -> None:
     eu = boto_client("bedrock", "eu-west-1")
     resp = _ok("GetInferenceProfile", eu.get_inference_profile(inferenceProfileIdentifier=f"eu.{SONNET45}"))
     member_regions = {a["modelArn"].split(":")[3] for a in resp["models"]}
-    assert member_regions == set(load_catalog().get_profile(f"eu.{SONNET45}").regions)  # type: ignore[union-attr]
+    assert member_regions == set(sandbox_models().get_profile(f"eu.{SONNET45}").regions)  # type: ignore[union-attr]
     assert resp["inferenceProfileArn"] == f"arn:aws:bedrock:eu-west-1:{ACCOUNT}:inference-profile/eu.{SONNET45}"
     glob = _ok(
         "GetInferenceProfile",

@@ -88,7 +88,11 @@ def test_list_provisioned_filters_and_pagination(boto_client: Any) -> None:
     ("model_id", "name", "code"),
     [
         ("anthropic.claude-sonnet-4-5-20250929-v1:0", "pt-x", "ValidationException"),  # profile-only
-        ("anthropic.claude-3-5-sonnet-20240620-v1:0", "pt-x", "ValidationException"),  # legacy
+        (
+            "anthropic.claude-3-5-sonnet-20240620-v1:0",
+            "pt-x",
+            "ResourceNotFoundException",
+        ),  # past end-of-life: not listed
         ("acme.unknown-v1:0", "pt-x", "ResourceNotFoundException"),
         ("missing-custom-model", "pt-x", "ResourceNotFoundException"),
         (HAIKU3, "bad name!", "ValidationException"),

@@ -12,7 +12,7 @@ from bedrockctl.sandbox.core import InvocationRecord
 from bedrockctl.sandbox.shapecheck import validate_output
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-SONNET_37_US = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+SONNET_45_US = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
 def _tok(text: str) -> int:
@@ -138,11 +138,11 @@ def test_tool_use_round_trip(rt: Any) -> None:
 def test_prompt_cache_write_then_read(rt: Any, records: list[InvocationRecord]) -> None:
     system = [{"text": "You are a careful reviewer. " * 40}, {"cachePoint": {"type": "default"}}]
     prefix = 2 + _tok("You are a careful reviewer. " * 40)
-    first = rt.converse(modelId=SONNET_37_US, system=system, messages=user("first question"))
+    first = rt.converse(modelId=SONNET_45_US, system=system, messages=user("first question"))
     assert first["usage"]["cacheWriteInputTokens"] == prefix
     assert first["usage"]["cacheReadInputTokens"] == 0
     assert first["usage"]["inputTokens"] == 3 + _tok("first question")
-    second = rt.converse(modelId=SONNET_37_US, system=system, messages=user("second question"))
+    second = rt.converse(modelId=SONNET_45_US, system=system, messages=user("second question"))
     assert validate_output("bedrock-runtime", "Converse", second) == []
     u = second["usage"]
     assert (u["cacheReadInputTokens"], u["cacheWriteInputTokens"]) == (prefix, 0)
@@ -152,11 +152,11 @@ def test_prompt_cache_write_then_read(rt: Any, records: list[InvocationRecord]) 
 
 
 def test_cross_region_profile_routes_to_member_regions(rt: Any, records: list[InvocationRecord]) -> None:
-    for _ in range(3):
-        rt.converse(modelId=SONNET_37_US, messages=user("route me"))
+    for _ in range(4):
+        rt.converse(modelId=SONNET_45_US, messages=user("route me"))
     regions = {r.inference_region or "us-east-1" for r in records}
-    assert regions == {"us-east-1", "us-east-2", "us-west-2"}
-    assert all(r.model_id == SONNET_37_US for r in records)
+    assert regions == {"us-east-1", "us-east-2", "us-west-1", "us-west-2"}
+    assert all(r.model_id == SONNET_45_US for r in records)
 
 
 def test_converse_stream_matches_converse(rt: Any, records: list[InvocationRecord]) -> None:
@@ -198,15 +198,15 @@ def test_model_identifier_errors(rt: Any, boto_client: Any, records: list[Invoca
     err = _error(rt.converse, modelId="acme.unknown-model-v1:0", messages=user("x"))
     assert err == {"Code": "ValidationException", "Message": "The provided model identifier is invalid."}
     assert records[-1].error_code == "ValidationException"
-    err = _error(rt.converse, modelId="anthropic.claude-3-7-sonnet-20250219-v1:0", messages=user("x"))
+    err = _error(rt.converse, modelId="anthropic.claude-sonnet-4-5-20250929-v1:0", messages=user("x"))
     assert err["Message"] == (
-        "Invocation of model ID anthropic.claude-3-7-sonnet-20250219-v1:0 with on-demand throughput isn't "
+        "Invocation of model ID anthropic.claude-sonnet-4-5-20250929-v1:0 with on-demand throughput isn't "
         "supported. Retry your request with the ID or ARN of an inference profile that contains this model."
     )
     eu = boto_client("bedrock-runtime", region="eu-west-1")
     err = _error(eu.converse, modelId="meta.llama3-8b-instruct-v1:0", messages=user("x"))
     assert err["Message"] == "The provided model identifier is invalid."
-    err = _error(eu.converse, modelId=SONNET_37_US, messages=user("x"))  # a US profile from an EU region
+    err = _error(eu.converse, modelId=SONNET_45_US, messages=user("x"))  # a US profile from an EU region
     assert err["Message"] == "The provided model identifier is invalid."
     err = _error(rt.converse, modelId="amazon.titan-embed-text-v2:0", messages=user("x"))
     assert err["Code"] == "ValidationException" and "text or chat model" in err["Message"]
@@ -218,7 +218,7 @@ def test_foundation_model_arn(rt: Any, records: list[InvocationRecord]) -> None:
     assert resp["stopReason"] == "end_turn" and records[-1].model_id == arn
     other = f"arn:aws:bedrock:eu-west-1::foundation-model/{HAIKU}"
     assert _error(rt.converse, modelId=other, messages=user("x"))["Code"] == "ValidationException"
-    profile_arn = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{SONNET_37_US}"
+    profile_arn = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{SONNET_45_US}"
     assert rt.converse(modelId=profile_arn, messages=user("profile arn"))["stopReason"] == "end_turn"
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import calendar
 import json
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -275,10 +274,9 @@ class AlertState:
         return f"{env}|{period}|{threshold:g}|{channel}"
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"sent": self.sent}, indent=1, sort_keys=True))
-        tmp.replace(self.path)
+        from bedrockctl.files import write_private
+
+        write_private(self.path, json.dumps({"sent": self.sent}, indent=1, sort_keys=True))
 
 
 Sender = Callable[[dict[str, Any]], None]

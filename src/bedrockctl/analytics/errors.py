@@ -43,3 +43,11 @@ class AthenaQueryFailed(UsageError):
     code = "BRC-USG-006"
     title = "Athena query failed"
     default_remediation = "Check the workgroup, the output location and the Glue table (see docs/usage.md)."
+
+
+class UsageStoreBusy(UsageError):
+    code = "BRC-USG-007"
+    title = "The usage store is being written by another process"
+    default_remediation = (
+        "Wait for the other `bedrockctl usage ingest` (or the gateway's ledger write) to finish and retry."
+    )

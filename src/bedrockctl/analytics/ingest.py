@@ -21,6 +21,7 @@ from bedrockctl.analytics import fastpath
 from bedrockctl.analytics.records import BadRecord, Columns, parse_blob, parse_lines
 from bedrockctl.analytics.sources import Checkpoints, Source, Unit, parse_source
 from bedrockctl.analytics.store import UsageStore
+from bedrockctl.files import crash_point
 
 STAGE_ROWS = 250_000  # stage a chunk once this many rows are parsed in-process
 PARALLEL_MIN_BYTES = 4 << 20  # below this, parsing in-process beats starting workers
@@ -86,7 +87,7 @@ def ingest(
     """
     report = IngestReport(sources=list(specs))
     sources: list[Source] = [parse_source(s, sessions, since) for s in specs]
-    checkpoints = Checkpoints(store.root / "checkpoints.json")
+    checkpoints = Checkpoints(store.checkpoints())
     staging = store.new_staging()
     pending: dict[str, str] = {}
     cols = Columns(model_resolver=model_resolver)
@@ -138,18 +139,15 @@ def ingest(
                 bar.advance()
         report.bad.extend(cols.bad)
         store.stage(cols, staging)
-        result = store.commit(staging, fast_inv=fast_dirs)
+        crash_point("ingest.staged")
+        # the checkpoints are published with the records read (one manifest): they never run ahead of the data
+        result = store.commit(staging, fast_inv=fast_dirs, checkpoints=pending)
         report.new_invocations = result.new_invocations
         report.new_trail_events = result.new_trail_events
         report.duplicates = result.duplicates
         report.bad_records += result.bad_timestamps
-        for key, stamp in pending.items():
-            checkpoints.set(key, stamp)
-        checkpoints.save()
     finally:
-        import shutil
-
-        shutil.rmtree(staging, ignore_errors=True)
+        store.discard(staging)
     return report
 
 
@@ -180,6 +178,7 @@ def _fast(
         res = fastpath.scan(con, cand, staging / "fast", since, seeds, days)
     finally:
         con.close()
+    crash_point("ingest.fast-scanned")
     for path in res.files:
         unit = by_path.pop(path)
         pending[unit.key] = str(unit.stamp)

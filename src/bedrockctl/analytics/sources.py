@@ -12,8 +12,6 @@ newest event time): the store drops the duplicates by request id / event id.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,21 +35,17 @@ class Unit:
 
 
 class Checkpoints:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.data: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    """The checkpoint of every unit read so far. They are saved in the usage store's manifest, in the same atomic
+    step as the files holding the records read (``UsageStore.commit``), so they never run ahead of the data."""
+
+    def __init__(self, data: dict[str, str] | None = None) -> None:
+        self.data: dict[str, str] = dict(data or {})
 
     def get(self, key: str) -> str | None:
         return self.data.get(key)
 
     def set(self, key: str, value: str) -> None:
         self.data[key] = value
-
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=0, sort_keys=True))
-        os.replace(tmp, self.path)
 
 
 class Source:

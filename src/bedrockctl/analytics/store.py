@@ -2,16 +2,20 @@
 
 Layout::
 
+    usage/MANIFEST.json                          the live files and the ingest checkpoints (see manifest.py)
     usage/invocations/day=YYYY-MM-DD/*.parquet   invocation-log (and gateway) records, unique request_id
     usage/trail/day=YYYY-MM-DD/*.parquet         CloudTrail runtime events, unique event_id
-    usage/checkpoints.json                       per-source progress (see sources.py)
-    usage/_staging/<run>/                        parsed chunks / day files of a running ingest
+    usage/.lock                                  held by the one process committing
+    usage/_staging/<run>/, <run>.lock            parsed chunks / day files of a running ingest, and its owner lock
 
 ``commit()`` turns staged rows into partitions: duplicates inside the run (looked for day by day: a record
 delivered twice has the same timestamp) and against the stored days are dropped (request id for invocations,
 event id for CloudTrail), so ingesting the same data twice counts once. When there is none -- the usual case -- the
-staged day files are renamed into place, not rewritten. ``connect()`` gives a DuckDB connection with the
-``invocations`` view (see ``INVOCATIONS_VIEW``).
+staged day files are moved into place, not rewritten; else the deduplicated rows are written in the staging
+directory first. Either way complete files (0600, synced) are renamed into the day directories and a new manifest
+makes them live, so a process killed at any point leaves a readable store, and the next commit removes what it
+left. ``connect()`` gives a DuckDB connection with the ``invocations`` view (see ``INVOCATIONS_VIEW``) over the
+files the manifest names.
 """
 
 from __future__ import annotations
@@ -19,13 +23,17 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bedrockctl.analytics.errors import AnalyticsDependencyMissing
+from bedrockctl.analytics import manifest
+from bedrockctl.analytics.errors import AnalyticsDependencyMissing, UsageStoreBusy
+from bedrockctl.analytics.manifest import Manifest
 from bedrockctl.analytics.records import INV_COLUMNS, TRAIL_COLUMNS, Columns
+from bedrockctl.files import FileLock, crash_point, fsync_path, make_private, private_dir
 
 _SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT"}
 
@@ -137,12 +145,16 @@ class CommitResult:
     bad_timestamps: int
 
 
+LOCK_TIMEOUT = 300.0  # seconds a commit waits for another process's commit
+
+
 class UsageStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.inv_dir = self.root / "invocations"
         self.trail_dir = self.root / "trail"
         self.staging_root = self.root / "_staging"
+        self._owned: dict[Path, FileLock] = {}  # staging directories of this process -> their owner lock
 
     @classmethod
     def for_settings(cls, settings: Any = None) -> UsageStore:
@@ -152,9 +164,14 @@ class UsageStore:
 
     # --- staging -------------------------------------------------------------------------------------------
     def new_staging(self) -> Path:
-        path = self.staging_root / uuid.uuid4().hex
-        path.mkdir(parents=True, exist_ok=True)
+        """A private directory for the parsed rows of one run; ``commit`` or ``discard`` removes it (recovery does
+        when the run dies)."""
+        path, lock = manifest.new_staging(self.staging_root, uuid.uuid4().hex)
+        self._owned[path] = lock
         return path
+
+    def discard(self, staging: Path) -> None:
+        manifest.drop_staging(staging, self._owned.pop(staging, None))
 
     @staticmethod
     def stage(cols: Columns, staging: Path) -> None:
@@ -169,28 +186,49 @@ class UsageStore:
         cols.clear()
 
     # --- commit --------------------------------------------------------------------------------------------
-    def _files(self, directory: Path) -> list[str]:
-        return sorted(str(p) for p in directory.glob("day=*/*.parquet")) if directory.exists() else []
+    @contextmanager
+    def writing(self, timeout: float = LOCK_TIMEOUT) -> Iterator[Manifest]:
+        """Hold the store's writer lock, recovered from whatever a killed run left; yields the live manifest."""
+        private_dir(self.root)
+        lock = FileLock(self.root / ".lock")
+        if not lock.acquire(timeout):
+            raise UsageStoreBusy(f"the usage store {self.root} is being written by another process")
+        try:
+            yield manifest.recover(self.root, self.staging_root)
+        finally:
+            lock.release()
 
-    def commit(self, staging: Path, fast_inv: Sequence[Path] = ()) -> CommitResult:
-        """Move the staged rows into the partitions, dropping duplicates (in the run and against stored days).
+    def commit(
+        self, staging: Path, fast_inv: Sequence[Path] = (), checkpoints: dict[str, str] | None = None
+    ) -> CommitResult:
+        """Move the staged rows into the partitions, dropping duplicates (in the run and against stored days), and
+        publish them with ``checkpoints`` in one new manifest.
 
         ``staging`` holds flat chunks written by ``stage()``; ``fast_inv`` directories hold invocation rows already
         in the stored layout (``day=*/``, see ``fastpath.py``). When nothing is duplicated -- the usual case -- the
-        staged files are renamed into place without being rewritten.
+        staged files are moved into place without being rewritten.
         """
-        duckdb = duckdb_module()
-        con = duckdb.connect()
         try:
-            con.execute("SET preserve_insertion_order = false")
-            con.execute("SET enable_progress_bar = false")
-            inv_dirs, bad_inv = self._partition_chunks(con, staging, "inv", INV_SELECT)
-            trail_dirs, bad_tr = self._partition_chunks(con, staging, "trail", TRAIL_SELECT)
-            new_inv, dup_inv = self._commit_table(con, [*fast_inv, *inv_dirs], "request_id", self.inv_dir)
-            new_tr, dup_tr = self._commit_table(con, trail_dirs, "event_id", self.trail_dir)
+            with self.writing() as live:
+                duckdb = duckdb_module()
+                con = duckdb.connect()
+                try:
+                    con.execute("SET preserve_insertion_order = false")
+                    con.execute("SET enable_progress_bar = false")
+                    inv_dirs, bad_inv = self._partition_chunks(con, staging, "inv", INV_SELECT)
+                    trail_dirs, bad_tr = self._partition_chunks(con, staging, "trail", TRAIL_SELECT)
+                    crash_point("commit.partitioned")
+                    new_inv, dup_inv, inv_files = self._commit_table(
+                        con, [*fast_inv, *inv_dirs], "request_id", live.paths(self.root, "invocations"), staging
+                    )
+                    new_tr, dup_tr, trail_files = self._commit_table(
+                        con, trail_dirs, "event_id", live.paths(self.root, "trail"), staging
+                    )
+                finally:
+                    con.close()
+                self._publish(live, {"invocations": inv_files, "trail": trail_files}, checkpoints or {})
         finally:
-            con.close()
-            shutil.rmtree(staging, ignore_errors=True)
+            self.discard(staging)
         return CommitResult(new_inv, new_tr, dup_inv + dup_tr, bad_inv + bad_tr)
 
     @staticmethod
@@ -210,10 +248,15 @@ class UsageStore:
         )
         return [out], int(row[0]) if row else 0
 
-    def _commit_table(self, con: Any, dirs: Sequence[Path], key: str, target: Path) -> tuple[int, int]:
+    @staticmethod
+    def _commit_table(
+        con: Any, dirs: Sequence[Path], key: str, stored: list[str], staging: Path
+    ) -> tuple[int, int, list[Path]]:
+        """Deduplicate the staged day files of one table against themselves and the ``stored`` files; returns the
+        new rows, the duplicates and the files to publish (the staged ones, or their deduplicated rewrite)."""
         staged = [p for d in dirs for p in sorted(Path(d).glob("day=[0-9]*/*.parquet"))]
         if not staged:
-            return 0, 0
+            return 0, 0, []
         files = [str(p) for p in staged]
         src = "read_parquet($s, hive_partitioning = true, hive_types = {'day': VARCHAR}, union_by_name = true)"
         # duplicates are looked for day by day (a record delivered twice has the same timestamp): many small hash
@@ -229,7 +272,7 @@ class UsageStore:
             ).fetchone()
             total, distinct = total + int(row[0]), distinct + int(row[1])
         days = {p.parent.name for p in staged}
-        existing = [f for f in self._files(target) if Path(f).parent.name in days]
+        existing = [f for f in stored if Path(f).parent.name in days]
         overlap = 0
         if existing and distinct:
             hit = con.execute(
@@ -239,42 +282,87 @@ class UsageStore:
             ).fetchone()
             overlap = int(hit[0]) if hit else 0
         if total == distinct and not overlap:
-            tag = uuid.uuid4().hex[:8]
-            for p in staged:
-                dst = target / p.parent.name
-                dst.mkdir(parents=True, exist_ok=True)
-                os.replace(p, dst / f"{tag}-{p.name}")
-            return total, 0
+            return total, 0, staged
         anti, params = "", {"s": files}
         if overlap:
             anti = f"ANTI JOIN (SELECT {key} FROM read_parquet($e, union_by_name = true)) AS e USING ({key})"  # noqa: S608 - internal SQL
             params["e"] = existing
-        target.mkdir(parents=True, exist_ok=True)
+        out = staging / f"dedup-{key}"
         written = con.execute(
             f"""COPY (SELECT s.* FROM (SELECT * FROM {src} QUALIFY row_number()
                       OVER (PARTITION BY {key} ORDER BY "timestamp") = 1) AS s {anti})
-                TO '{target.as_posix()}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day), APPEND,
-                FILENAME_PATTERN 'part-{{uuid}}')""",  # noqa: S608 - internal SQL, no user text
+                TO '{out.as_posix()}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day),
+                FILENAME_PATTERN 'dedup-{{uuid}}')""",  # noqa: S608 - internal SQL, no user text
             params,
         ).fetchone()
+        result = sorted(out.glob("day=[0-9]*/*.parquet"))
+        crash_point("commit.dedup-copy", truncate=result[0] if result else None)
         new = int(written[0]) if written else 0
-        return new, total - new
+        return new, total - new, result
+
+    def _publish(self, live: Manifest, staged: dict[str, list[Path]], checkpoints: dict[str, str]) -> None:
+        """Move complete, private, synced files into the day directories under fresh names, then replace the
+        manifest (the one step that makes them and the checkpoints live)."""
+        if not any(staged.values()) and all(live.checkpoints.get(k) == v for k, v in checkpoints.items()):
+            return
+        new = Manifest(live.generation + 1, {t: list(e) for t, e in live.tables.items()}, dict(live.checkpoints))
+        new.checkpoints.update(checkpoints)
+        for table, files in staged.items():
+            base = private_dir(self.root / table)
+            touched = {base}
+            for path in files:
+                make_private(path)
+                fsync_path(path)
+            for path in files:
+                day = private_dir(base / path.parent.name)
+                name = f"{uuid.uuid4().hex[:8]}-{path.name}"  # the staged name says how it was made
+                while (day / name).exists():
+                    name = f"{uuid.uuid4().hex[:8]}-{path.name}"
+                os.replace(path, day / name)
+                touched.add(day)
+                new.tables[table].append(f"{day.name}/{name}")
+                crash_point("commit.renamed")
+            for directory in touched:
+                fsync_path(directory)
+        crash_point("commit.renamed-all")
+        manifest.save(self.root, new)
+        crash_point("commit.published")
 
     # --- querying ------------------------------------------------------------------------------------------
+    def snapshot(self) -> Manifest:
+        """The live manifest (read-only). A store without a usable one -- none beside data files, a damaged one, one
+        naming a file removed by hand -- is recovered first (under the lock)."""
+        try:
+            live = manifest.read(self.root)
+        except manifest.ManifestDamaged:
+            live = None
+        if live is not None and all(os.path.isfile(p) for t in manifest.TABLES for p in live.paths(self.root, t)):
+            return live
+        if live is None and not manifest.needs_recovery(self.root):
+            return Manifest()
+        with self.writing() as recovered:
+            return recovered
+
+    def checkpoints(self) -> dict[str, str]:
+        return dict(self.snapshot().checkpoints)
+
     def has_data(self) -> bool:
-        return bool(self._files(self.inv_dir) or self._files(self.trail_dir))
+        return not self.snapshot().is_empty()
 
     def connect(self) -> Any:
-        """A DuckDB connection with ``inv``, ``trail`` and the joined ``invocations`` view."""
+        """A DuckDB connection with ``inv``, ``trail`` and the joined ``invocations`` view over the files the manifest
+        names (a snapshot: later commits do not change what this connection reads)."""
         duckdb = duckdb_module()
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
-        for name, directory, spec in (("inv", self.inv_dir, INV_COLUMNS), ("trail", self.trail_dir, TRAIL_COLUMNS)):
-            if self._files(directory):
-                glob = (directory / "day=*" / "*.parquet").as_posix()
+        live = self.snapshot()
+        for name, table, spec in (("inv", "invocations", INV_COLUMNS), ("trail", "trail", TRAIL_COLUMNS)):
+            paths = live.paths(self.root, table)
+            if paths:
+                listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
                 con.execute(
-                    f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet('{glob}', "  # noqa: S608 - internal SQL, no user text
+                    f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listed}], "  # noqa: S608 - internal SQL, our own quoted paths
                     "hive_partitioning = true, hive_types = {'day': VARCHAR}, union_by_name = true)"
                 )
             else:

@@ -19,14 +19,14 @@ import boto3
 import botocore.session
 from botocore.client import BaseClient
 from botocore.config import Config
-from botocore.credentials import Credentials, RefreshableCredentials
+from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
-from dateutil.parser import isoparse
 
 from bedrockctl import __version__
+from bedrockctl.aws.assumed_role import AssumedRoleProvider
 from bedrockctl.aws.errors import translate
 from bedrockctl.aws.sso import sso_token_expiry
-from bedrockctl.errors import AssumeRoleFailed, NoCredentialsFound
+from bedrockctl.errors import NoCredentialsFound
 from bedrockctl.redact import mask_key_id
 from bedrockctl.settings import AwsSettings
 
@@ -168,6 +168,7 @@ class SessionFactory:
         self._clients: dict[tuple[Any, ...], BaseClient] = {}
         self._identity: Identity | None = None
         self._roles: list[tuple[str, bool]] = []
+        self._assumed: AssumedRoleProvider | None = None  # the last link of the role chain
 
     # -- sessions ----------------------------------------------------------------------------------------
     @property
@@ -232,67 +233,26 @@ class SessionFactory:
         s = self.settings
         role_arn = link["role_arn"]
         external_id = link.get("external_id") or None
-        session_name = link.get("role_session_name") or s.role_session_name
         sts = base.client(
             "sts",
             region_name=s.region or base.region_name or "us-east-1",
             config=self.config,
             endpoint_url=self.endpoint_for("sts"),  # the configured endpoint, not only AWS_ENDPOINT_URL
         )
-
-        def fetch() -> dict[str, Any]:
-            kwargs: dict[str, Any] = {
-                "RoleArn": role_arn,
-                "RoleSessionName": session_name,
-                "DurationSeconds": s.duration,
-            }
-            if external_id:
-                kwargs["ExternalId"] = external_id
-            try:
-                resp = sts.assume_role(**kwargs)
-            except (ClientError, BotoCoreError) as exc:
-                err = translate(exc, service="sts", operation="AssumeRole")
-                raise AssumeRoleFailed(
-                    f"Could not assume {role_arn}"
-                    + (" with the configured external id" if external_id else "")
-                    + f": {err.message}",
-                    details={"role_arn": role_arn, "cause": err.code},
-                ) from exc
-            c = resp["Credentials"]
-            expiration: datetime = c["Expiration"]
-            if self._clock is not None:  # rebase the lifetime onto the injected clock
-                expiration = self._clock() + (expiration - datetime.now(expiration.tzinfo))
-            return {
-                "access_key": c["AccessKeyId"],
-                "secret_key": c["SecretAccessKey"],
-                "token": c["SessionToken"],
-                "expiry_time": expiration.isoformat(),
-            }
-
-        first = fetch()
-        kwargs: dict[str, Any] = {}
-        if self._clock is not None:
-            kwargs["time_fetcher"] = self._clock
-        creds = RefreshableCredentials(
-            access_key=first["access_key"],
-            secret_key=first["secret_key"],
-            token=first["token"],
-            expiry_time=isoparse(first["expiry_time"]),
-            refresh_using=fetch,
-            method="bedrockctl-assume-role",
-            **kwargs,
+        provider = AssumedRoleProvider(
+            sts,
+            role_arn,
+            link.get("role_session_name") or s.role_session_name,
+            s.duration,
+            external_id=external_id,
+            clock=self._clock,
         )
-        # botocore refreshes 15 min (advisory) / 10 min (mandatory) before expiry: with short sessions that would
-        # call STS on every request, so scale the windows to the session length.
-        creds._advisory_refresh_timeout = min(15 * 60, s.duration // 3)
-        creds._mandatory_refresh_timeout = min(10 * 60, s.duration // 6)
-        bs = botocore.session.Session()
-        bs.set_config_variable("sts_regional_endpoints", "regional")
+        bs = provider.botocore_session()
         share_data_loader(bs)
-        bs._credentials = creds
         new = boto3.Session(botocore_session=bs, region_name=s.region or base.region_name)
         with self._lock:
             self._roles.append((role_arn, bool(external_id)))
+            self._assumed = provider
         return new
 
     # -- clients -----------------------------------------------------------------------------------------
@@ -329,7 +289,8 @@ class SessionFactory:
             frozen = creds.get_frozen_credentials()  # resolves deferred (SSO, process) credentials
         except (BotoCoreError, RuntimeError) as exc:
             raise translate(exc, profile=self.settings.profile) from exc
-        expiry: datetime | None = getattr(creds, "_expiry_time", None)
+        # botocore's own refreshable credentials (SSO, process, container) keep their expiry private
+        expiry = self._assumed.expiry if self._assumed is not None else getattr(creds, "_expiry_time", None)
         sso_expiry = None
         profile = self.settings.profile or (session.profile_name if self._injected is None else None)
         if self._base_method == "sso" and profile:
@@ -391,6 +352,7 @@ class SessionFactory:
             settings, session=self.session(), config=self.config, clock=self._clock, env=dict(self._env)
         )
         pinned._roles = list(self._roles)
+        pinned._assumed = self._assumed
         return pinned
 
     def for_role(

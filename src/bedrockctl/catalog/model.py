@@ -14,7 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-Lifecycle = Literal["ACTIVE", "LEGACY"]
+from bedrockctl.catalog.lifecycle import Lifecycle, LifecycleDates, today
+
 InferenceType = Literal["ON_DEMAND", "PROVISIONED", "INFERENCE_PROFILE"]
 Customization = Literal["FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"]
 Modality = Literal["TEXT", "IMAGE", "VIDEO", "EMBEDDING", "SPEECH"]
@@ -36,6 +37,21 @@ class Region:
 
 
 @dataclass(frozen=True)
+class FactNote:
+    """Where a model's facts come from, when they were checked, and how sure we are.
+
+    ``confidence``: ``confirmed`` (read on the AWS page in ``source`` on ``as_of``), ``carried`` (kept from an
+    earlier catalog, not re-read), ``unconfirmed`` (a best guess, named as such in ``note``), ``api`` (from
+    ListFoundationModels by the refresh script).
+    """
+
+    source: str
+    as_of: date
+    confidence: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class FoundationModel:
     model_id: str
     model_name: str
@@ -45,14 +61,37 @@ class FoundationModel:
     response_streaming: bool
     inference_types: tuple[str, ...]  # ON_DEMAND / PROVISIONED / INFERENCE_PROFILE ("only via profile")
     customizations: tuple[str, ...]
-    lifecycle: Lifecycle
     regions: tuple[str, ...]  # where ListFoundationModels shows the model
     profile_only_regions: tuple[str, ...]  # subset of regions where only a profile can invoke it
     body_format: str  # anthropic-messages | titan-text | titan-embed | nova | llama | mistral | ...
+    launch_date: date | None = None  # AWS's startOfLifeTime / the model card's launch date
     legacy_date: date | None = None
     end_of_life_date: date | None = None
+    public_extended_access_date: date | None = None
+    end_of_life_exempt_regions: tuple[str, ...] = ()  # Regions AWS still serves it in past the EOL date
+    replacement: str | None = None  # the model AWS's lifecycle page recommends instead, when it names one
     context_window: int | None = None
     max_output_tokens: int | None = None
+    facts: FactNote | None = None
+
+    @property
+    def dates(self) -> LifecycleDates:
+        return LifecycleDates(
+            self.legacy_date, self.public_extended_access_date, self.end_of_life_date, self.end_of_life_exempt_regions
+        )
+
+    def status_on(self, day: date, region: str | None = None) -> Lifecycle:
+        """ACTIVE / LEGACY / EOL on ``day`` (in ``region``), computed from the dates (see ``catalog.lifecycle``)."""
+        return self.dates.status_on(day, region)
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        """The status today (UTC): computed at run time, never stored."""
+        return self.status_on(today())
+
+    def offered_on(self, day: date, region: str | None = None) -> bool:
+        """Can new calls use this model on ``day`` (in ``region``)? Not once it reached end-of-life there."""
+        return self.status_on(day, region) != "EOL"
 
     @property
     def profile_only(self) -> bool:
@@ -124,8 +163,30 @@ class Catalog:
     def region_names(self) -> tuple[str, ...]:
         return tuple(r.region for r in self.regions)
 
-    def models_in_region(self, region: str) -> list[FoundationModel]:
-        return [m for m in self.models if region in m.regions]
+    def models_in_region(
+        self, region: str, *, on: date | None = None, include_eol: bool = False
+    ) -> list[FoundationModel]:
+        """Models ListFoundationModels shows in ``region``; end-of-life models (as of ``on``, default today) are
+        left out unless ``include_eol``."""
+        day = on or today()
+        return [m for m in self.models if region in m.regions and (include_eol or m.offered_on(day, region))]
+
+    def offered_models(self, on: date | None = None) -> list[FoundationModel]:
+        """Every model that new calls may still use on ``on`` (default today)."""
+        day = on or today()
+        return [m for m in self.models if m.offered_on(day)]
+
+    def successor(self, model_id: str, on: date | None = None) -> FoundationModel | None:
+        """The first model along the ``replacement`` chain of ``model_id`` that is still offered on ``on``."""
+        day = on or today()
+        seen = {model_id}
+        current = self.get_model(model_id)
+        while current is not None and current.replacement and current.replacement not in seen:
+            seen.add(current.replacement)
+            current = self.get_model(current.replacement)
+            if current is not None and current.offered_on(day):
+                return current
+        return None
 
     def profiles_for(self, model_id: str) -> list[InferenceProfile]:
         return [p for p in self.profiles if p.model_id == model_id]
@@ -170,15 +231,25 @@ def _model(raw: dict[str, Any]) -> FoundationModel:
         response_streaming=bool(raw["response_streaming"]),
         inference_types=tuple(raw["inference_types"]),
         customizations=tuple(raw.get("customizations", ())),
-        lifecycle=raw.get("lifecycle", "ACTIVE"),
         regions=tuple(raw["regions"]),
         profile_only_regions=tuple(raw.get("profile_only_regions", ())),
         body_format=raw["body_format"],
+        launch_date=_d(raw.get("launch_date")),
         legacy_date=_d(raw.get("legacy_date")),
         end_of_life_date=_d(raw.get("end_of_life_date")),
+        public_extended_access_date=_d(raw.get("public_extended_access_date")),
+        end_of_life_exempt_regions=tuple(raw.get("end_of_life_exempt_regions", ())),
+        replacement=raw.get("replacement"),
         context_window=raw.get("context_window"),
         max_output_tokens=raw.get("max_output_tokens"),
+        facts=_facts(raw.get("facts")),
     )
+
+
+def _facts(raw: Any) -> FactNote | None:
+    if not isinstance(raw, dict):
+        return None
+    return FactNote(str(raw["source"]), date.fromisoformat(raw["as_of"]), str(raw["confidence"]), raw.get("note", ""))
 
 
 def _profile(raw: dict[str, Any]) -> InferenceProfile:

@@ -41,6 +41,20 @@ def _date(value: Any) -> str | None:
     return str(value)[:10]
 
 
+def _facts(old: dict[str, Any] | None, today_iso: str) -> dict[str, Any]:
+    """Provenance of a refreshed model: the API confirmed ids, Regions and lifecycle today."""
+    previous = (old or {}).get("facts") or {}
+    note = "ids, Regions, modalities and lifecycle from ListFoundationModels"
+    if previous.get("note"):
+        note += f"; earlier note: {previous['note']}"
+    return {
+        "source": "ListFoundationModels / ListInferenceProfiles",
+        "as_of": today_iso,
+        "confidence": "api",
+        "note": note,
+    }
+
+
 def _list_profiles(client: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"typeEquals": "SYSTEM_DEFINED", "maxResults": 1000}
@@ -69,6 +83,7 @@ def refresh_document(
     profile_regions: dict[str, set[str]] = {}
     profile_facts: dict[str, dict[str, Any]] = {}
     queried: list[str] = []
+    today_iso = (today or dt.datetime.now(dt.UTC).date()).isoformat()
     for region in regions:
         try:
             client = client_for(region)
@@ -98,8 +113,9 @@ def refresh_document(
     for mid in [*old_models, *(m for m in seen if m not in old_models)]:
         old = old_models.get(mid)
         if mid not in seen:
-            if old and kept & set(old["regions"]):
-                models.append(old)
+            eol = (old or {}).get("end_of_life_date")
+            if old and (kept & set(old["regions"]) or (eol and eol <= today_iso)):
+                models.append(old)  # not queried here, or past end-of-life (AWS stops listing it): keep the record
             elif old:
                 result.removed_models.append(mid)
             continue
@@ -117,7 +133,6 @@ def refresh_document(
             if any(t in ts for ts in types_by_region.values()) or (t == "INFERENCE_PROFILE" and profile_only):
                 all_types.append(t)
         life = s.get("modelLifecycle") or {}
-        legacy = life.get("status") == "LEGACY"
         models.append(
             {
                 "model_id": mid,
@@ -128,14 +143,19 @@ def refresh_document(
                 "response_streaming": bool(s.get("responseStreamingSupported", False)),
                 "inference_types": all_types,
                 "customizations": s.get("customizationsSupported", []),
-                "lifecycle": "LEGACY" if legacy else "ACTIVE",
-                "legacy_date": _date(life.get("legacyTime")) if legacy else None,
-                "end_of_life_date": _date(life.get("endOfLifeTime")) if legacy else None,
                 "regions": sorted(regs),
                 "profile_only_regions": sorted(profile_only),
                 "body_format": (old or {}).get("body_format", "unknown"),
                 "context_window": (old or {}).get("context_window"),
                 "max_output_tokens": (old or {}).get("max_output_tokens"),
+                # the API's dates win; a date the API leaves out keeps what the lifecycle page told us
+                "launch_date": _date(life.get("startOfLifeTime")) or (old or {}).get("launch_date"),
+                "legacy_date": _date(life.get("legacyTime")) or (old or {}).get("legacy_date"),
+                "public_extended_access_date": _date(life.get("publicExtendedAccessTime"))
+                or (old or {}).get("public_extended_access_date"),
+                "end_of_life_date": _date(life.get("endOfLifeTime")) or (old or {}).get("end_of_life_date"),
+                "replacement": (old or {}).get("replacement"),
+                "facts": _facts(old, today_iso),
             }
         )
         if not old:
@@ -170,7 +190,7 @@ def refresh_document(
     doc = dict(current)
     doc.update(
         {
-            "as_of": (today or dt.datetime.now(dt.UTC).date()).isoformat(),
+            "as_of": today_iso,
             "regions": region_rows,
             "models": models,
             "inference_profiles": profiles_out,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from bedrockctl.cli.output import Col, current, emit, print_table
@@ -40,6 +42,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check credentials, region, network, permissions, models, agent, guardrail, logging and quotas."""
         from bedrockctl.services.doctor import DoctorOptions, run
+        from bedrockctl.services.doctor.models import configured_model_refs
 
         cli = current()
         if profile:
@@ -69,7 +72,8 @@ def register(app: typer.Typer) -> None:
         ]
         if ctx.settings.defaults.model:
             configured.insert(0, ctx.settings.defaults.model)
-        report = run(options, settings=ctx.settings.aws, configured_models=configured)
+        refs = configured_model_refs(ctx.settings, os.environ)
+        report = run(options, settings=ctx.settings.aws, configured_models=configured, configured_refs=refs)
         emit(report.to_dict(), table=lambda _: _render(report), records="checks")  # JSON schema: docs/doctor.md
         raise typer.Exit(report.exit_code)
 

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         "invoke",
         epilog="Examples:\n\n  bedrockctl invoke --model haiku 'Hello'\n\n"
         "  echo 'Summarise' | bedrockctl invoke --model sonnet --tag team=search -\n\n"
-        "  bedrockctl invoke --model claude-3-5-sonnet --image cat.png 'What is this?' --json\n\n"
+        "  bedrockctl invoke --model sonnet --image cat.png 'What is this?' --json\n\n"
         "  bedrockctl invoke --model haiku 'Hi' --output text --query usage.output_tokens",
     )
     def invoke(

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         "policy",
         epilog="Examples:\n\n  bedrockctl policy --features invoke,discover --model "
         "anthropic.claude-3-haiku-20240307-v1:0"
-        "\n\n  bedrockctl policy --features invoke --model us.anthropic.claude-3-7-sonnet-20250219-v1:0 "
+        "\n\n  bedrockctl policy --features invoke --model us.anthropic.claude-sonnet-4-5-20250929-v1:0 "
         "--source-cidr 10.0.0.0/8 --explain\n\n  bedrockctl policy --features usage,budgets --json > policy.json"
         "\n\n  bedrockctl policy --features invoke --query 'policy.Statement[].Sid' --output text",
     )

@@ -10,14 +10,15 @@ import typer
 
 from bedrockctl.cli.money import money
 from bedrockctl.cli.output import Col, current, emit, print_table
+from bedrockctl.files import write_private
 
 pricing_app = typer.Typer(help="The Bedrock price catalog (per 1,000 tokens, USD).", no_args_is_help=True)
 
 
 @pricing_app.command(
     "show",
-    epilog="Examples:\n\n  bedrockctl pricing show\n\n  bedrockctl pricing show --model us.anthropic.claude-3-7-sonnet-"
-    "20250219-v1:0 --region us-east-1\n\n  bedrockctl pricing show --region eu-west-1 --json\n\n"
+    epilog="Examples:\n\n  bedrockctl pricing show\n\n  bedrockctl pricing show --model us.anthropic.claude-sonnet-4-"
+    "5-20250929-v1:0 --region us-east-1\n\n  bedrockctl pricing show --region eu-west-1 --json\n\n"
     "  bedrockctl pricing show --output text --query 'prices[].[model_id,input_per_1k,output_per_1k]'",
 )
 def show(
@@ -107,8 +108,7 @@ def update(
         catalog = json.loads(resources.files("bedrockctl.pricing").joinpath("data/prices.json").read_text())
     new = merge(catalog, prices)
     target = updated_path(ctx.settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(new, indent=1) + "\n")
+    write_private(target, json.dumps(new, indent=1) + "\n")
     summary = {
         "products": len(items),
         "prices": len(prices),

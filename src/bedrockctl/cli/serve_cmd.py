@@ -76,6 +76,7 @@ def serve(
         tls_cert, tls_key = _self_signed(ctx.settings, host)
     scheme = "https" if tls_cert else "http"
     sys.stderr.write(f"bedrockctl gateway on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})\n")
+    _metrics_dir()
     uvicorn.run(
         "bedrockctl.server.asgi:app",
         factory=True,
@@ -109,6 +110,18 @@ def _self_signed(settings: Any, host: str) -> tuple[str, str]:
         f"  export SSL_CERT_FILE={local.ca_cert}   # httpx / the OpenAI SDK\n"
     )
     return str(local.cert), str(local.key)
+
+
+def _metrics_dir() -> None:
+    """One PROMETHEUS_MULTIPROC_DIR per run, emptied on start and shared by the workers (a scrape of /metrics sums
+    them all); removed when serve exits if serve made it."""
+    import atexit
+
+    from bedrockctl.server.gateway.metrics import MULTIPROC_ENV, prepare_multiprocess_dir, remove_multiprocess_dir
+
+    path, owned = prepare_multiprocess_dir()
+    os.environ[MULTIPROC_ENV] = str(path)
+    atexit.register(remove_multiprocess_dir, path, owned)
 
 
 def _since(value: str | None) -> float | None:

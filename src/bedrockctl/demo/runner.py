@@ -25,11 +25,12 @@ from typing import Any
 from bedrockctl.demo.errors import DemoDataDirRefused, DemoWorkloadErrors
 from bedrockctl.demo.gateway import FAILOVER_REGION, REGION, Listeners, bind_port, demo_settings
 from bedrockctl.errors import BedrockctlError
+from bedrockctl.files import private_dir, write_private
 
 DEMO_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 DEMO_ACCOUNT_ROLE = "bedrock-cross-account"
 DEMO_EXTERNAL_ID = "bedrockctl-demo"
-DOCTOR_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+DOCTOR_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 MARKER = ".bedrockctl-demo"  # a directory with this file was made by the demo: it may empty it
 # us-east-1 throttles half of its calls: the gateway fails over to us-west-2 (seeded: the same calls every run).
 THROTTLE = {"throttle": [{"rate": 0.5, "region": REGION}], "seed": 11}
@@ -88,8 +89,8 @@ def fresh_data_dir(path: Path, *, owned: bool) -> Path:
                 f"{path} is not empty and was not made by bedrockctl demo", details={"data_dir": str(path)}
             )
         shutil.rmtree(path)
-    path.mkdir(parents=True, mode=0o700)
-    (path / MARKER).write_text("Made by `bedrockctl demo`, which empties this directory at the start of each run.\n")
+    private_dir(path)
+    write_private(path / MARKER, "Made by `bedrockctl demo`, which empties this directory at the start of each run.\n")
     return path
 
 

@@ -17,11 +17,11 @@ from bedrockctl.security.tls import LocalTLS
 
 # (user, team, environment, protocol, workflow, model, calls)
 WORKLOAD: tuple[tuple[str, str, str, str, str, str, int], ...] = (
-    ("alice", "search", "prod", "boto3-sigv4", "rag-answers", "us.anthropic.claude-3-5-haiku-20241022-v1:0", 12),
+    ("alice", "search", "prod", "boto3-sigv4", "rag-answers", "us.anthropic.claude-haiku-4-5-20251001-v1:0", 12),
     ("alice", "search", "prod", "openai", "query-rewrite", "amazon.nova-lite-v1:0", 8),
     ("bob", "support", "prod", "openai", "ticket-triage", "anthropic.claude-3-haiku-20240307-v1:0", 12),
-    ("bob", "support", "prod", "boto3-bearer", "summaries", "us.anthropic.claude-3-5-haiku-20241022-v1:0", 6),
-    ("carol", "platform", "dev", "boto3-bearer", "code-review", "us.anthropic.claude-3-7-sonnet-20250219-v1:0", 20),
+    ("bob", "support", "prod", "boto3-bearer", "summaries", "us.anthropic.claude-haiku-4-5-20251001-v1:0", 6),
+    ("carol", "platform", "dev", "boto3-bearer", "code-review", "us.anthropic.claude-sonnet-4-20250514-v1:0", 20),
 )
 PROMPTS = (
     "Summarise the customer's last three tickets in two sentences.",

@@ -67,12 +67,27 @@ class Target:
         return f"{self.model_id}@{self.region}"
 
 
+def _alias_target(alias: str, model_id: str) -> str:
+    """An alias never points at a model past its end-of-life: it follows the catalog's replacement, else fails."""
+    catalog = load_catalog()
+    model = catalog.get_model(model_id)
+    if model is None or model.lifecycle != "EOL":
+        return model_id
+    successor = catalog.successor(model_id)
+    if successor is not None:
+        return successor.model_id
+    raise UnresolvableModel(
+        f"{alias!r} points at {model_id}, which reached end of life on {model.end_of_life_date}",
+        details={"alias": alias, "model": model_id},
+    )
+
+
 def canonical_model_id(name: str) -> str:
-    """Alias or Anthropic API name -> Bedrock id; anything else unchanged."""
+    """Alias or Anthropic API name -> Bedrock id; anything else unchanged. Aliases skip end-of-life models."""
     name = name.strip()
     low = name.lower()
     if low in ALIASES:
-        return ALIASES[low]
+        return _alias_target(low, ALIASES[low])
     if _ANTHROPIC_API.match(low):
         prefix = f"anthropic.{low}-v"
         for model in load_catalog().models:

@@ -62,6 +62,9 @@ class InvocationRecord:
     error_code: str | None = None  # set when the call failed (then no invocation log, but a trail event)
     input_body: Any = None
     output_body: Any = None
+    cache_details: list[dict[str, Any]] = field(default_factory=list)  # TokenUsage.cacheDetails: writes per TTL
+    service_tier: str | None = None  # priority | default | flex | reserved, when the request named one
+    guardrail_usage: dict[str, int] | None = None  # GuardrailUsage units, input and output assessments summed
 
 
 class SandboxHooks(Protocol):

@@ -7,7 +7,9 @@ For every ``record_invocation`` (see ``core.InvocationRecord``):
   bucket of every *logging* trail that covers the region (moto's CloudTrail and S3 backends);
 - when the call succeeded and the account's model invocation logging is on (moto's Bedrock backend keeps
   the configuration), a ``ModelInvocationLog`` record to the CloudWatch log group (stream
-  ``aws/bedrock/modelinvocations``) and/or the S3 bucket (one gzipped JSON line per object);
+  ``aws/bedrock/modelinvocations``) and/or the S3 bucket (one gzipped JSON line per object). Besides AWS's
+  documented fields it carries what the call was billed by, named as the runtime API names them:
+  ``input.cacheDetails`` (cache writes per TTL), ``serviceTier`` and ``guardrailUsage`` (see docs/sandbox.md);
 - ``AWS/Bedrock`` CloudWatch metrics with the ``ModelId`` dimension.
 """
 
@@ -227,6 +229,8 @@ def invocation_log_record(
         "cacheWriteInputTokenCount": record.cache_write_tokens,
     }
     out: dict[str, Any] = {"outputContentType": "application/json", "outputTokenCount": record.output_tokens}
+    if record.cache_details:  # the cache writes per TTL, as the runtime's TokenUsage.cacheDetails reports them
+        inp["cacheDetails"] = [dict(d) for d in record.cache_details]
     if include_bodies and record.input_body is not None:
         inp["inputBodyJson"] = record.input_body
     if include_bodies and record.output_body is not None:
@@ -248,6 +252,10 @@ def invocation_log_record(
         rec["inferenceRegion"] = record.inference_region
     if record.request_metadata:
         rec["requestMetadata"] = dict(record.request_metadata)
+    if record.service_tier:
+        rec["serviceTier"] = {"type": record.service_tier}
+    if record.guardrail_usage is not None:
+        rec["guardrailUsage"] = dict(record.guardrail_usage)
     rec["metrics"] = {"latencyMs": record.latency_ms}
     return rec
 

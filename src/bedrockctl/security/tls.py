@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from bedrockctl.files import private_dir, write_private
 
 DEFAULT_HOSTS = ("localhost", "127.0.0.1", "::1")
 CA_CERT, CA_KEY, SERVER_CERT, SERVER_KEY = "ca.pem", "ca-key.pem", "server.pem", "server-key.pem"
@@ -70,19 +71,19 @@ def ensure_local_tls(
     """Reuse the CA and server certificate in ``directory`` if still valid for ``hosts``, else create them."""
     now = now or dt.datetime.now(dt.UTC)
     wanted = tuple(dict.fromkeys([*DEFAULT_HOSTS, *hosts]))
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(directory)
     ca = _load_ca(directory, wanted, now)
     created = ca is None
     if ca is None:
         ca = _new_ca(wanted, now)
-        _write_private(directory / CA_KEY, _key_pem(ca[1]))
-        _write_private(directory / CA_CERT, ca[0].public_bytes(serialization.Encoding.PEM))
+        write_private(directory / CA_KEY, _key_pem(ca[1]))
+        write_private(directory / CA_CERT, ca[0].public_bytes(serialization.Encoding.PEM))
     leaf = None if created else _load_leaf(directory, ca[0], wanted, now)
     if leaf is None:
         created = True
         leaf = _new_leaf(ca, wanted, now)
-        _write_private(directory / SERVER_KEY, _key_pem(leaf[1]))
-        _write_private(directory / SERVER_CERT, leaf[0].public_bytes(serialization.Encoding.PEM))
+        write_private(directory / SERVER_KEY, _key_pem(leaf[1]))
+        write_private(directory / SERVER_CERT, leaf[0].public_bytes(serialization.Encoding.PEM))
     for name in (CA_KEY, CA_CERT, SERVER_KEY, SERVER_CERT):  # reused files too: never wider than 0600
         (directory / name).chmod(0o600)
     return LocalTLS(directory, wanted, leaf[0].not_valid_after_utc, created)
@@ -197,21 +198,6 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (a crash leaves the old file or the new one), mode 0600."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # -- reusing -----------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bedrockctl.errors import BedrockctlError
+from bedrockctl.files import create_once
 from bedrockctl.services.errors import EncryptionError
 
 _WRAP_AAD = b"bedrockctl-data-key-v1"
@@ -50,18 +51,8 @@ class LocalMasterKey:
 
     def _load(self) -> bytes:
         if self._key is None:
-            if not self.path.exists():
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
-                try:
-                    os.link(tmp, self.path)  # atomic: the first writer wins, every process reads the same key
-                except FileExistsError:
-                    pass
-                finally:
-                    tmp.unlink(missing_ok=True)
+            if not self.path.exists():  # the first writer wins, every process reads the same key
+                create_once(self.path, base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
             mode = self.path.stat().st_mode & 0o777
             if mode & 0o077:
                 raise EncryptionError(

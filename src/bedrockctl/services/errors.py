@@ -29,6 +29,29 @@ class AuthenticationFailed(BedrockctlError):
     http_status = 401
 
 
+class LoginThrottled(AuthenticationFailed):
+    code = "BRC-CON-004"
+    title = "Too many sign-in attempts"
+    default_remediation = "Wait the number of seconds given (Retry-After), then sign in again."
+    http_status = 429
+
+    def __init__(self, retry_after: float, message: str | None = None) -> None:
+        self.retry_after = max(1, int(retry_after + 0.999))
+        super().__init__(message or f"too many failed sign-ins: try again in {self.retry_after} s")
+
+
+class LoginBusy(BedrockctlError):
+    code = "BRC-CON-005"
+    title = "Too many sign-ins at once"
+    default_remediation = "Try again in a few seconds (Retry-After)."
+    exit_code = 4
+    http_status = 503
+
+    def __init__(self, retry_after: float, message: str | None = None) -> None:
+        self.retry_after = max(1, int(retry_after + 0.999))
+        super().__init__(message or "the server is checking other sign-ins: try again in a few seconds")
+
+
 class EncryptionError(BedrockctlError):
     code = "BRC-CON-010"
     title = "Stored secret cannot be decrypted"

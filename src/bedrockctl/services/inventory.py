@@ -13,6 +13,7 @@ from typing import Any
 
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.catalog import load_catalog
+from bedrockctl.catalog.lifecycle import today
 from bedrockctl.errors import BedrockctlError, ValidationFailed
 from bedrockctl.plugins.aws_bedrock import AwsBedrockPlugin
 from bedrockctl.plugins.aws_sagemaker import AwsSageMakerPlugin
@@ -347,7 +348,10 @@ def offline_matrix(regions: Sequence[str], provider: str | None = None) -> dict[
     for m in cat.models:
         if provider and m.provider.lower() != provider.lower():
             continue
-        avail = {r: _availability(m.inference_types_in(r)) for r in regions if m.available_in(r)}
+        if not m.offered_on(today()) and not m.end_of_life_exempt_regions:
+            continue  # past end-of-life everywhere: not offered for new calls
+        offered = [r for r in regions if m.available_in(r) and m.offered_on(today(), r)]
+        avail = {r: _availability(m.inference_types_in(r)) for r in offered}
         profiles = {r: [p.profile_id for p in cat.profiles_for(m.model_id) if r in p.regions] for r in regions}
         rows.append(
             {

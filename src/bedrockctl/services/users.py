@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from bedrockctl.errors import ValidationFailed
 from bedrockctl.services.console_tables import console_events, console_sessions, console_users
-from bedrockctl.services.errors import AuthenticationFailed, NotFound, PermissionDenied
+from bedrockctl.services.errors import AuthenticationFailed, LoginThrottled, NotFound, PermissionDenied
+from bedrockctl.services.login_throttle import LoginThrottle
 
 ROLES = ("admin", "member")
 SESSION_TTL = 12 * 3600.0
@@ -100,9 +101,17 @@ class SessionInfo:
 
 
 class UserService:
-    def __init__(self, engine: Any, session_ttl: float = SESSION_TTL, *, hash_cost: str = "default") -> None:
+    def __init__(
+        self,
+        engine: Any,
+        session_ttl: float = SESSION_TTL,
+        *,
+        hash_cost: str = "default",
+        throttle: LoginThrottle | None = None,
+    ) -> None:
         self.engine = engine
         self.session_ttl = session_ttl
+        self.throttle = throttle  # sign-in back-off (the console's); None: no throttling (CLI, tests)
         self._ph = _hasher(hash_cost)
         self._dummy_hash: str | None = None
 
@@ -254,11 +263,23 @@ class UserService:
         except Exception:
             return False
 
-    def authenticate(self, username: str, password: str) -> Actor:
+    def login_wait(self, username: str, address: str) -> float:
+        """Seconds before ``username`` may try to sign in from ``address`` again (0: now)."""
+        return self.throttle.wait_for(username, address) if self.throttle is not None else 0.0
+
+    def authenticate(self, username: str, password: str, *, address: str | None = None) -> Actor:
+        """The user with this name and password. With a throttle and the client's ``address`` the attempt is counted
+        first, and refused without checking the password (``LoginThrottled``) while a back-off runs."""
+        if self.throttle is not None and address is not None:
+            wait = self.throttle.begin(username, address)
+            if wait > 0:
+                raise LoginThrottled(wait)
         with self.engine.connect() as conn:
             row = conn.execute(console_users.select().where(console_users.c.username == username)).first()
         ok = self._verify(row.password_hash if row is not None else None, password)
         if row is None or not ok or row.disabled:
+            if self.throttle is not None and address is not None:
+                self.throttle.failed(username, address)
             raise AuthenticationFailed("wrong user name or password")
         if self._ph.check_needs_rehash(row.password_hash):
             with self.engine.begin() as conn:
@@ -267,6 +288,8 @@ class UserService:
                     .where(console_users.c.id == row.id)
                     .values(password_hash=self._ph.hash(password))
                 )
+        if self.throttle is not None and address is not None:
+            self.throttle.succeeded(username, address)
         return Actor(int(row.id), str(row.username), str(row.role), str(row.team))
 
     def sign_in_external(self, ident: ExternalIdentity, *, create_role: str | None = None) -> Actor:

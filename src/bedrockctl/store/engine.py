@@ -26,10 +26,12 @@ def create_store_engine(url: str, *, schema: str | None = None, echo: bool = Fal
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
             from pathlib import Path
 
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            from bedrockctl.store.dbfile import prepare_sqlite_file
+
+            prepare_sqlite_file(Path(parsed.database))  # created 0600; empty or foreign files are errors
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:
         kwargs["pool_pre_ping"] = True

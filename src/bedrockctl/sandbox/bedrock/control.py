@@ -13,18 +13,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from bedrockctl.catalog import FoundationModel, get_model, load_catalog, parse_model_ref
 from bedrockctl.sandbox.bedrock.control_common import (
     ControlState,
     check_enum,
     constraint_error,
     not_found,
+    now,
     partition_of,
     state_for,
     tags_from_list,
     tags_to_list,
     validation,
 )
+from bedrockctl.sandbox.bedrock.models_data import MODEL_ID_RE, SandboxModel, parse_arn, sandbox_models
 from bedrockctl.sandbox.core import ROUTER, AwsError, SandboxRequest, SandboxResponse
 from bedrockctl.sandbox.state import StateStore
 
@@ -71,28 +72,11 @@ _GET_FM_PATTERN = (
 )
 
 
-def foundation_model_summary(model: FoundationModel, region: str) -> dict[str, Any]:
-    lifecycle: dict[str, Any] = {"status": model.lifecycle}
-    if model.lifecycle == "LEGACY":
-        if model.legacy_date:
-            lifecycle["legacyTime"] = f"{model.legacy_date.isoformat()}T00:00:00Z"
-        if model.end_of_life_date:
-            lifecycle["endOfLifeTime"] = f"{model.end_of_life_date.isoformat()}T00:00:00Z"
-    return {
-        "modelArn": model.arn(region, partition_of(region)),
-        "modelId": model.model_id,
-        "modelName": model.model_name,
-        "providerName": model.provider,
-        "inputModalities": list(model.input_modalities),
-        "outputModalities": list(model.output_modalities),
-        "responseStreamingSupported": model.response_streaming,
-        "customizationsSupported": list(model.customizations),
-        "inferenceTypesSupported": list(model.inference_types_in(region)),
-        "modelLifecycle": lifecycle,
-    }
+def foundation_model_summary(model: SandboxModel, region: str) -> dict[str, Any]:
+    return model.record(region, partition_of(region), now())
 
 
-def _provider_matches(model: FoundationModel, wanted: str) -> bool:
+def _provider_matches(model: SandboxModel, wanted: str) -> bool:
     w = wanted.strip().lower()
     return model.provider.lower() == w or model.model_id.split(".", 1)[0] == w
 
@@ -107,7 +91,7 @@ def list_foundation_models(req: SandboxRequest) -> SandboxResponse:
     check_enum(by_output, "byOutputModality", _MODALITIES)
     check_enum(by_inference, "byInferenceType", _INFERENCE_TYPES)
     out = []
-    for model in load_catalog().models_in_region(req.region):
+    for model in sandbox_models().models_in_region(req.region, now()):
         if by_provider and not _provider_matches(model, by_provider):
             continue
         if by_custom and by_custom not in model.customizations:
@@ -120,24 +104,24 @@ def list_foundation_models(req: SandboxRequest) -> SandboxResponse:
     return SandboxResponse.json({"modelSummaries": out})
 
 
-def resolve_foundation_model(identifier: str, region: str) -> FoundationModel:
-    """Model id or foundation-model ARN -> catalog model available in ``region`` (AWS errors otherwise)."""
+def resolve_foundation_model(identifier: str, region: str) -> SandboxModel:
+    """Model id or foundation-model ARN -> the model listed in ``region`` (AWS errors otherwise)."""
     if len(identifier) > 2048 or not identifier:
         raise constraint_error(identifier, "modelIdentifier", "Member must have length between 1 and 2048")
-    try:
-        ref = parse_model_ref(identifier)
-    except ValueError:
-        ref = None
-    if ref is None or ref.kind != "foundation-model" or ref.model_id is None:
+    arn = parse_arn(identifier) if identifier.startswith("arn:") else None
+    model_id = arn.rest if arn is not None and arn.kind == "foundation-model" and not arn.account else identifier
+    if (arn is None and identifier.startswith("arn:")) or (arn is not None and arn.kind != "foundation-model"):
+        model_id = ""
+    if not MODEL_ID_RE.match(model_id):
         raise constraint_error(
             identifier,
             "modelIdentifier",
             f"Member must satisfy regular expression pattern: {_GET_FM_PATTERN}",
         )
-    if ref.region and ref.region != region:
-        raise validation(f"The provided ARN region {ref.region} does not match the request region {region}.")
-    model = get_model(ref.model_id)
-    if model is None or not model.available_in(region):
+    if arn is not None and arn.region and arn.region != region:
+        raise validation(f"The provided ARN region {arn.region} does not match the request region {region}.")
+    model = sandbox_models().get_model(model_id)
+    if model is None or not model.listed_in(region, now()):
         raise not_found("Could not resolve the foundation model from the provided model identifier.")
     return model
 

@@ -1,4 +1,4 @@
-"""Inference profiles: system-defined (cross-Region, from the catalog) and application profiles (per account).
+"""Inference profiles: system-defined (cross-Region, the sandbox's own data) and application profiles (per account).
 
 Operations: ListInferenceProfiles, GetInferenceProfile, CreateInferenceProfile, DeleteInferenceProfile.
 ``resolve_inference_profile(account, region, identifier)`` is the lookup the runtime handlers use.
@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bedrockctl.catalog import InferenceProfile, get_model, get_profile, load_catalog, parse_model_ref
 from bedrockctl.sandbox.bedrock.control_common import (
     STATE,
     ControlState,
@@ -31,6 +30,7 @@ from bedrockctl.sandbox.bedrock.control_common import (
     tags_from_list,
     validation,
 )
+from bedrockctl.sandbox.bedrock.models_data import SandboxProfile, is_profile_id, parse_arn, sandbox_models
 from bedrockctl.sandbox.core import ROUTER, SandboxRequest, SandboxResponse
 
 SERVICE = "bedrock"
@@ -63,7 +63,11 @@ def _fm_arn(model_id: str, region: str) -> str:
     return f"arn:{partition_of(region)}:bedrock:{region}::foundation-model/{model_id}"
 
 
-def _system_models(profile: InferenceProfile, region: str) -> list[dict[str, str]]:
+def _profile_arn(profile: SandboxProfile, region: str, account_id: str) -> str:
+    return f"arn:{partition_of(region)}:bedrock:{region}:{account_id}:inference-profile/{profile.profile_id}"
+
+
+def _system_models(profile: SandboxProfile, region: str) -> list[dict[str, str]]:
     if profile.geography == "global":
         # global profiles name the source Region's model and the Region-less foundation-model ARN
         return [
@@ -73,13 +77,13 @@ def _system_models(profile: InferenceProfile, region: str) -> list[dict[str, str
     return [{"modelArn": _fm_arn(profile.model_id, r)} for r in profile.regions]
 
 
-def _system_record(profile: InferenceProfile, account_id: str, region: str) -> dict[str, Any]:
+def _system_record(profile: SandboxProfile, account_id: str, region: str) -> dict[str, Any]:
     return {
         "inferenceProfileName": profile.name,
         "description": profile.description,
         "createdAt": _SYSTEM_CREATED,
         "updatedAt": _SYSTEM_CREATED,
-        "inferenceProfileArn": profile.arn(region, account_id, partition_of(region)),
+        "inferenceProfileArn": _profile_arn(profile, region, account_id),
         "models": _system_models(profile, region),
         "inferenceProfileId": profile.profile_id,
         "status": "ACTIVE",
@@ -103,9 +107,9 @@ def _app_record(rec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _system_profile_in(region: str, profile_id: str) -> InferenceProfile | None:
-    profile = get_profile(profile_id)
-    return profile if profile is not None and region in profile.regions else None
+def _system_profile_in(region: str, profile_id: str) -> SandboxProfile | None:
+    listed = sandbox_models().profiles_in_region(region, now())
+    return next((p for p in listed if p.profile_id == profile_id), None)
 
 
 def _find_app(state: ControlState, identifier: str) -> dict[str, Any] | None:
@@ -121,7 +125,7 @@ def resolve_inference_profile(account_id: str, region: str, identifier: str) -> 
     key = identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
     profile = _system_profile_in(region, key)
     if profile is not None and ":application-inference-profile/" not in identifier:
-        arn = profile.arn(region, account_id, partition_of(region))
+        arn = _profile_arn(profile, region, account_id)
         return ResolvedProfile(profile.profile_id, arn, "SYSTEM_DEFINED", profile.model_id, profile.regions)
     state = STATE.get(account_id, region)
     with state.lock:
@@ -150,7 +154,8 @@ def list_inference_profiles(req: SandboxRequest) -> SandboxResponse:
         with state.lock:
             records = [_app_record(r) for r in state.app_profiles.values()]
     else:
-        records = [_system_record(p, req.account_id, req.region) for p in load_catalog().profiles_in_region(req.region)]
+        listed = sandbox_models().profiles_in_region(req.region, now())
+        records = [_system_record(p, req.account_id, req.region) for p in listed]
     page, token = paginate(records, offset, max_results)
     body: dict[str, Any] = {"inferenceProfileSummaries": page}
     if token:
@@ -176,21 +181,20 @@ def get_inference_profile(req: SandboxRequest, identifier: str) -> SandboxRespon
 def _source(req: SandboxRequest, copy_from: str) -> tuple[str, list[str], list[str]]:
     """copyFrom ARN -> (model id, model ARNs, routed regions)."""
     check_pattern(copy_from, "modelSource.copyFrom", _SOURCE_PATTERN)
-    try:
-        ref = parse_model_ref(copy_from)
-    except ValueError as exc:
-        raise validation(f"The provided model source ARN is invalid: {copy_from}") from exc
-    if ref.region and ref.region != req.region:
+    arn = parse_arn(copy_from)
+    if arn is None:
+        raise validation(f"The provided model source ARN is invalid: {copy_from}")
+    if arn.region and arn.region != req.region:
         raise validation("The model source must be in the same Region as the inference profile.")
-    if ref.kind == "foundation-model" and ref.model_id:
-        model = get_model(ref.model_id)
-        if model is None or not model.available_in(req.region):
-            raise not_found(f"The specified model {ref.model_id} couldn't be found in {req.region}.")
+    if arn.kind == "foundation-model" and not arn.account:
+        model = sandbox_models().get_model(arn.rest)
+        if model is None or not model.listed_in(req.region, now()):
+            raise not_found(f"The specified model {arn.rest} couldn't be found in {req.region}.")
         return model.model_id, [_fm_arn(model.model_id, req.region)], [req.region]
-    if ref.kind == "inference-profile" and ref.profile_id:
-        profile = _system_profile_in(req.region, ref.profile_id)
+    if arn.kind == "inference-profile" and arn.account and is_profile_id(arn.rest):
+        profile = _system_profile_in(req.region, arn.rest)
         if profile is None:
-            raise not_found(f"The specified inference profile {ref.profile_id} couldn't be found.")
+            raise not_found(f"The specified inference profile {arn.rest} couldn't be found.")
         arns = [m["modelArn"] for m in _system_models(profile, req.region)]
         return profile.model_id, arns, list(profile.regions)
     raise validation("modelSource.copyFrom must be a foundation model ARN or a system inference profile ARN.")

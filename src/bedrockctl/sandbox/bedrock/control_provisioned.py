@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bedrockctl.catalog import get_model, parse_model_ref
 from bedrockctl.sandbox.bedrock.control_common import (
     STATE,
     ControlState,
@@ -29,6 +28,7 @@ from bedrockctl.sandbox.bedrock.control_common import (
     tags_from_list,
     validation,
 )
+from bedrockctl.sandbox.bedrock.models_data import MODEL_ID_RE, is_profile_id, parse_arn, sandbox_models
 from bedrockctl.sandbox.core import ROUTER, AwsError, SandboxRequest, SandboxResponse
 
 SERVICE = "bedrock"
@@ -62,21 +62,23 @@ def _resolve_model(req: SandboxRequest, identifier: str) -> tuple[str, str]:
         except JsonRESTError as exc:
             raise not_found(f"The specified model {identifier} couldn't be found.") from exc
         return str(custom.model_arn), str(custom.base_model_arn)
-    try:
-        ref = parse_model_ref(identifier)
-    except ValueError as exc:
-        raise validation(f"The provided model identifier is invalid: {identifier}") from exc
-    if ref.kind != "foundation-model" or not ref.model_id:
+    arn = parse_arn(identifier) if identifier.startswith("arn:") else None
+    if identifier.startswith("arn:") and arn is None:
+        raise validation(f"The provided model identifier is invalid: {identifier}")
+    if (arn is not None and (arn.kind != "foundation-model" or arn.account)) or is_profile_id(identifier):
         raise validation("Provisioned Throughput needs a foundation model or a custom model.")
-    model = get_model(ref.model_id)
-    if model is None or not model.available_in(req.region):
-        raise not_found(f"The specified model {ref.model_id} couldn't be found.")
+    model_id = arn.rest if arn is not None else identifier
+    if not MODEL_ID_RE.match(model_id):
+        raise validation(f"The provided model identifier is invalid: {identifier}")
+    model = sandbox_models().get_model(model_id)
+    if model is None or not model.listed_in(req.region, now()):
+        raise not_found(f"The specified model {model_id} couldn't be found.")
     if "PROVISIONED" not in model.inference_types_in(req.region):
         raise validation(f"The model {model.model_id} doesn't support Provisioned Throughput in {req.region}.")
-    if model.lifecycle == "LEGACY":
+    if model.status(now()) == "LEGACY":
         raise validation(f"You can't create Provisioned Throughput for the Legacy model {model.model_id}.")
-    arn = model.arn(req.region, partition_of(req.region))
-    return arn, arn
+    fm_arn = model.arn(req.region, partition_of(req.region))
+    return fm_arn, fm_arn
 
 
 def _find(state: ControlState, identifier: str) -> dict[str, Any] | None:

@@ -25,6 +25,14 @@ from . import validate
 from .formats import Generation, Prompt, Usage, converse_response, converse_stream_events, parse_converse
 from .formats_native import AnthropicMessages, BodyFormat
 from .formats_raw import format_for
+from .runtime_billing import (
+    CallExtras,
+    converse_extras,
+    decorate_anthropic_usage,
+    decorate_converse,
+    invoke_extras,
+    response_headers,
+)
 from .runtime_guardrail import NOT_FOUND, assess, converse_trace, find_guardrail
 from .runtime_resolve import Resolved, resolve
 
@@ -63,6 +71,7 @@ def _success(
     operation: str,
     resolved: Resolved,
     gen: Generation,
+    extras: CallExtras,
     *,
     metadata: dict[str, str] | None = None,
     input_body: Any = None,
@@ -82,6 +91,9 @@ def _success(
             request_metadata=dict(metadata or {}),
             input_body=input_body,
             output_body=output_body,
+            cache_details=extras.cache_details(),
+            service_tier=extras.service_tier,
+            guardrail_usage=extras.guardrail_usage,
         ),
     )
 
@@ -115,10 +127,12 @@ def run_model(
     resolved: Resolved,
     prompt: Prompt,
     guard: tuple[str, str, bool] | None,
+    extras: CallExtras,
     *,
     tool_id_prefix: str = "tooluse_",
 ) -> Generation:
-    """The sandbox model behind an optional guardrail ``(identifier, version, trace)``."""
+    """The sandbox model behind an optional guardrail ``(identifier, version, trace)``; ``extras`` gets the cache
+    writes per TTL and the guardrail units."""
     _check_limits(resolved, prompt)
     guardrail = verdict = None
     trace = guard is not None and guard[2]
@@ -127,14 +141,19 @@ def run_model(
         if guardrail is None:
             raise AwsError("ValidationException", NOT_FOUND)
         verdict = assess(guardrail, [b.text for b in prompt.all_user_text()])
+        extras.add_guardrail(verdict.assessment)
         if verdict.intervened:
             gen = Generation(guardrail.blocked_input, [], "guardrail_intervened", Usage())
             gen.latency_ms = engine.latency_for(gen.usage)
             gen.guardrail_trace = converse_trace(guardrail, verdict, None, "") if trace else None
             return gen
-    gen = engine.generate(prompt, resolved.model_id, req.account_id, tool_id_prefix=tool_id_prefix)
+    gen = engine.generate(
+        prompt, resolved.model_id, req.account_id, tool_id_prefix=tool_id_prefix, cache_ttls=extras.cache_ttls
+    )
+    extras.took(gen)
     if guardrail is not None and verdict is not None:
         out = assess(guardrail, [gen.text])
+        extras.add_guardrail(out.assessment)
         reply = gen.text
         if out.intervened:
             gen.text, gen.tool_uses, gen.stop_reason = guardrail.blocked_output, [], "guardrail_intervened"
@@ -145,8 +164,9 @@ def run_model(
 # --- Converse / ConverseStream ---------------------------------------------------------------------------
 
 
-def _converse(req: SandboxRequest, model_id: str) -> tuple[dict[str, Any], Resolved, Generation]:
+def _converse(req: SandboxRequest, model_id: str) -> tuple[dict[str, Any], Resolved, Generation, CallExtras]:
     body = _json_body(req)
+    extras = converse_extras(body)
     resolved = resolve(req, model_id)
     if resolved.model.body_format not in _CHAT_FORMATS and "TEXT" not in resolved.model.output_modalities:
         raise AwsError("ValidationException", NOT_CHAT)
@@ -170,7 +190,7 @@ def _converse(req: SandboxRequest, model_id: str) -> tuple[dict[str, Any], Resol
             str(cfg.get("guardrailVersion", "")),
             cfg.get("trace") in ("enabled", "enabled_full"),
         )
-    return body, resolved, run_model(req, resolved, prompt, guard)
+    return body, resolved, run_model(req, resolved, prompt, guard, extras), extras
 
 
 def _metadata(body: dict[str, Any]) -> dict[str, str]:
@@ -187,25 +207,26 @@ def _metadata(body: dict[str, Any]) -> dict[str, str]:
 @ROUTER.route("bedrock-runtime", "POST", MODEL + "/converse")
 @_recorded("Converse")
 def converse(req: SandboxRequest, model_id: str) -> SandboxResponse:
-    body, resolved, gen = _converse(req, model_id)
-    out = converse_response(gen)
-    _success(req, "Converse", resolved, gen, metadata=_metadata(body), input_body=body, output_body=out)
+    body, resolved, gen, extras = _converse(req, model_id)
+    out = decorate_converse(converse_response(gen), extras)
+    _success(req, "Converse", resolved, gen, extras, metadata=_metadata(body), input_body=body, output_body=out)
     return SandboxResponse.json(out)
 
 
 @ROUTER.route("bedrock-runtime", "POST", MODEL + "/converse-stream")
 @_recorded("ConverseStream")
 def converse_stream(req: SandboxRequest, model_id: str) -> SandboxResponse:
-    body, resolved, gen = _converse(req, model_id)
+    body, resolved, gen, extras = _converse(req, model_id)
     metadata = _metadata(body)
-    events = converse_stream_events(gen)
+    events = [
+        (kind, decorate_converse(p, extras) if kind == "metadata" else p) for kind, p in converse_stream_events(gen)
+    ]
 
     def stream() -> Iterator[bytes]:
         for event_type, payload in events:
             yield eventstream.encode_event(event_type, payload)
-        _success(
-            req, "ConverseStream", resolved, gen, metadata=metadata, input_body=body, output_body=converse_response(gen)
-        )
+        whole = decorate_converse(converse_response(gen), extras)
+        _success(req, "ConverseStream", resolved, gen, extras, metadata=metadata, input_body=body, output_body=whole)
 
     return SandboxResponse(200, stream(), {"Content-Type": eventstream.CONTENT_TYPE})
 
@@ -215,7 +236,7 @@ def converse_stream(req: SandboxRequest, model_id: str) -> SandboxResponse:
 
 def _invoke(
     req: SandboxRequest, model_id: str, streaming: bool
-) -> tuple[dict[str, Any], Resolved, BodyFormat, Generation]:
+) -> tuple[dict[str, Any], Resolved, BodyFormat, Generation, CallExtras]:
     resolved = resolve(req, model_id)
     fmt = format_for(resolved.model_id, resolved.model.body_format)
     if fmt is None:
@@ -228,20 +249,23 @@ def _invoke(
         raise AwsError("ValidationException", NO_STREAM)
     body = _json_body(req)
     validate.check_native(body, resolved.model_id)
+    extras = invoke_extras(req.headers, body, isinstance(fmt, AnthropicMessages))
     prompt = fmt.parse(body)
     direct = fmt.direct(body, prompt, resolved.model_id)  # embeddings and images: no chat, no guardrail
     if direct is not None:
-        return body, resolved, fmt, direct
+        return body, resolved, fmt, direct, extras
     guard_id = req.headers.get("X-Amzn-Bedrock-GuardrailIdentifier")
     guard = None
     if guard_id:
         trace = str(req.headers.get("X-Amzn-Bedrock-Trace", "")).upper() in ("ENABLED", "ENABLED_FULL")
         guard = (guard_id, str(req.headers.get("X-Amzn-Bedrock-GuardrailVersion", "")), trace)
-    gen = run_model(req, resolved, prompt, guard, tool_id_prefix=fmt.tool_id_prefix)
-    return body, resolved, fmt, gen
+    gen = run_model(req, resolved, prompt, guard, extras, tool_id_prefix=fmt.tool_id_prefix)
+    return body, resolved, fmt, gen, extras
 
 
-def _native(fmt: BodyFormat, gen: Generation, resolved: Resolved, req: SandboxRequest, chunks: bool) -> Any:
+def _native(
+    fmt: BodyFormat, gen: Generation, resolved: Resolved, req: SandboxRequest, chunks: bool, extras: CallExtras
+) -> Any:
     intervened = gen.stop_reason == "guardrail_intervened"
     shown = replace(gen, stop_reason="end_turn") if intervened and isinstance(fmt, AnthropicMessages) else gen
     if chunks:
@@ -249,6 +273,9 @@ def _native(fmt: BodyFormat, gen: Generation, resolved: Resolved, req: SandboxRe
         target = out[-1]
     else:
         out = target = fmt.response(shown, resolved.model_id, req.request_id)
+    if isinstance(fmt, AnthropicMessages):  # message_start (streams) or the message carries the full usage
+        first = out[0]["message"] if chunks else out
+        decorate_anthropic_usage(first["usage"], extras)
     if intervened:
         target["amazon-bedrock-guardrailAction"] = "INTERVENED"
     if gen.guardrail_trace is not None:
@@ -259,9 +286,9 @@ def _native(fmt: BodyFormat, gen: Generation, resolved: Resolved, req: SandboxRe
 @ROUTER.route("bedrock-runtime", "POST", MODEL + "/invoke")
 @_recorded("InvokeModel")
 def invoke_model(req: SandboxRequest, model_id: str) -> SandboxResponse:
-    body, resolved, fmt, gen = _invoke(req, model_id, streaming=False)
-    out = _native(fmt, gen, resolved, req, chunks=False)
-    _success(req, "InvokeModel", resolved, gen, input_body=body, output_body=out)
+    body, resolved, fmt, gen, extras = _invoke(req, model_id, streaming=False)
+    out = _native(fmt, gen, resolved, req, False, extras)
+    _success(req, "InvokeModel", resolved, gen, extras, input_body=body, output_body=out)
     headers = {
         "X-Amzn-Bedrock-Input-Token-Count": str(gen.usage.input_tokens),
         "X-Amzn-Bedrock-Output-Token-Count": str(gen.usage.output_tokens),
@@ -270,14 +297,15 @@ def invoke_model(req: SandboxRequest, model_id: str) -> SandboxResponse:
     if gen.usage.cache_read or gen.usage.cache_write:
         headers["X-Amzn-Bedrock-Cache-Read-Input-Token-Count"] = str(gen.usage.cache_read)
         headers["X-Amzn-Bedrock-Cache-Write-Input-Token-Count"] = str(gen.usage.cache_write)
+    headers.update(response_headers(extras))
     return SandboxResponse.json(out, headers=headers)
 
 
 @ROUTER.route("bedrock-runtime", "POST", MODEL + "/invoke-with-response-stream")
 @_recorded("InvokeModelWithResponseStream")
 def invoke_model_stream(req: SandboxRequest, model_id: str) -> SandboxResponse:
-    body, resolved, fmt, gen = _invoke(req, model_id, streaming=True)
-    chunks = _native(fmt, gen, resolved, req, chunks=True)
+    body, resolved, fmt, gen, extras = _invoke(req, model_id, streaming=True)
+    chunks = _native(fmt, gen, resolved, req, True, extras)
 
     def stream() -> Iterator[bytes]:
         for chunk in chunks:
@@ -288,11 +316,13 @@ def invoke_model_stream(req: SandboxRequest, model_id: str) -> SandboxResponse:
             "InvokeModelWithResponseStream",
             resolved,
             gen,
+            extras,
             input_body=body,
-            output_body=_native(fmt, gen, resolved, req, chunks=False),
+            output_body=_native(fmt, gen, resolved, req, False, extras),
         )
 
     headers = {"Content-Type": eventstream.CONTENT_TYPE, "X-Amzn-Bedrock-Content-Type": "application/json"}
+    headers.update(response_headers(extras))
     return SandboxResponse(200, stream(), headers)
 
 

@@ -8,8 +8,10 @@ input fills the schema's required properties with placeholders; a user turn hold
 text answer that quotes the result. Token counts follow ``tokens.py``.
 
 Prompt cache (per account): each cache point closes a prefix (tools, then system, then messages). The longest
-prefix seen before is reported as ``cacheReadInputTokens``; the tokens between it and the last cache point as
-``cacheWriteInputTokens`` (the new prefixes are remembered); ``inputTokens`` is the rest.
+prefix seen before (and not yet expired) is reported as ``cacheReadInputTokens``; the tokens between it and the last
+cache point as ``cacheWriteInputTokens`` (the new prefixes are remembered); ``inputTokens`` is the rest. Each cache
+point has a TTL (``5m`` by default, or ``1h``): the tokens a point closes are written with its TTL (``CacheUsage``
+keeps the split, reported as ``cacheDetails``), and a prefix expires that long after it was last written or read.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import json
 import math
 import re
 import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from bedrockctl.sandbox.state import StateStore
@@ -26,10 +31,20 @@ from bedrockctl.sandbox.state import StateStore
 from . import tokens
 from .formats import Generation, Prompt, ToolDef, ToolUse, Usage
 
+DEFAULT_TTL = "5m"
+TTL_SECONDS = {"5m": 300, "1h": 3600}
+
+
+@dataclass
+class CacheUsage(Usage):
+    """``Usage`` plus how many cache-write tokens went in with each TTL (they add up to ``cache_write``)."""
+
+    cache_write_by_ttl: dict[str, int] = field(default_factory=dict)
+
 
 class _CacheState:
     def __init__(self, account_id: str, region: str) -> None:
-        self.prefixes: set[str] = set()
+        self.prefixes: dict[str, float] = {}  # prefix key -> expiry (epoch seconds)
         self.lock = threading.Lock()
 
 
@@ -85,18 +100,38 @@ def count_input(prompt: Prompt) -> tuple[int, list[tuple[str, int]]]:
     return total, points
 
 
-def apply_cache(account_id: str, model_id: str, points: list[tuple[str, int]]) -> tuple[int, int]:
-    """(cache read, cache write) tokens for the cache points of one request; remembers new prefixes."""
+def apply_cache(
+    account_id: str,
+    model_id: str,
+    points: list[tuple[str, int]],
+    ttls: Sequence[str] = (),
+    *,
+    now: float | None = None,
+) -> tuple[int, dict[str, int]]:
+    """(cache read tokens, cache write tokens per TTL) for the cache points of one request.
+
+    ``ttls`` holds one TTL per point (missing ones are the 5-minute default). Written and read prefixes are
+    remembered until ``now`` + their TTL; an expired prefix is written again.
+    """
     if not points:
-        return 0, 0
+        return 0, {}
+    clock = time.time() if now is None else now
+    lifetimes = [TTL_SECONDS.get(t, TTL_SECONDS[DEFAULT_TTL]) for t in ttls] + [TTL_SECONDS[DEFAULT_TTL]] * len(points)
     state = CACHE.get(account_id, _ACCOUNT_WIDE)
     keyed = [(f"{model_id}:{h}", n) for h, n in points]
     with state.lock:
-        read = max((n for k, n in keyed if k in state.prefixes), default=0)
-        last = keyed[-1][1]
-        write = max(last - read, 0)
-        state.prefixes.update(k for k, _ in keyed)
-    return read, write
+        live = {k for k, expires in state.prefixes.items() if expires > clock}
+        read = max((n for k, n in keyed if k in live), default=0)
+        written: dict[str, int] = {}
+        previous = 0
+        for i, (key, n) in enumerate(keyed):
+            ttl = ttls[i] if i < len(ttls) else DEFAULT_TTL
+            segment = n - max(read, previous)
+            if segment > 0:
+                written[ttl] = written.get(ttl, 0) + segment
+            previous = max(previous, n)
+            state.prefixes[key] = max(state.prefixes.get(key, 0.0), clock + lifetimes[i])
+    return read, written
 
 
 def _snippet(text: str, size: int = 48) -> str:
@@ -147,11 +182,22 @@ def reply_text(prompt: Prompt, model_id: str) -> str:
     return f'Sandbox reply {digest}: I received "{_snippet(last)}" and this is a deterministic answer.'
 
 
-def generate(prompt: Prompt, model_id: str, account_id: str, *, tool_id_prefix: str = "tooluse_") -> Generation:
-    """Run the sandbox model on ``prompt`` (``model_id`` is the resolved foundation model id)."""
+def generate(
+    prompt: Prompt,
+    model_id: str,
+    account_id: str,
+    *,
+    tool_id_prefix: str = "tooluse_",
+    cache_ttls: Sequence[str] = (),
+) -> Generation:
+    """Run the sandbox model on ``prompt`` (``model_id`` is the resolved foundation model id; ``cache_ttls`` the
+    TTL of each cache point, in prompt order)."""
     total_in, points = count_input(prompt)
-    read, write = apply_cache(account_id, model_id, points)
-    usage = Usage(input_tokens=max(total_in - read - write, 0), cache_read=read, cache_write=write)
+    read, by_ttl = apply_cache(account_id, model_id, points, cache_ttls)
+    write = sum(by_ttl.values())
+    usage = CacheUsage(
+        input_tokens=max(total_in - read - write, 0), cache_read=read, cache_write=write, cache_write_by_ttl=by_ttl
+    )
     tool = _pick_tool(prompt)
     uses: list[ToolUse] = []
     if tool is not None:

@@ -10,6 +10,10 @@ Guardrail definitions come from the control plane (``control.get_guardrail(accou
 returning the GetGuardrail response shape, or None when unknown). Until that function exists every identifier
 is accepted and only ``BLOCKME`` triggers. When a guardrail blocks the input the model is not invoked: the
 reply is the guardrail's ``blockedInputMessaging`` and no model tokens are counted.
+
+Units (``GuardrailUsage``): one text unit per started 1,000 characters evaluated, counted for each configured
+policy: content filters, denied topics, word filters, sensitive information (PII entities are billed; a guardrail
+with regexes only reports ``sensitiveInformationPolicyFreeUnits``) and contextual grounding.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class Guardrail:
     topics: list[tuple[str, list[str]]] = field(default_factory=list)  # (name, examples)
     blocked_input: str = DEFAULT_BLOCKED
     blocked_output: str = DEFAULT_BLOCKED
+    policies: frozenset[str] = frozenset()  # content | topic | word | pii | regex | grounding (configured ones)
 
 
 @dataclass
@@ -70,7 +75,22 @@ def find_guardrail(req: SandboxRequest, identifier: str, version: str) -> Guardr
         topics,
         found.get("blockedInputMessaging") or DEFAULT_BLOCKED,
         found.get("blockedOutputsMessaging") or DEFAULT_BLOCKED,
+        _policies(found),
     )
+
+
+def _policies(found: dict[str, Any]) -> frozenset[str]:
+    """The policies a GetGuardrail record configures (each one is billed in text units)."""
+    sensitive = found.get("sensitiveInformationPolicy") or {}
+    present = {
+        "content": (found.get("contentPolicy") or {}).get("filters"),
+        "topic": (found.get("topicPolicy") or {}).get("topics"),
+        "word": (found.get("wordPolicy") or {}).get("words") or (found.get("wordPolicy") or {}).get("managedWordLists"),
+        "pii": sensitive.get("piiEntities"),
+        "regex": sensitive.get("regexes"),
+        "grounding": (found.get("contextualGroundingPolicy") or {}).get("filters"),
+    }
+    return frozenset(name for name, value in present.items() if value)
 
 
 def _contains(text: str, phrase: str) -> bool:
@@ -88,14 +108,19 @@ def assess(guardrail: Guardrail, texts: list[str]) -> Verdict:
         if _contains(joined, name) or any(_contains(joined, e) for e in examples)
     ]
     chars = len(joined)
-    units = max(math.ceil(chars / 1000), 1) if chars else 0
+    units = max(math.ceil(chars / 1000), 1) if chars else 0  # a text unit is up to 1,000 characters
+    policies = guardrail.policies
+
+    def billed(*names: str) -> int:
+        return units if any(n in policies for n in names) else 0
+
     usage = {
         "topicPolicyUnits": units if guardrail.topics else 0,
-        "contentPolicyUnits": 0,
-        "wordPolicyUnits": units,
-        "sensitiveInformationPolicyUnits": 0,
-        "sensitiveInformationPolicyFreeUnits": 0,
-        "contextualGroundingPolicyUnits": 0,
+        "contentPolicyUnits": billed("content"),
+        "wordPolicyUnits": units,  # the sandbox's trigger word makes every guardrail a word filter
+        "sensitiveInformationPolicyUnits": billed("pii"),
+        "sensitiveInformationPolicyFreeUnits": units if "regex" in policies and "pii" not in policies else 0,
+        "contextualGroundingPolicyUnits": billed("grounding"),
     }
     assessment: dict[str, Any] = {}
     if custom:

@@ -23,12 +23,14 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from bedrockctl.catalog.model import FoundationModel, load_catalog
+from bedrockctl.sandbox.bedrock.control_common import now
+from bedrockctl.sandbox.bedrock.models_data import SandboxModel, SandboxModels, is_profile_id, sandbox_models
 from bedrockctl.sandbox.core import AwsError, SandboxRequest
 from bedrockctl.sandbox.iam_sim import enforce_invoke
 
 INVALID_ID = "The provided model identifier is invalid."
 NO_ACCESS = "You don't have access to the model with the specified model ID."
+END_OF_LIFE = "This model version has reached the end of its life."
 _ARN = re.compile(
     r"^arn:aws(?:-[a-z-]+)?:bedrock:(?P<region>[a-z0-9-]*):(?P<account>\d{12})?:(?P<kind>[a-z-]+)/(?P<rest>.+)$"
 )
@@ -37,7 +39,7 @@ _ARN = re.compile(
 @dataclass
 class Resolved:
     requested: str  # as the caller passed it
-    model: FoundationModel
+    model: SandboxModel
     inference_region: str  # where the request runs
     via_profile: bool = False
 
@@ -97,18 +99,26 @@ def _application_profile(req: SandboxRequest, requested: str) -> Resolved | None
     found = fn(req.account_id, req.region, requested) if fn is not None else None
     if found is None or getattr(found, "type", "") != "APPLICATION":
         return None
-    model = load_catalog().get_model(str(found.model_id).rsplit("/", 1)[-1])
+    model = sandbox_models().get_model(str(found.model_id).rsplit("/", 1)[-1])
     if model is None:
         return None
+    _not_past_end_of_life(model)
     regions = tuple(found.regions) or (req.region,)
     target = _route(req.account_id, req.region, found.profile_id, regions) if len(regions) > 1 else regions[0]
     return Resolved(requested, model, target, via_profile=True)
 
 
-def _on_demand(model: FoundationModel, region: str, requested: str) -> None:
+def _not_past_end_of_life(model: SandboxModel) -> None:
+    """AWS answers a call to a model past its end-of-life date with ResourceNotFoundException."""
+    if model.is_eol(now()):
+        raise AwsError("ResourceNotFoundException", END_OF_LIFE, 404)
+
+
+def _on_demand(model: SandboxModel, region: str, requested: str) -> None:
+    _not_past_end_of_life(model)
     if model.on_demand_in(region):
         return
-    if model.available_in(region) or model.profile_only:
+    if region in model.types_by_region or model.profile_only:
         raise AwsError(
             "ValidationException",
             f"Invocation of model ID {model.model_id} with on-demand throughput isn't supported. Retry your "
@@ -119,7 +129,7 @@ def _on_demand(model: FoundationModel, region: str, requested: str) -> None:
 
 def resolve(req: SandboxRequest, requested: str) -> Resolved:
     """Resolve ``requested`` for a call in ``req.region`` or raise the AWS error."""
-    catalog = load_catalog()
+    known = sandbox_models()
     region = req.region
     m = _ARN.match(requested)
     if m:
@@ -127,7 +137,7 @@ def resolve(req: SandboxRequest, requested: str) -> Resolved:
         if m.group("region") and m.group("region") != region:
             raise AwsError("ValidationException", INVALID_ID)
         if kind == "foundation-model":
-            model = catalog.get_model(rest)
+            model = known.get_model(rest)
             if model is None:
                 raise AwsError("ValidationException", INVALID_ID)
             _on_demand(model, region, requested)
@@ -141,16 +151,17 @@ def resolve(req: SandboxRequest, requested: str) -> Resolved:
             resolved = found
         elif kind == "provisioned-model":
             target = _provisioned(req, requested)
-            model = catalog.get_model(target) if target else None
+            model = known.get_model(target) if target else None
             if model is None:
                 raise AwsError("ValidationException", INVALID_ID)
+            _not_past_end_of_life(model)
             resolved = Resolved(requested, model, region)
         else:
             raise AwsError("ValidationException", INVALID_ID)
-    elif requested.split(".", 1)[0] in ("us", "eu", "apac", "global", "us-gov", "jp", "au", "ca"):
+    elif is_profile_id(requested):
         resolved = _system_profile(req, requested, requested)
     else:
-        model = catalog.get_model(requested)
+        model = known.get_model(requested)
         app = _application_profile(req, requested) if model is None else None
         if app is not None:
             resolved = app
@@ -167,12 +178,13 @@ def resolve(req: SandboxRequest, requested: str) -> Resolved:
 
 
 def _system_profile(req: SandboxRequest, requested: str, profile_id: str) -> Resolved:
-    catalog = load_catalog()
-    profile = catalog.get_profile(profile_id)
+    known: SandboxModels = sandbox_models()
+    profile = known.get_profile(profile_id)
     if profile is None or req.region not in profile.regions:
         raise AwsError("ValidationException", INVALID_ID)
-    model = catalog.get_model(profile.model_id)
+    model = known.get_model(profile.model_id)
     if model is None:
         raise AwsError("ValidationException", INVALID_ID)
+    _not_past_end_of_life(model)
     target = _route(req.account_id, req.region, profile.profile_id, profile.regions)
     return Resolved(requested, model, target, via_profile=True)

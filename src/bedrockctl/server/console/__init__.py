@@ -28,9 +28,11 @@ def console_app(
     from starlette.staticfiles import StaticFiles
 
     from bedrockctl.server.console import routes_access, routes_auth, routes_main
+    from bedrockctl.server.console.login_gate import HashGate
     from bedrockctl.services.console_data import KeyAccess
     from bedrockctl.services.credentials import CredentialService
     from bedrockctl.services.envelope import master_key_from_env
+    from bedrockctl.services.login_throttle import LoginOptions, LoginThrottle
     from bedrockctl.services.users import UserService
 
     settings = ctx.settings
@@ -46,10 +48,11 @@ def console_app(
         from bedrockctl.server.gateway.options import GatewayOptions, master_secret
 
         keystore = KeyStore(engine, master_secret(GatewayOptions.from_settings(settings), settings), cache_ttl=0.0)
+    login = LoginOptions.from_settings(settings)
     console = Console(
         ctx=ctx,
         engine=engine,
-        users=UserService(engine, hash_cost=hash_cost),
+        users=UserService(engine, hash_cost=hash_cost, throttle=LoginThrottle(engine, login)),
         creds=CredentialService(
             engine, master or master_key_from_env(settings, ctx.sessions), base_settings=settings.aws
         ),
@@ -65,6 +68,7 @@ def console_app(
         ]
     )
     app.state.console = console
+    app.state.login_gate = HashGate(login)
     return app
 
 

@@ -1,62 +1,135 @@
-"""Prometheus text exposition of the gateway's counters (per worker process; label ``pid``)."""
+"""The gateway's Prometheus metrics, kept and rendered by ``prometheus_client``.
+
+Under ``bedrockctl serve`` every worker process writes its values into the run's ``PROMETHEUS_MULTIPROC_DIR``
+(``prepare_multiprocess_dir``; set before the workers start) and a scrape of any worker reports the sum over all
+of them (prometheus_client's multiprocess mode). A gateway embedded without that directory (tests, a library
+user) reports its own process. Metric names are documented in docs/gateway.md.
+
+prometheus_client picks its storage (memory or the directory's files) once, when it is first imported, from the
+environment: this module imports it only when ``Metrics`` is built, so ``serve`` can set the directory first.
+"""
 
 from __future__ import annotations
 
 import os
-from bisect import bisect_left
-from collections import defaultdict
+import shutil
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
-_BUCKETS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
 
 
 class Metrics:
     def __init__(self) -> None:
-        self.requests: dict[tuple[str, str], int] = defaultdict(int)
-        self.tokens: dict[tuple[str, str], int] = defaultdict(int)
-        self.cost_nusd = 0
-        self.latency_buckets = [0] * (len(_BUCKETS) + 1)
-        self.latency_sum_ms = 0
-        self.latency_count = 0
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
+
+        # multiprocess only if prometheus_client stores values in files (the variable was set before its import)
+        files = values.ValueClass is not values.MutexValue
+        self.multiproc_dir = os.environ.get(MULTIPROC_ENV) if files else None
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "bedrockctl_gateway_requests",
+            "Requests answered, by protocol and status.",
+            ["protocol", "status"],
+            registry=self.registry,
+        )
+        self.tokens = Counter(
+            "bedrockctl_gateway_tokens",
+            "Tokens billed, by protocol and direction.",
+            ["protocol", "kind"],
+            registry=self.registry,
+        )
+        self.cost = Counter(
+            "bedrockctl_gateway_cost_usd", "Estimated cost of the calls served.", registry=self.registry
+        )
+        self.latency = Histogram(
+            "bedrockctl_gateway_request_duration_seconds",
+            "Time to answer (whole stream for streams).",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        started = Gauge(
+            "bedrockctl_gateway_worker_start_time_seconds",
+            "Start time of each live worker process (UNIX seconds; label pid under serve).",
+            registry=self.registry,
+            multiprocess_mode="liveall",
+        )
+        started.set(time.time())
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def observe(self, protocol: str, status: str, latency_ms: int, usage: Any, cost_nusd: int) -> None:
-        self.requests[(protocol, status)] += 1
+        self._child(self.requests, protocol, status).inc()
         if usage is not None:
-            self.tokens[(protocol, "input")] += usage.input_tokens
-            self.tokens[(protocol, "output")] += usage.output_tokens
-        self.cost_nusd += cost_nusd
-        self.latency_buckets[bisect_left(_BUCKETS, latency_ms)] += 1  # first bucket with latency_ms <= bound
-        self.latency_sum_ms += latency_ms
-        self.latency_count += 1
+            if usage.input_tokens:
+                self._child(self.tokens, protocol, "input").inc(usage.input_tokens)
+            if usage.output_tokens:
+                self._child(self.tokens, protocol, "output").inc(usage.output_tokens)
+        if cost_nusd:
+            self.cost.inc(cost_nusd / 1e9)
+        self.latency.observe(latency_ms / 1000)
 
-    def render(self, extra: dict[str, float] | None = None) -> bytes:
-        pid = os.getpid()
-        lines = [
-            "# HELP bedrockctl_gateway_requests_total Requests answered, by protocol and status.",
-            "# TYPE bedrockctl_gateway_requests_total counter",
-        ]
-        for (proto, status), n in sorted(self.requests.items()):
-            lines.append(f'bedrockctl_gateway_requests_total{{pid="{pid}",protocol="{proto}",status="{status}"}} {n}')
-        lines += [
-            "# HELP bedrockctl_gateway_tokens_total Tokens billed, by protocol and direction.",
-            "# TYPE bedrockctl_gateway_tokens_total counter",
-        ]
-        for (proto, kind), n in sorted(self.tokens.items()):
-            lines.append(f'bedrockctl_gateway_tokens_total{{pid="{pid}",protocol="{proto}",kind="{kind}"}} {n}')
-        lines += [
-            "# HELP bedrockctl_gateway_cost_usd_total Estimated cost of the calls served.",
-            "# TYPE bedrockctl_gateway_cost_usd_total counter",
-            f'bedrockctl_gateway_cost_usd_total{{pid="{pid}"}} {self.cost_nusd / 1e9:.9f}',
-            "# HELP bedrockctl_gateway_request_duration_seconds Time to answer (whole stream for streams).",
-            "# TYPE bedrockctl_gateway_request_duration_seconds histogram",
-        ]
-        cum = 0
-        for b, n in zip((*_BUCKETS, None), self.latency_buckets, strict=True):
-            cum += n
-            le = "+Inf" if b is None else f"{b / 1000:g}"
-            lines.append(f'bedrockctl_gateway_request_duration_seconds_bucket{{pid="{pid}",le="{le}"}} {cum}')
-        lines.append(f'bedrockctl_gateway_request_duration_seconds_sum{{pid="{pid}"}} {self.latency_sum_ms / 1000:g}')
-        lines.append(f'bedrockctl_gateway_request_duration_seconds_count{{pid="{pid}"}} {self.latency_count}')
-        for name, value in (extra or {}).items():
-            lines += [f"# TYPE {name} gauge", f'{name}{{pid="{pid}"}} {value:g}']
-        return ("\n".join(lines) + "\n").encode()
+    def render(self) -> bytes:
+        """The Prometheus text exposition: this process, or every worker of the run in multiprocess mode."""
+        from prometheus_client import CollectorRegistry, generate_latest
+        from prometheus_client import multiprocess as mp
+
+        if self.multiproc_dir is None:
+            return generate_latest(self.registry)
+        sweep_dead_workers(self.multiproc_dir)
+        registry = CollectorRegistry()
+        mp.MultiProcessCollector(registry, path=self.multiproc_dir)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+
+    def close(self) -> None:
+        """This worker is exiting: its live gauges leave the scrape (its counters stay in the sums)."""
+        if self.multiproc_dir is not None:
+            from prometheus_client import multiprocess as mp
+
+            mp.mark_process_dead(os.getpid(), self.multiproc_dir)  # type: ignore[no-untyped-call]
+
+
+def sweep_dead_workers(path: str) -> None:
+    """``mark_process_dead`` for workers that died without closing (kill -9; uvicorn restarts them)."""
+    from prometheus_client import multiprocess as mp
+
+    for name in os.listdir(path):
+        if not (name.startswith("gauge_live") and name.endswith(".db")):
+            continue
+        pid = name[: -len(".db")].rsplit("_", 1)[1]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            mp.mark_process_dead(int(pid), path)  # type: ignore[no-untyped-call]
+        except PermissionError:  # alive, owned by someone else
+            continue
+
+
+def prepare_multiprocess_dir() -> tuple[Path, bool]:
+    """The directory the workers of one ``serve`` run share, emptied of an earlier run's files; and whether it is
+    ours to delete afterwards (False when the operator named it in ``PROMETHEUS_MULTIPROC_DIR``)."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if not given:
+        return Path(tempfile.mkdtemp(prefix="bedrockctl-metrics-")), True
+    path = Path(given)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    return path, False
+
+
+def remove_multiprocess_dir(path: Path, owned: bool) -> None:
+    if owned:
+        shutil.rmtree(path, ignore_errors=True)

@@ -100,18 +100,10 @@ def master_secret(opts: GatewayOptions, settings: Any) -> bytes:
     """
     if opts.master_secret:
         return opts.master_secret.encode()
+    from bedrockctl.files import create_once
     from bedrockctl.paths import data_dir
 
     path = Path(data_dir(settings)) / "gateway-master.key"
-    if not path.exists():
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-        try:
-            os.link(tmp, path)  # atomic: the first writer wins, every process reads the same secret
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
+    if not path.exists():  # the first writer wins, every process reads the same secret
+        create_once(path, secrets.token_urlsafe(48))
     return path.read_text().strip().encode()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from sqlalchemy import text
 
 from bedrockctl.server.gateway import bedrock, openai
 from bedrockctl.server.gateway.http import respond
+from bedrockctl.server.gateway.metrics import CONTENT_TYPE
 from bedrockctl.server.gateway.pipeline import Gateway
 
 _JSON = [(b"content-type", b"application/json")]
@@ -42,15 +44,11 @@ def install(app: Any, ctx: Any, gateway: Gateway | None = None) -> Gateway:
             problems.append(f"store: {type(exc).__name__}")
         if gw.runtime.prices is None:
             problems.append("price book not loaded")
-        body = (
-            b'{"status":"ready"}'
-            if not problems
-            else (b'{"status":"not ready","problems":["' + '","'.join(problems).encode() + b'"]}')
-        )
-        await respond(send, 503 if problems else 200, list(_JSON), body)
+        doc: dict[str, Any] = {"status": "not ready", "problems": problems} if problems else {"status": "ready"}
+        await respond(send, 503 if problems else 200, list(_JSON), json.dumps(doc).encode())
 
     async def metrics(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await respond(send, 200, [(b"content-type", b"text/plain; version=0.0.4")], gw.metrics.render())
+        await respond(send, 200, [(b"content-type", CONTENT_TYPE.encode())], gw.metrics.render())
 
     app.mount("/model/", bedrock_route)
     for prefix in ("", "/openai"):
@@ -60,5 +58,10 @@ def install(app: Any, ctx: Any, gateway: Gateway | None = None) -> Gateway:
     app.route("/readyz", readyz)
     app.route("/metrics", metrics)
     app.on_startup.append(gw.start)
+
+    async def metrics_close() -> None:
+        gw.metrics.close()
+
+    app.on_shutdown.append(metrics_close)  # runs after gw.stop (shutdown hooks run in reverse)
     app.on_shutdown.append(gw.stop)
     return gw

@@ -1,28 +1,25 @@
 """The gateway's upstream transport: the runtime's ``AsyncTransport`` contract (``send(WireRequest, region) ->
-AsyncResponse``) at a fraction of its CPU. SigV4 is computed with hashlib/hmac (signing key cached per day and
-region, credentials re-read every 30 s so refreshing credentials keep working); HTTP/1.1 keep-alive connections
-are asyncio protocols parsed by httptools (the C parser uvicorn uses). ``tests/gateway`` checks the signatures
-against the sandbox, which verifies them like AWS does.
+AsyncResponse``) at a fraction of its CPU. Requests are signed by ``sigv4.SigV4Signer`` (hashlib/hmac, proven
+equal to botocore's ``SigV4Auth`` by a property test, ``tests/gateway/test_sigv4_botocore.py``; credentials are
+re-read every 30 s so refreshing credentials keep working). HTTP/1.1 keep-alive connections are asyncio protocols
+parsed by httptools (the C parser uvicorn uses). The sandbox the tests send to does not verify signatures.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import ssl
 import time
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httptools
 
 from bedrockctl.runtime.transport import AsyncResponse
-from bedrockctl.runtime.wire import AwsCallError, WireRequest, endpoint, parse_error
-
-_EMPTY_SHA = hashlib.sha256(b"").hexdigest()
+from bedrockctl.runtime.wire import SIGNING_NAME, AwsCallError, WireRequest, endpoint, parse_error
+from bedrockctl.server.gateway.sigv4 import SigV4Signer, amz_date, host_header
 
 
 async def _within(fut: asyncio.Future[None], timeout: float) -> None:
@@ -113,9 +110,8 @@ class FastTransport:
         self._idle: dict[tuple[str, int, bool], list[_Conn]] = {}
         self._bases: dict[tuple[str, str], tuple[str, str, int, bool, str]] = {}
         self._creds: tuple[float, Any] | None = None
-        self._keys: dict[tuple[str, str, str], bytes] = {}
         self._ssl: ssl.SSLContext | None = None
-        self._quoted: dict[str, str] = {}
+        self._signer = SigV4Signer()
         self._date: tuple[int, str] = (0, "")
 
     # -- credentials and signing ---------------------------------------------------------------------------
@@ -128,50 +124,16 @@ class FastTransport:
             self._creds = (now, creds.get_frozen_credentials())
         return self._creds[1]
 
-    def _signing_key(self, secret: str, date: str, region: str) -> bytes:
-        ck = (secret, date, region)
-        key = self._keys.get(ck)
-        if key is None:
-            k = hmac.new(("AWS4" + secret).encode(), date.encode(), hashlib.sha256).digest()
-            k = hmac.new(k, region.encode(), hashlib.sha256).digest()
-            k = hmac.new(k, b"bedrock", hashlib.sha256).digest()
-            key = hmac.new(k, b"aws4_request", hashlib.sha256).digest()
-            if len(self._keys) > 64:
-                self._keys.clear()
-            self._keys[ck] = key
-        return key
-
-    def sign(self, req: WireRequest, host: str, region: str, path: str) -> dict[str, str]:
-        creds = self._frozen()
+    def sign(self, req: WireRequest, host: str, region: str, target: str) -> dict[str, str]:
+        """The headers to send ``req`` to ``target`` (path + query, percent-encoded) on ``host``, signed now."""
         now = int(time.time())
         if self._date[0] != now:
-            self._date = (now, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now)))
-        amz_date = self._date[1]
-        quoted = self._quoted.get(path)
-        if quoted is None:
-            if len(self._quoted) > 4096:
-                self._quoted.clear()
-            quoted = self._quoted[path] = quote(path, safe="/~")
+            self._date = (now, amz_date(now))
         headers = {"content-type": "application/json", "accept": "application/json"}
         for k, v in req.headers.items():
             headers[k.lower()] = v
         headers["host"] = host
-        headers["x-amz-date"] = amz_date
-        if creds.token:
-            headers["x-amz-security-token"] = creds.token
-        names = sorted(headers)
-        canonical_headers = "".join(f"{n}:{' '.join(headers[n].split())}\n" for n in names)
-        signed = ";".join(names)
-        payload_hash = hashlib.sha256(req.body).hexdigest() if req.body else _EMPTY_SHA
-        canonical = "\n".join((req.method, quoted, "", canonical_headers, signed, payload_hash))
-        scope = f"{amz_date[:8]}/{region}/bedrock/aws4_request"
-        to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        sig = hmac.new(
-            self._signing_key(creds.secret_key, amz_date[:8], region), to_sign.encode(), hashlib.sha256
-        ).hexdigest()
-        headers["authorization"] = (
-            f"AWS4-HMAC-SHA256 Credential={creds.access_key}/{scope}, SignedHeaders={signed}, Signature={sig}"
-        )
+        self._signer.sign(req.method, target, headers, req.body, self._frozen(), region, SIGNING_NAME, self._date[1])
         return headers
 
     # -- connections ---------------------------------------------------------------------------------------
@@ -179,12 +141,11 @@ class FastTransport:
         ck = (service, region)
         hit = self._bases.get(ck)
         if hit is None:
-            url = urlsplit(endpoint(service, region, self.sessions.endpoint_for(service)))
+            base = endpoint(service, region, self.sessions.endpoint_for(service))
+            url = urlsplit(base)
             tls = url.scheme == "https"
             port = url.port or (443 if tls else 80)
-            default = (tls and port == 443) or (not tls and port == 80)
-            host_header = url.hostname if default else f"{url.hostname}:{port}"
-            hit = self._bases[ck] = (str(url.hostname), str(host_header), port, tls, url.path.rstrip("/"))
+            hit = self._bases[ck] = (str(url.hostname), host_header(base), port, tls, url.path.rstrip("/"))
         return hit
 
     async def _connect(self, host: str, port: int, tls: bool) -> _Conn:

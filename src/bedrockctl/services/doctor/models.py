@@ -1,19 +1,29 @@
-"""Model checks: exists in the region, lifecycle, on-demand vs inference profile, access (1-token Converse), streaming.
+"""Model checks: exists in the region, lifecycle, on-demand vs inference profile, access (1-token Converse), streaming,
+and the end-of-life of every model the configuration points at.
 
 ``--model all`` means every model the caller uses: the configured defaults and environments' models, and every
 ``ModelId`` with Bedrock CloudWatch metrics in the region (the last 7 days of use).
+
+``end_of_life_checks`` needs no AWS call: it reads the configuration (``defaults.model`` / ``BEDROCK_MODEL_ID``,
+each environment's default model, allowed models and tier routes, aliases included) and the catalog's lifecycle
+dates, and warns within ``EOL_WARNING_DAYS`` (60) days of a model's end of life, failing once it is past.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from bedrockctl.aws.errors import translate
 from bedrockctl.catalog import get_model, load_catalog, parse_model_ref
+from bedrockctl.catalog.lifecycle import EOL_WARNING_DAYS, today
 from bedrockctl.errors import InferenceProfileRequired, ModelAccessNotGranted, UnknownModel
+from bedrockctl.runtime.errors import UnresolvableModel
+from bedrockctl.runtime.resolve import canonical_model_id
 from bedrockctl.services.doctor.model import Check, Facts, Timer, skipped_without_credentials
+from bedrockctl.settings import Settings
 
 
 def models_in_use(facts: Facts, configured: list[str]) -> list[str]:
@@ -128,17 +138,19 @@ def _lifecycle(facts: Facts, details: dict[str, Any], kw: dict[str, Any]) -> Che
     if status != "LEGACY":
         return Check("models.lifecycle", "Model lifecycle", "medium", "pass", f"{status}.", data=data, **kw)
     today = datetime.now(UTC).date()
-    successor = [
+    successor = [fm.replacement] if fm and fm.replacement else []
+    successor += [
         m.model_id
         for m in load_catalog().models
         if fm
+        and not successor
         and m.provider == fm.provider
         and m.lifecycle == "ACTIVE"
         and set(m.output_modalities) == set(fm.output_modalities)
     ]
     fix = (
         "Migrate to an active model"
-        + (f" such as {successor[-1]}" if successor else "")
+        + (f" such as {successor[0] if fm and fm.replacement else successor[-1]}" if successor else "")
         + " before the end-of-life date."
     )
     if eol and eol <= today:
@@ -240,3 +252,83 @@ def _access(facts: Facts, model: str, kw: dict[str, Any]) -> Check:
         data={"latency_ms": ms, "model_latency_ms": server_ms, "usage": usage},
         **kw,
     )
+
+
+# --- end of life of configured models ----------------------------------------------------------------------------
+EOL_CHECK = ("models.end_of_life", "Configured model end of life")
+
+
+def configured_model_refs(settings: Settings, env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(where it is configured, model reference) for every model the configuration names."""
+    refs: list[tuple[str, str]] = []
+    if settings.defaults.model:
+        origin = settings.sources.get("defaults.model", "")
+        label = "BEDROCK_MODEL_ID" if "BEDROCK_MODEL_ID" in origin else "defaults.model"
+        refs.append((label, settings.defaults.model))
+    if env.get("BEDROCK_MODEL_ID") and env["BEDROCK_MODEL_ID"] != settings.defaults.model:
+        refs.append(("BEDROCK_MODEL_ID", env["BEDROCK_MODEL_ID"]))
+    for name, environment in settings.environments.items():
+        where = f"environments.{name}"
+        if environment.default_model:
+            refs.append((f"{where}.default_model", environment.default_model))
+        refs += [(f"{where}.allowed_models", m) for m in environment.allowed_models]
+        for source, target in environment.tier_routes.items():
+            refs += [(f"{where}.tier_routes", source), (f"{where}.tier_routes[{source}]", target)]
+    return list(dict.fromkeys(refs))
+
+
+def _model_behind(ref: str) -> str | None:
+    """The foundation model id a configured reference calls (aliases resolved today), or None if not a catalog one."""
+    try:
+        parsed = parse_model_ref(canonical_model_id(ref))
+    except ValueError:
+        return None
+    return parsed.model_id if parsed.kind in ("foundation-model", "inference-profile") else None
+
+
+def end_of_life_checks(
+    refs: Sequence[tuple[str, str]], *, region: str | None = None, on: date | None = None
+) -> list[Check]:
+    """One check per configured reference: pass, warn within 60 days of end of life, fail once past it."""
+    day = on or today()
+    catalog = load_catalog()
+    out: list[Check] = []
+    for origin, ref in refs:
+        kw: dict[str, Any] = {"target": ref, "region": region}
+        try:
+            model_id = _model_behind(ref)
+        except UnresolvableModel as exc:  # an alias whose model is past end of life, with no replacement
+            out.append(Check(*EOL_CHECK, "high", "fail", f"{origin}: {exc.message}.", exc.remediation, **kw))
+            continue
+        model = catalog.get_model(model_id) if model_id else None
+        if model is None:
+            continue  # not a catalog model (application profile, provisioned, custom): AWS-side checks cover it
+        days = model.dates.days_to_end_of_life(day)
+        status = model.status_on(day, region)
+        replacement = model.replacement or (s.model_id if (s := catalog.successor(model.model_id, day)) else None)
+        data = {
+            "origin": origin,
+            "model_id": model.model_id,
+            "status": status,
+            "end_of_life": model.end_of_life_date.isoformat() if model.end_of_life_date else None,
+            "days_left": days,
+            "replacement": replacement,
+        }
+        fix = (
+            f"Point {origin} at {replacement} (the replacement named for {model.model_id})."
+            if replacement
+            else f"Point {origin} at an active model (`bedrockctl models` lists them)."
+        )
+        named = ref if ref == model.model_id else f"{ref} ({model.model_id})"
+        if status == "EOL":
+            evidence = f"{origin} = {named}: past its end of life ({model.end_of_life_date}); calls fail."
+            out.append(Check(*EOL_CHECK, "high", "fail", evidence, fix, data=data, **kw))
+        elif days is not None and days <= EOL_WARNING_DAYS:
+            when = f"in {days} day{'s' if days != 1 else ''}" if days > 0 else "today"
+            evidence = f"{origin} = {named}: reaches end of life on {model.end_of_life_date} ({when})."
+            out.append(Check(*EOL_CHECK, "medium", "warn", evidence, fix, data=data, **kw))
+        else:
+            later = f"; end of life {model.end_of_life_date}" if model.end_of_life_date else ""
+            evidence = f"{origin} = {named}: {status}{later}."
+            out.append(Check(*EOL_CHECK, "medium", "pass", evidence, data=data, **kw))
+    return out

@@ -51,9 +51,11 @@ def run(
     resolver: Resolver | None = None,
     env: Mapping[str, str] | None = None,
     configured_models: Sequence[str] = (),
+    configured_refs: Sequence[tuple[str, str]] = (),
 ) -> Report:
     """Run the doctor. ``sessions`` (else one built from ``settings`` with short timeouts), ``resolver`` (DNS,
-    injectable for tests), ``configured_models`` (what ``--model all`` adds to the models seen in CloudWatch)."""
+    injectable for tests), ``configured_models`` (what ``--model all`` adds to the models seen in CloudWatch),
+    ``configured_refs`` ((where, model) pairs from the configuration, checked for end of life)."""
     options = options or DoctorOptions()
     started_at = datetime.now(UTC)
     timer = Timer()
@@ -72,6 +74,7 @@ def run(
     checks = credentials.credential_phase(facts)
     checks.append(region.region_set_check(facts))
     checks.extend(_run_concurrently(_tasks(facts, list(configured_models)), options))
+    checks.extend(models.end_of_life_checks(configured_refs, region=facts.region))
     identity = None
     if facts.identity is not None:
         identity = {

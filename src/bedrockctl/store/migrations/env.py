@@ -1,5 +1,9 @@
 """Alembic environment for the bedrockctl store. ``bedrockctl.store.migrate`` runs it programmatically with an
-open connection (``config.attributes["connection"]``); the ``alembic`` CLI works too with ``-x url=...``."""
+open connection (``config.attributes["connection"]``); the ``alembic`` CLI works too with ``-x url=...``.
+
+No ``target_metadata``: revisions spell out their DDL with explicit constraint names, so nothing here (a naming
+convention on live tables, which ``op.create_table`` would otherwise apply) changes what an old revision
+builds. ``tests/store/test_migration_schema.py`` compares the migrated schema with the table definitions."""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from typing import Any
 from alembic import context
 
 from bedrockctl.store.engine import create_store_engine
-from bedrockctl.store.schema import metadata
 
 config = context.config
 
@@ -16,9 +19,8 @@ config = context.config
 def _run(connection: Any) -> None:
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        target_metadata=None,
         render_as_batch=True,  # SQLite needs batch mode for ALTER TABLE
-        compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
