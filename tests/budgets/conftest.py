@@ -40,7 +40,7 @@ def write_config(tmp_path: Path) -> Callable[[str], str]:
 def cli() -> Callable[..., Any]:
     from typer.testing import CliRunner
 
-    from bedrockctl.cli.main import app
+    from bedrockctl.cli.app import app
 
     def run(*args: str) -> Any:
         return CliRunner().invoke(app, list(args), catch_exceptions=False)

@@ -104,9 +104,7 @@ def test_too_many_email_subscribers_is_a_config_error(
     cfg = write_config(CONFIG.format(limit=10, thresholds="[50]", emails=emails))
     from bedrockctl.errors import ConfigError
 
-    try:
-        cli("--config", cfg, "budget", "sync")
-    except ConfigError as exc:
-        assert "alert_emails" in exc.message
-    else:
-        raise AssertionError("expected a ConfigError")
+    res = cli("--config", cfg, "budget", "sync", "--json")
+    assert res.exit_code == ConfigError.exit_code
+    error = json.loads(res.stdout)["error"]
+    assert error["code"].startswith("BRC-CFG-") and "alert_emails" in error["message"]

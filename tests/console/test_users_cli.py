@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from bedrockctl.cli import main as cli_main
-from bedrockctl.cli import users_cmd
+from bedrockctl.cli import app as cli_app
 from bedrockctl.paths import default_store_url
 from bedrockctl.services.users import UserService
 from bedrockctl.store import Store
@@ -23,10 +21,7 @@ def cli(tmp_path, monkeypatch, migrated_db):
     monkeypatch.setenv("BEDROCKCTL_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("BEDROCKCTL_STORE_URL", raising=False)
     monkeypatch.delenv("BEDROCKCTL_USER_PASSWORD", raising=False)
-    app = typer.Typer()
-    app.callback()(cli_main.main_callback)
-    users_cmd.register(app)
-    return app
+    return cli_app.app
 
 
 def test_create_admin_then_sign_in(cli, tmp_path):
@@ -49,11 +44,11 @@ def test_create_admin_then_sign_in(cli, tmp_path):
 def test_prompt_short_password_and_duplicates(cli, monkeypatch):
     runner = CliRunner()
     res = runner.invoke(cli, ["users", "create", "bo"], input="short\nshort\n")
-    assert res.exit_code != 0 and "too short" in str(res.exception)  # main() maps it to exit code 2
+    assert res.exit_code == 2 and "too short" in res.stderr
     monkeypatch.setenv("BEDROCKCTL_USER_PASSWORD", "from the environment")
     assert runner.invoke(cli, ["users", "create", "bo"]).exit_code == 0
     res = runner.invoke(cli, ["users", "create", "bo"])
-    assert res.exit_code != 0 and "already exists" in str(res.exception)
+    assert res.exit_code != 0 and "already exists" in res.stderr
     assert runner.invoke(cli, ["users", "set", "bo", "--role", "admin", "--disabled"]).exit_code == 0
     res = runner.invoke(cli, ["users", "list", "--json"])
     assert json.loads(res.stdout)[0]["disabled"] is True

@@ -45,15 +45,22 @@ def _totals(run: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+RUN_FIELDS = ("data_dir", "data_dir_emptied", "gateway", "console")
+
+
 @pytest.mark.slow
 def test_two_demo_runs_in_a_row_print_the_same_figures(tmp_path: Path) -> None:
     data = tmp_path / "data"
     runs = []
-    for _ in range(2):
-        res = _demo(tmp_path, "--port", "0", "--data-dir", str(data))
+    for query in (
+        [],
+        ["--query", "{" + ", ".join(f"{f}: {f}" for f in ("steps", "summary", "ca_cert", *RUN_FIELDS)) + "}"],
+    ):
+        res = _demo(tmp_path, "--port", "0", "--data-dir", str(data), *query)
         assert res.returncode == 0, res.stderr[-3000:]
         runs.append(json.loads(res.stdout))
     first, second = runs
+    assert set(second) == {"steps", "summary", "ca_cert", *RUN_FIELDS} < set(first)  # --query shaped the result
     assert _totals(first) == _totals(second)  # each run starts from an empty data directory
     for run in runs:
         steps = {s["name"]: s for s in run["steps"]}

@@ -275,15 +275,10 @@ def test_models_all_is_a_health_check_of_used_models(sandbox_env: Sandbox, boto_
 
 
 def test_cli_json_and_exit_code(sandbox_env: Sandbox, sandbox_admin: SandboxAdmin) -> None:
-    import typer
     from typer.testing import CliRunner
 
-    from bedrockctl.cli import doctor_cmd
-    from bedrockctl.cli import main as cli_main
+    from bedrockctl.cli.app import app
 
-    app = typer.Typer()
-    app.callback()(cli_main.main_callback)
-    doctor_cmd.register(app)
     sandbox_admin.set_faults({"access_denied": [{"model": HAIKU}]})
     res = CliRunner().invoke(app, ["doctor", "--model", HAIKU, "--invoke", "--json", "--timeout", "1"])
     assert res.exit_code == 2, res.output

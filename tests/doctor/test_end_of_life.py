@@ -114,17 +114,12 @@ def test_configured_refs_cover_defaults_env_var_environments_and_aliases() -> No
 def test_cli_fails_on_a_configured_model_past_end_of_life(
     sandbox_env: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import typer
     from typer.testing import CliRunner
 
-    from bedrockctl.cli import doctor_cmd
-    from bedrockctl.cli import main as cli_main
+    from bedrockctl.cli.app import app
 
     assert get_model(SONNET35V2).end_of_life_date < today()  # type: ignore[operator,union-attr]
     monkeypatch.setenv("BEDROCK_MODEL_ID", SONNET35V2)
-    app = typer.Typer()
-    app.callback()(cli_main.main_callback)
-    doctor_cmd.register(app)
     res = CliRunner().invoke(app, ["doctor", "--json", "--timeout", "1"])
     assert res.exit_code == 2, res.output
     checks = [c for c in json.loads(res.stdout)["checks"] if c["id"] == "models.end_of_life"]

@@ -34,7 +34,7 @@ def test_help_lists_command_groups() -> None:
 def _commands() -> list[list[str]]:
     import typer
 
-    from bedrockctl.cli.main import app
+    from bedrockctl.cli.app import app
 
     out: list[list[str]] = []
     cmd = typer.main.get_command(app)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 @pytest.fixture
 def cli() -> Callable[..., Any]:
     """Run ``bedrockctl <args>`` in-process."""
-    from bedrockctl.cli.main import app
+    from bedrockctl.cli.app import app
 
     runner = CliRunner()
 

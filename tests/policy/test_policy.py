@@ -11,8 +11,7 @@ import typer
 from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
-from bedrockctl.cli import main as cli_main
-from bedrockctl.cli import policy_cmd
+from bedrockctl.cli import app as cli_app
 from bedrockctl.errors import ValidationFailed
 from bedrockctl.sandbox.faults import SandboxAdmin
 from bedrockctl.services.policy import build_policy, feature_actions
@@ -24,10 +23,7 @@ ACCOUNT = "123456789012"
 
 
 def cli() -> typer.Typer:
-    app = typer.Typer()
-    app.callback()(cli_main.main_callback)
-    policy_cmd.register(app)
-    return app
+    return cli_app.app
 
 
 def _converse(client: Any, model: str) -> Any:

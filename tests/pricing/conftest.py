@@ -21,7 +21,7 @@ def cli() -> Callable[..., Any]:
     """Run ``bedrockctl`` in-process."""
     from typer.testing import CliRunner
 
-    from bedrockctl.cli.main import app
+    from bedrockctl.cli.app import app
 
     def run(*args: str) -> Any:
         result = CliRunner().invoke(app, list(args), catch_exceptions=False)

@@ -23,7 +23,7 @@ from bedrockctl.samples import SampleSet
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: SampleSet) -> Callable[..., Any]:
     from typer.testing import CliRunner
 
-    from bedrockctl.cli.main import app
+    from bedrockctl.cli.app import app
 
     monkeypatch.setenv("BEDROCKCTL_DATA_DIR", str(tmp_path / "data"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import urllib.request
 from collections.abc import Callable
 from decimal import Decimal
@@ -22,7 +23,7 @@ ACCOUNT = "123456789012"
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     from typer.testing import CliRunner
 
-    from bedrockctl.cli.main import app
+    from bedrockctl.cli.app import app
 
     monkeypatch.setenv("BEDROCKCTL_DATA_DIR", str(tmp_path / "data"))
     return lambda *a: CliRunner().invoke(app, list(a), catch_exceptions=False)
@@ -124,10 +125,12 @@ def test_reconcile_explains_the_gap(
 
     text = cli("cost", "reconcile", "--month", samples.month).output
     assert "log coverage: 2 calls" in text and f"{day3} us-west-2" in text
+    assert max(len(d) for d in re.findall(r"\d\.(\d+)", text)) <= 8  # one money format, no 28-digit averages
 
 
 def test_bad_month_is_a_clear_error(cli: Callable[..., Any], sandbox_env: Any) -> None:
     from bedrockctl.analytics.errors import ReportSpecError
 
-    with pytest.raises(ReportSpecError):
-        cli("cost", "reconcile", "--month", "2026-13")
+    res = cli("cost", "reconcile", "--month", "2026-13", "--json")
+    assert res.exit_code == ReportSpecError.exit_code
+    assert json.loads(res.stdout)["error"]["code"] == ReportSpecError.code

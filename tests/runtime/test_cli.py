@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-LAUNCH = "import sys\nfrom bedrockctl.cli.main import main\nmain(sys.argv[1:])\n"  # the real CLI
+# Runs the real CLI (the console script's entry point).
+LAUNCH = "import sys\nfrom bedrockctl.cli.main import main\nmain(sys.argv[1:])\n"
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from bedrockctl.cli.output import STATE, err, out, print_json, print_table, want_json
+from bedrockctl.cli.money import money
+from bedrockctl.cli.output import Col, current, emit, print_table
 
 budget_app = typer.Typer(help="Environment budgets: month-to-date status and AWS Budgets sync.", no_args_is_help=True)
 
@@ -18,6 +19,8 @@ STATUS_EPILOG = """Examples:
   bedrockctl budget status --alert --json
 
   bedrockctl budget status --no-cost-explorer --as-of 2026-11-20
+
+  bedrockctl budget status --output text --query 'environments[].[environment,pct_used]'
 """
 SYNC_EPILOG = """Examples:
 
@@ -60,7 +63,6 @@ def status_cmd(
         False, "--alert", help="Send crossed thresholds (once per threshold per month and channel, with retries)."
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="Status at the end of this day (YYYY-MM-DD)."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Per environment: limit, month-to-date spend (our estimate and Cost Explorer's actual), % used, thresholds
     crossed, the forecast to month end, and the alerts of the month (sent, failed, retrying)."""
@@ -70,7 +72,7 @@ def status_cmd(
     from bedrockctl.pricing import PriceBook
     from bedrockctl.services.budget_alerts import alert_report
 
-    ctx = STATE.context()
+    ctx = current().app()
     envs = _environments(ctx)
     ce = ctx.sessions.client("ce", "us-east-1") if cost_explorer else None
     status = budget_status(
@@ -82,9 +84,11 @@ def status_cmd(
     )
     data = status.to_dict()
     data.update(alert_report(status, ctx.settings, ctx.sessions, send=alert, legacy_dir=data_dir(ctx.settings)))
-    if want_json(json_out):
-        print_json(data)
-        return
+    emit(data, table=lambda d: _status_table(d, cost_explorer), records="environments")
+
+
+def _status_table(data: dict[str, Any], cost_explorer: bool) -> None:
+    cli = current()
     rows = []
     for e in data["environments"]:
         pct = "-" if e["pct_used"] is None else f"{e['pct_used']:.1f}%"
@@ -95,36 +99,53 @@ def status_cmd(
         rows.append(
             (
                 e["environment"],
-                e["limit_usd"] or "-",
+                e["limit_usd"],
                 e["estimate_usd"],
-                "n/a" if e["actual_usd"] is None else e["actual_usd"],
+                e["actual_usd"],
                 pct,
                 crossed,
-                f"{e['forecast_usd']}{fpct} {e['forecast_source']}",
+                f"{money(e['forecast_usd'])}{fpct} {e['forecast_source']}",
             )
         )
     print_table(
         f"Budgets {data['period']} (as of {data['as_of']} UTC)",
-        ["environment", "limit USD", "estimate USD", "actual USD (CE)", "used", "thresholds crossed", "forecast"],
+        [
+            "environment",
+            Col("limit USD", money=True),
+            Col("estimate USD", money=True),
+            Col("actual USD (CE)", money=True),
+            Col("used", right=True),
+            Col("thresholds crossed", drop=1),
+            Col("forecast", drop=2),
+        ],
         rows,
     )
     ce_info = data["cost_explorer"]
     if ce_info.get("available"):
-        out.print(f"Cost Explorer Bedrock total {ce_info['total_usd']} USD, untagged {ce_info['untagged_usd']} USD")
+        total, untagged = money(ce_info["total_usd"]), money(ce_info["untagged_usd"])
+        cli.out.print(f"Cost Explorer Bedrock total {total} USD, untagged {untagged} USD")
     elif cost_explorer:
-        err.print(f"Cost Explorer unavailable: {ce_info.get('error', '')}", markup=False)
+        cli.err.print(f"Cost Explorer unavailable: {ce_info.get('error', '')}")
     for a in data.get("alerts_sent", []):
-        out.print(f"alert sent via {a['channel']}: {a['environment']} passed {a['threshold_pct']:g}%", markup=False)
+        cli.out.print(f"alert sent via {a['channel']}: {a['environment']} passed {a['threshold_pct']:g}%")
     for a in data.get("alerts_failed", []):
-        err.print(
+        cli.err.print(
             f"alert NOT sent via {a['channel']}: {a['environment']} passed {a['threshold_pct']:g}% "
-            f"({a['attempts']} attempts: {a['error']}); retried on the next run",
-            markup=False,
+            f"({a['attempts']} attempts: {a['error']}); retried on the next run"
         )
     if data["alerts"]:
         print_table(
             f"Alerts {data['period']}",
-            ["environment", "window", "threshold", "channel", "status", "attempts", "time", "last error"],
+            [
+                "environment",
+                Col("window", drop=2),
+                "threshold",
+                "channel",
+                "status",
+                Col("attempts", drop=3),
+                Col("time", drop=1),
+                Col("last error", drop=4, prose=True),
+            ],
             [
                 (
                     a["environment"] or a["scope"],
@@ -145,14 +166,13 @@ def status_cmd(
 def sync_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change, change nothing."),
     prefix: str = typer.Option("bedrockctl-", "--prefix", help="Budget name prefix."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Create or update one AWS Budget per environment (Service = Amazon Bedrock) with a notification at each
     threshold to the environment's alert_emails / alert_sns_topic. Idempotent."""
     from bedrockctl.aws.errors import translate
     from bedrockctl.services.budgets import sync_budgets
 
-    ctx = STATE.context()
+    ctx = current().app()
     envs = _environments(ctx)
     try:
         account = ctx.sessions.identity().account
@@ -161,14 +181,16 @@ def sync_cmd(
         )
     except Exception as exc:
         raise translate(exc, service="budgets") from exc
-    if want_json(json_out):
-        print_json({"account_id": account, "dry_run": dry_run, "budgets": [r.to_dict() for r in results]})
-        return
-    print_table(
-        "AWS Budgets" + (" (dry run)" if dry_run else ""),
-        ["environment", "budget", "action", "changes"],
-        [(r.environment, r.budget_name, r.action, "; ".join(r.changes) or "-") for r in results],
-    )
+
+    def table(_: Any) -> None:
+        print_table(
+            "AWS Budgets" + (" (dry run)" if dry_run else ""),
+            ["environment", "budget", "action", "changes"],
+            [(r.environment, r.budget_name, r.action, "; ".join(r.changes) or "-") for r in results],
+        )
+
+    data = {"account_id": account, "dry_run": dry_run, "budgets": [r.to_dict() for r in results]}
+    emit(data, table=table, records="budgets")
 
 
 def register(app: typer.Typer) -> None:

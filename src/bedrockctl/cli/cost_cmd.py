@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from bedrockctl.cli.output import err, out, print_json, want_json
+from bedrockctl.cli.money import money, money_column
+from bedrockctl.cli.output import Col, current, emit, print_table
 
 cost_app = typer.Typer(help="Estimated cost from ingested usage and the price catalog.")
 
@@ -18,6 +19,8 @@ COST_EPILOG = """Examples:
   bedrockctl cost --period 30d --by model,tag:workflow
 
   bedrockctl cost --period 2026-11-01:2026-11-30 --by user --json
+
+  bedrockctl cost --by user --output text --query 'rows[].[user,cost_usd]'
 """
 
 
@@ -39,68 +42,62 @@ def cost(
     ctx: typer.Context,
     period: str = typer.Option("7d", "--period", help="Nd (last N days) or SINCE:UNTIL dates."),
     by: str = typer.Option("model", "--by", help="Group keys: model,user,day,region,team,workflow,tag:KEY..."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Cost per group with totals and a bar chart; unpriced models are flagged, never silently zero."""
     if ctx.invoked_subcommand is not None:
         return
-    from bedrockctl.cli.usage_cmd import _jsonable, fmt_cost, load_report
+    from bedrockctl.analytics.reports import METRICS
+    from bedrockctl.cli.usage_cmd import load_report
 
     days, since, until = parse_period(period)
     rep = load_report(by, days, since, until)
-    if want_json(json_out):
-        print_json(
-            {
-                "period": rep.period,
-                "group_by": rep.groups,
-                "totals": _jsonable(rep.totals),
-                "rows": [_jsonable(r) for r in rep.rows],
-                "unpriced": rep.unpriced,
-                "price_list": rep.price_list,
-            }
-        )
-        return
-    render(rep, fmt_cost)
+    emit(rep.to_dict(), table=lambda _: render(rep), records="rows", columns=[*rep.groups, *METRICS])
 
 
-def render(rep: Any, fmt_cost: Any) -> None:
-    from rich.table import Table
+def render(rep: Any) -> None:
+    from rich.text import Text
 
+    cli = current()
     total = rep.totals["cost_usd"]
-    table = Table(
-        title=f"Estimated cost by {', '.join(rep.groups) or 'total'}  "
-        f"({rep.period['since'] or '…'} → {rep.period['until'] or '…'})",
-        title_justify="left",
-    )
-    for g in rep.groups:
-        table.add_column(g)
-    table.add_column("invocations", justify="right")
-    table.add_column("tokens (in/out/cache r/w)", justify="right")
-    table.add_column("cost USD", justify="right")
-    table.add_column("share")
-    width = 30
-    for r in rep.rows:
+    costs = money_column([*(r["cost_usd"] for r in rep.rows), total])
+    width = 10  # the bar: 10% of the total per block, so the table stays narrow
+    rows = []
+    for r, cost in zip(rep.rows, costs, strict=False):
         share = float(r["cost_usd"] / total) if total else 0.0
-        bar = "█" * round(share * width)
-        flag = " [yellow]unpriced[/]" if r.get("unpriced_invocations") else ""
+        flag = Text(" unpriced", style="yellow") if r.get("unpriced_invocations") else ""
         tokens = f"{r['input_tokens']:,}/{r['output_tokens']:,}/{r['cache_read_tokens']:,}/{r['cache_write_tokens']:,}"
-        table.add_row(
-            *[str(r.get(g)) if r.get(g) is not None else "(none)" for g in rep.groups],
-            f"{r['invocations']:,}",
-            tokens,
-            f"{fmt_cost(r['cost_usd'])}{flag}",
-            f"[cyan]{bar}[/] {share:.0%}",
+        rows.append(
+            [
+                *[str(r.get(g)) if r.get(g) is not None else "(none)" for g in rep.groups],
+                f"{r['invocations']:,}",
+                tokens,
+                Text.assemble(cost, flag),
+                Text.assemble(("█" * round(share * width), "cyan"), f" {share:.0%}"),
+            ]
         )
-    out.print(table)
+    print_table(
+        f"Estimated cost by {', '.join(rep.groups) or 'total'}  "
+        f"({rep.period['since'] or '…'} → {rep.period['until'] or '…'})",
+        [
+            *map(Col, rep.groups),
+            Col("invocations", right=True),
+            Col("tokens (in/out/cache r/w)", drop=1, right=True),
+            Col("cost USD", right=True),
+            Col("share"),
+        ],
+        rows,
+    )
     t = rep.totals
-    out.print(
-        f"[bold]Total[/] {fmt_cost(total)} USD over {t['invocations']:,} invocations, "
-        f"{t['unique_users']} users (prices: {rep.price_list.get('as_of')})"
+    cli.out.print(
+        Text.assemble(
+            ("Total", "bold"),
+            f" {costs[-1]} USD over {t['invocations']:,} invocations, {t['unique_users']} users "
+            f"(prices: {rep.price_list.get('as_of')})",
+        )
     )
     for u in rep.unpriced:
-        err.print(
-            f"unpriced: {u['model_id']} in {u['region']} ({u['invocations']} invocations) -- cost not counted",
-            markup=False,
+        cli.err.print(
+            f"unpriced: {u['model_id']} in {u['region']} ({u['invocations']} invocations) -- cost not counted"
         )
 
 
@@ -115,16 +112,14 @@ RECONCILE_EPILOG = """Examples:
 @cost_app.command("reconcile", epilog=RECONCILE_EPILOG)
 def reconcile_cmd(
     month: str = typer.Option(..., "--month", help="The month to reconcile (YYYY-MM)."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Our estimate vs Cost Explorer's Bedrock cost by usage type, and the gap explained."""
     from bedrockctl.analytics.reconcile import reconcile
     from bedrockctl.analytics.store import UsageStore
     from bedrockctl.aws.errors import aws_errors
-    from bedrockctl.cli.output import STATE, print_table
     from bedrockctl.pricing import PriceBook
 
-    ctx = STATE.context()
+    ctx = current().app()
     with aws_errors(service="ce", operation="GetCostAndUsage"):
         rec = reconcile(
             month,
@@ -132,34 +127,48 @@ def reconcile_cmd(
             ce=ctx.sessions.client("ce", "us-east-1"),
             book=PriceBook.load_for(ctx.settings),
         )
-    data = rec.to_dict()
-    if want_json(json_out):
-        print_json(data)
-        return
+    emit(rec.to_dict(), table=_reconcile_table, records="by_usage_type")
+
+
+def _reconcile_table(data: dict[str, Any]) -> None:
+    from rich.text import Text
+
+    out = current().out
     print_table(
         f"Cost Explorer, Bedrock services, {data['month']}",
-        ["service", "usage type", "category", "quantity", "cost USD"],
+        [
+            Col("service", drop=1),
+            "usage type",
+            Col("category", drop=2),
+            Col("quantity", right=True),
+            Col("cost USD", money=True),
+        ],
         [(r["service"], r["usage_type"], r["category"], r["quantity"], r["cost_usd"]) for r in data["by_usage_type"]],
     )
     ex = data["explained"]
     out.print(
-        f"[bold]Estimate[/] {data['estimate_usd']} USD  [bold]Actual[/] {data['actual_usd']} USD  "
-        f"[bold]Gap[/] {data['gap_usd']} USD" + (f" ({data['gap_pct']}%)" if data["gap_pct"] is not None else "")
-    )
+        Text.assemble(
+            ("Estimate", "bold"), f" {money(data['estimate_usd'])} USD  ",
+            ("Actual", "bold"), f" {money(data['actual_usd'])} USD  ",
+            ("Gap", "bold"), f" {money(data['gap_usd'])} USD",
+            f" ({data['gap_pct']}%)" if data["gap_pct"] is not None else "",
+        )
+    )  # fmt: skip
     cov = data["log_coverage"]
     lines = [
-        f"token usage: estimate {ex['token_usage']['estimate_usd']} vs billed {ex['token_usage']['actual_usd']} USD",
+        f"token usage: estimate {money(ex['token_usage']['estimate_usd'])} vs billed "
+        f"{money(ex['token_usage']['actual_usd'])} USD",
         f"log coverage: {cov['calls_without_logs']} calls in CloudTrail without invocation logs "
-        f"(~{ex['log_coverage_usd']} USD) on "
+        f"(~{money(ex['log_coverage_usd'])} USD) on "
         + (", ".join(f"{g['day']} {g['region']}" for g in cov["days_regions"][:10]) or "no day"),
         f"unpriced models: {ex['unpriced_invocations']} invocations not priced",
-        f"provisioned throughput: {ex['provisioned_throughput']['cost_usd']} USD "
+        f"provisioned throughput: {money(ex['provisioned_throughput']['cost_usd'])} USD "
         f"({ex['provisioned_throughput']['hours']} model-unit hours)",
-        f"other usage types: {ex['other_usage_types_usd']} USD",
-        f"residual: {ex['residual_usd']} USD",
+        f"other usage types: {money(ex['other_usage_types_usd'])} USD",
+        f"residual: {money(ex['residual_usd'])} USD",
     ]
     for line in lines:
-        out.print("  " + line, markup=False)
+        out.print("  " + line)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from bedrockctl.cli.output import err, out, print_json, print_table, want_json
-from bedrockctl.errors import BedrockctlError
+from bedrockctl.cli.money import money
+from bedrockctl.cli.output import Col, current, emit, print_table
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
         "demo",
         epilog="Examples:\n\n  bedrockctl demo\n\n  bedrockctl demo --no-serve --json\n\n"
         "  bedrockctl demo --port 8080 --tls-port 8443 --no-browser\n\n"
-        "  bedrockctl demo --port 0 --data-dir ./demo-data",
+        "  bedrockctl demo --port 0 --data-dir ./demo-data\n\n"
+        "  bedrockctl demo --no-serve --output text --query 'steps[].[name,ok]'",
     )
     def demo(
         port: int = typer.Option(
@@ -42,42 +43,42 @@ def register(app: typer.Typer) -> None:
         ),
         serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep serving after the summary (Ctrl-C)."),
         no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
-        json_out: bool = typer.Option(False, "--json", help="JSON summary on stdout (with --serve, then serve)."),
     ) -> None:
         """Start the sandbox with a demo estate, discover it, drive a workload through the gateway over HTTPS, and
-        show what bedrockctl sees. Each run starts from an empty demo data directory."""
+        show what bedrockctl sees. Each run starts from an empty demo data directory.
+
+        With --output json (yaml, text, csv) the summary is printed in that format, then (with --serve) it serves."""
         from bedrockctl.extras import require
 
         require("all", feature="bedrockctl demo")
         from bedrockctl.demo.runner import Demo
 
-        quiet = want_json(json_out)
+        cli = current()
+        err, quiet = cli.err, cli.machine
         runner = Demo(
             port=port,
             tls_port=tls_port,
             sandbox_port=sandbox_port,
             data_dir=data_dir,
             # progress on stderr; with --json only on a terminal (piped output stays pure JSON and silent)
-            say=None if quiet and not err.is_terminal else lambda line: err.print(f"· {line}", markup=False),
+            say=None if quiet and not err.is_terminal else lambda line: err.print(f"· {line}"),
         )
         try:
-            try:
-                run = runner.run_all()
-            except BedrockctlError as exc:
-                if quiet:  # the error follows --json, like the result would have
-                    print_json({"error": exc.to_dict()})
-                    raise typer.Exit(exc.exit_code) from exc
-                raise
-            if quiet:
-                print_json(run.to_dict())
-            else:
-                _render(run)
+            run = runner.run_all()  # an error is reported in the chosen --output, like the result would be
+            emit(run.to_dict(), table=lambda _: _render(run), records="steps")
             if serve and runner.server is not None:
+                from rich.text import Text
+
                 # the demo admin's password is shown on purpose (it only opens this local demo console)
-                console = err if quiet else out
+                console = err if quiet else cli.out
                 console.print(
-                    f"Console: {run.console}  user [bold]{run.login.get('user')}[/]  password "
-                    f"[bold]{run.login.get('password')}[/]  (sandbox {run.endpoint}); Ctrl-C stops."
+                    Text.assemble(
+                        f"Console: {run.console}  user ",
+                        (str(run.login.get("user")), "bold"),
+                        "  password ",
+                        (str(run.login.get("password")), "bold"),
+                        f"  (sandbox {run.endpoint}); Ctrl-C stops.",
+                    )
                 )
                 if not no_browser:
                     import webbrowser
@@ -91,6 +92,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _render(run: Any) -> None:
+    out = current().out
     print_table(
         "bedrockctl demo",
         ["step", "ok", "seconds", "what happened"],
@@ -107,42 +109,33 @@ def _render(run: Any) -> None:
         rows += [(f"expected: {code}", n) for code, n in sorted(wl["expected"].items())]
         rows += [("failed over to another Region", wl.get("failed_over", 0))]
         rows += [(f"UNEXPECTED: {code}", n) for code, n in sorted(wl["errors"].items())] or [("unexpected errors", 0)]
-        print_table("Workload through the gateway (HTTPS)", ["figure", "count"], rows)
+        print_table("Workload through the gateway (HTTPS)", ["figure", Col("count", right=True)], rows)
     if summary.get("users"):
         print_table(
-            f"Spend by user (total ${_money(summary.get('total_cost_usd'))})",
-            ["user", "invocations", "cost USD"],
-            [(u["user"], u["invocations"], _money(u["cost_usd"])) for u in summary["users"]],
+            f"Spend by user (total ${money(summary.get('total_cost_usd'))})",
+            ["user", Col("invocations", right=True), Col("cost USD", money=True)],
+            [(u["user"], u["invocations"], u["cost_usd"]) for u in summary["users"]],
         )
         if any(Decimal(str(u["cost_usd"])) == 0 for u in summary["users"]):
             out.print(
                 "  $0 rows: calls CloudTrail saw without an invocation-log record (here the throttled attempts of "
-                "the gateway's own sandbox identity, which it failed over).",
-                markup=False,
+                "the gateway's own sandbox identity, which it failed over)."
             )
     if summary.get("teams"):
         print_table(
             "Spend by team",
-            ["team", "invocations", "cost USD"],
-            [(t["team"] or "(no team tag)", t["invocations"], _money(t["cost_usd"])) for t in summary["teams"]],
+            ["team", Col("invocations", right=True), Col("cost USD", money=True)],
+            [(t["team"] or "(no team tag)", t["invocations"], t["cost_usd"]) for t in summary["teams"]],
         )
     doc = summary.get("doctor")
     if doc:
         rows = [(k, v) for k, v in doc["summary"].items()] + [("not passing", n) for n in doc["not_passing"]]
         print_table("Doctor (us-east-1)", ["result", "checks"], rows)
-    out.print(f"sandbox:  {run.endpoint}", markup=False)
-    out.print(f"console:  {run.console}   gateway: {run.gateway}", markup=False)
-    out.print(f"data:     {run.data_dir} (emptied at the start of this run)", markup=False)
+    out.print(f"sandbox:  {run.endpoint}")
+    out.print(f"console:  {run.console}   gateway: {run.gateway}")
+    out.print(f"data:     {run.data_dir} (emptied at the start of this run)")
     if run.ca_cert:
-        out.print(f"CA:       export AWS_CA_BUNDLE={run.ca_cert}   (clients of {run.gateway} trust it)", markup=False)
-
-
-def _money(value: Any) -> str:
-    """Six decimals for every amount of the summary: one column, one format."""
-    try:
-        return f"{Decimal(str(value)):.6f}"
-    except (InvalidOperation, ValueError):
-        return "unpriced"
+        out.print(f"CA:       export AWS_CA_BUNDLE={run.ca_cert}   (clients of {run.gateway} trust it)")
 
 
 def _what(step: Any) -> str:
@@ -162,7 +155,7 @@ def _what(step: Any) -> str:
             f"{d['records']} records, {d['new_invocations']} new invocations, {d['trail_events']} CloudTrail events, "
             f"{d['bad']} bad"
         ),
-        "report": lambda: f"{d['users']} users, {d['teams']} teams, total ${_money(d['total_cost_usd'])}",
+        "report": lambda: f"{d['users']} users, {d['teams']} teams, total ${money(d['total_cost_usd'])}",
         "doctor": lambda: ", ".join(f"{k} {v}" for k, v in d.items()),
     }
     return lines[step.name]() if step.name in lines else ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -10,7 +9,7 @@ from typing import Any
 
 import typer
 
-from bedrockctl.cli.output import STATE, err, out, print_json, print_table, want_json
+from bedrockctl.cli.output import Col, current, emit, print_table
 
 ASSET_CSV_COLUMNS = ("plugin", "account_id", "region", "asset_type", "asset_id", "name", "arn")
 
@@ -28,7 +27,7 @@ def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], Non
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=current().err,
         transient=True,
     ) as bar:
         task = bar.add_task(label, total=None)
@@ -37,13 +36,6 @@ def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], Non
             bar.update(task, completed=done, total=total)
 
         yield update
-
-
-def write_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> None:
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
 
 
 def split(value: str | None) -> list[str] | None:
@@ -75,14 +67,15 @@ def register(app: typer.Typer) -> None:
         max_workers: int = typer.Option(32, "--max-workers", min=1, max=256, help="Concurrent calls."),
         probe_timeout: float = typer.Option(5.0, "--probe-timeout", help="Seconds before a region counts as dead."),
         no_store: bool = typer.Option(False, "--no-store", help="Do not record the snapshot."),
-        json_out: bool = typer.Option(False, "--json", help="JSON output (includes every asset)."),
-        csv_out: bool = typer.Option(False, "--csv", help="CSV export of the assets found."),
     ) -> None:
-        """Discover Bedrock and SageMaker assets across accounts and regions; record a snapshot."""
+        """Discover Bedrock and SageMaker assets across accounts and regions; record a snapshot.
+
+        --output json includes every asset; --output text and csv print one asset per line."""
         from bedrockctl.plugins.registry import get_plugin_class
         from bedrockctl.services.inventory import discover as run_discover
 
-        ctx = STATE.context()
+        cli = current()
+        ctx = cli.app()
         names = split(plugins) or []
         types = split(asset_types)
         per_plugin: dict[str, Sequence[str]] | None = None
@@ -91,7 +84,7 @@ def register(app: typer.Typer) -> None:
             names = [n for n in names if per_plugin[n]]
         config = {"aws_bedrock": {"cloudwatch_log_group": log_group}} if log_group else None
         store = None if no_store else open_store(ctx)
-        with progress_bar("discovering", not (want_json(json_out) or csv_out)) as progress:
+        with progress_bar("discovering", not cli.machine) as progress:
             rep = run_discover(
                 ctx.sessions,
                 plugins=names,
@@ -106,17 +99,13 @@ def register(app: typer.Typer) -> None:
                 probe_timeout=probe_timeout,
                 progress=progress,
             )
-        if csv_out:
-            write_csv(rep["assets"], ASSET_CSV_COLUMNS)
-        elif want_json(json_out):
-            print_json(rep)
-        else:
-            render(rep)
+        emit(rep, table=render, records="assets", columns=ASSET_CSV_COLUMNS)
         if rep["targets_ok"] == 0 and rep["targets"]:
             raise typer.Exit(1)
 
 
 def render(rep: dict[str, Any]) -> None:
+    out = current().out
     out.print(
         f"Scanned {len(rep['accounts'])} account(s) x {len(rep['regions'])} region(s): {rep['asset_count']} assets, "
         f"{rep['targets_ok']}/{rep['targets']} targets ok in {rep['duration_s']:.1f}s"
@@ -134,6 +123,6 @@ def render(rep: dict[str, Any]) -> None:
     if errors:
         print_table(
             "Errors",
-            ["account", "region", "plugin", "asset_type", "code", "error"],
+            ["account", "region", Col("plugin", drop=1), "asset_type", "code", "error"],
             [(e["account_id"], e["region"], e["plugin"], e["asset_type"], e["error_code"], e["error"]) for e in errors],
         )

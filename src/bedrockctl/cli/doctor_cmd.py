@@ -6,7 +6,8 @@ import os
 
 import typer
 
-from bedrockctl.cli.output import STATE, out, print_json, want_json
+from bedrockctl.cli.output import Col, current, emit, print_table
+from bedrockctl.redact import redact_text
 from bedrockctl.services.policy import parse_features
 
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
@@ -17,7 +18,8 @@ def register(app: typer.Typer) -> None:
         "doctor",
         epilog="Examples:\n\n  bedrockctl doctor\n\n  bedrockctl doctor --model anthropic.claude-3-haiku-20240307-v1:0 "
         "--invoke\n\n  bedrockctl doctor --model all --invoke --json\n\n  bedrockctl doctor --agent-id A1B2C3D4E5 "
-        "--agent-alias-id TSTALIASID\n\nExit codes: 0 all checks pass, 1 warnings, 2 failures.",
+        "--agent-alias-id TSTALIASID\n\n  bedrockctl doctor --query \"checks[?status=='fail'].id\" --output text\n\n"
+        "Exit codes: 0 all checks pass, 1 warnings, 2 failures.",
     )
     def doctor(
         profile: str | None = typer.Option(None, "--profile", help="AWS profile (overrides the global one)."),
@@ -37,17 +39,17 @@ def register(app: typer.Typer) -> None:
             help="Permissions to check: discover,invoke,agents,usage,budgets,sagemaker.",
         ),
         timeout: float = typer.Option(3.0, "--timeout", help="Network timeout per connection (seconds)."),
-        json_out: bool = typer.Option(False, "--json", help="JSON output (schema in docs/doctor.md)."),
     ) -> None:
         """Check credentials, region, network, permissions, models, agent, guardrail, logging and quotas."""
         from bedrockctl.services.doctor import DoctorOptions, run
         from bedrockctl.services.doctor.models import configured_model_refs
 
+        cli = current()
         if profile:
-            STATE.flags["aws.profile"] = profile
+            cli.flags["aws.profile"] = profile
         if region:
-            STATE.flags["aws.region"] = region
-        ctx = STATE.context()
+            cli.flags["aws.region"] = region
+        ctx = cli.app()
         feats = parse_features(features)
         options = DoctorOptions(
             region=region or ctx.settings.aws.region,
@@ -72,36 +74,32 @@ def register(app: typer.Typer) -> None:
             configured.insert(0, ctx.settings.defaults.model)
         refs = configured_model_refs(ctx.settings, os.environ)
         report = run(options, settings=ctx.settings.aws, configured_models=configured, configured_refs=refs)
-        if want_json(json_out):
-            print_json(report.to_dict())
-        else:
-            _render(report)
+        emit(report.to_dict(), table=lambda _: _render(report), records="checks")  # JSON schema: docs/doctor.md
         raise typer.Exit(report.exit_code)
 
 
 def _render(report: object) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+    from rich.text import Text
 
-    from bedrockctl.redact import redact_text
     from bedrockctl.services.doctor import Report
 
     assert isinstance(report, Report)
-    table = Table(title=f"bedrockctl doctor — region {report.region}", title_justify="left", show_lines=False)
-    for col in ("status", "check", "target", "evidence"):
-        table.add_column(col, overflow="fold")
-    for c in report.checks:
-        table.add_row(
-            f"[{_STYLE[c.status]}]{c.status.upper()}[/]", c.id, escape(c.target or ""), escape(redact_text(c.evidence))
-        )
-    out.print(table)
+    out = current().out
+    print_table(
+        f"bedrockctl doctor — region {report.region}",
+        [Col("status"), Col("check / target"), Col("evidence", prose=True)],
+        [
+            (Text(c.status.upper(), style=_STYLE[c.status]), c.id + (f"\n{c.target}" if c.target else ""), c.evidence)
+            for c in report.checks
+        ],
+    )
     for c in report.checks:
         if c.status in ("fail", "warn") and c.remediation:
             out.print(
-                f"[{_STYLE[c.status]}]{c.status.upper()}[/] {c.id}{' ' + escape(c.target) if c.target else ''}: "
-                f"fix: {escape(redact_text(c.remediation))}",
-                markup=True,
-                highlight=False,
+                Text.assemble(
+                    (c.status.upper(), _STYLE[c.status]),
+                    f" {c.id}{' ' + c.target if c.target else ''}: fix: {redact_text(c.remediation)}",
+                )
             )
     s = report.summary
     out.print(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import typer
 
-from bedrockctl.cli.discover_cmd import open_store, split, write_csv
-from bedrockctl.cli.output import STATE, out, print_json, print_kv, print_table, want_json
+from bedrockctl.cli.discover_cmd import open_store, split
+from bedrockctl.cli.money import money
+from bedrockctl.cli.output import Col, current, emit, print_kv, print_table
 from bedrockctl.errors import ResourceNotFound, ValidationFailed
 
 LIST_COLUMNS = (
@@ -38,6 +40,38 @@ IDLE_COLUMNS = (
     "unpriced_reason",
 )
 
+# what a table at 80 columns keeps: ids, names and money stay (drop 0); the rest goes, highest ``drop`` first
+LIST_TABLE = [
+    Col("plugin", drop=5),
+    Col("account_id"),
+    Col("region"),
+    Col("asset_type"),
+    Col("asset_id"),
+    Col("name"),
+    Col("first_seen", drop=3),
+    Col("last_seen", drop=2),
+    Col("removed_at", drop=4),
+]
+DIFF_TABLE: list[str | Col] = [Col("change"), Col("at", drop=2), Col("plugin", drop=3), *DIFF_COLUMNS[3:]]
+IDLE_TABLE = [
+    Col("kind"),
+    Col("account_id"),
+    Col("region"),
+    Col("name"),
+    Col("status", drop=3),
+    Col("invocations", right=True),
+    Col("last_invocation", drop=2),
+    Col("idle"),
+    Col("units", drop=4, right=True),
+    Col("hourly_cost_usd", money=True),
+    Col("unpriced_reason", drop=1),
+]
+
+
+def _changes(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The diff as one row per change (``change`` = added, removed, changed or reappeared)."""
+    return [{"change": kind, **r} for kind in ("added", "removed", "changed", "reappeared") for r in result[kind]]
+
 
 def parse_since(value: str) -> datetime:
     """``7d`` / ``12h`` / ``30m`` ago, or an ISO 8601 timestamp."""
@@ -60,7 +94,8 @@ def register(app: typer.Typer) -> None:
     @inv.command(
         "list",
         epilog="Examples:\n\n  bedrockctl inventory list\n\n  bedrockctl inventory list --type endpoint --csv\n\n"
-        "  bedrockctl inventory list --all --region eu-west-1 --json",
+        "  bedrockctl inventory list --all --region eu-west-1 --json\n\n"
+        "  bedrockctl inventory list --output text --query 'assets[].[asset_id,name]'",
     )
     def list_(
         asset_type: str | None = typer.Option(None, "--type", help="Only this asset type."),
@@ -68,27 +103,23 @@ def register(app: typer.Typer) -> None:
         account: str | None = typer.Option(None, "--account", help="Only this account id."),
         region: str | None = typer.Option(None, "--region", help="Only this region."),
         include_removed: bool = typer.Option(False, "--all", help="Include removed assets."),
-        json_out: bool = typer.Option(False, "--json", help="JSON output (with each asset's data)."),
-        csv_out: bool = typer.Option(False, "--csv", help="CSV export."),
     ) -> None:
-        """List the assets of the inventory (current ones unless --all)."""
-        repo = open_store(STATE.context()).inventory
+        """List the assets of the inventory (current ones unless --all); --output json adds each asset's data."""
+        cli = current()
+        repo = open_store(cli.app()).inventory
         rows = repo.list_assets(
             include_removed=include_removed,
             asset_type=asset_type,
             plugin=plugin,
             account_id=account,
             region=region,
-            with_data=want_json(json_out),
+            with_data=cli.machine,
         )
-        if csv_out:
-            write_csv(rows, LIST_COLUMNS)
-        elif want_json(json_out):
-            print_json({"count": len(rows), "assets": rows})
-        else:
-            print_table(
-                f"Inventory ({len(rows)} assets)", list(LIST_COLUMNS), [[r[c] for c in LIST_COLUMNS] for r in rows]
-            )
+
+        def table(_: Any) -> None:
+            print_table(f"Inventory ({len(rows)} assets)", LIST_TABLE, [[r[c] for c in LIST_COLUMNS] for r in rows])
+
+        emit({"count": len(rows), "assets": rows}, table=table, records="assets", columns=LIST_COLUMNS)
 
     @inv.command(
         "show",
@@ -96,20 +127,20 @@ def register(app: typer.Typer) -> None:
     )
     def show(
         ident: str = typer.Argument(..., help="Asset id, ARN, name or key prefix."),
-        json_out: bool = typer.Option(False, "--json", help="JSON output."),
     ) -> None:
         """Show one asset (every match across accounts/regions) with its history."""
-        rows = open_store(STATE.context()).inventory.get_asset(ident)
+        rows = open_store(current().app()).inventory.get_asset(ident)
         if not rows:
             raise ResourceNotFound(f"No inventory asset matches {ident!r}")
-        if want_json(json_out):
-            print_json(rows)
-            return
-        for r in rows:
-            history = ", ".join(f"{h['kind']}@scan{h['scan_id']}" for h in r.pop("history"))
-            data = r.pop("data")
-            print_kv(f"{r['asset_type']} {r['asset_id']}", {**r, "history": history})
-            print_kv("data", data)
+
+        def table(assets: list[dict[str, Any]]) -> None:
+            for r in assets:
+                fields = {k: v for k, v in r.items() if k not in ("history", "data")}
+                history = ", ".join(f"{h['kind']}@scan{h['scan_id']}" for h in r["history"])
+                print_kv(f"{r['asset_type']} {r['asset_id']}", {**fields, "history": history})
+                print_kv("data", r["data"])
+
+        emit(rows, table=table)
 
     @inv.command(
         "diff",
@@ -118,35 +149,26 @@ def register(app: typer.Typer) -> None:
     )
     def diff(
         since: str | None = typer.Option(None, "--since", help="Duration (7d, 12h) or ISO time; default: last scan."),
-        json_out: bool = typer.Option(False, "--json", help="JSON output."),
-        csv_out: bool = typer.Option(False, "--csv", help="CSV export."),
     ) -> None:
         """What was added, removed, changed or reappeared (in the last scan, or since a time)."""
-        result = open_store(STATE.context()).inventory.diff(parse_since(since) if since else None)
-        rows = [{"change": kind, **r} for kind in ("added", "removed", "changed", "reappeared") for r in result[kind]]
-        if csv_out:
-            write_csv(rows, DIFF_COLUMNS)
-        elif want_json(json_out):
-            print_json(result)
-        else:
+        result = open_store(current().app()).inventory.diff(parse_since(since) if since else None)
+
+        def table(_: Any) -> None:
             scope = f"since {result['since']}" if "since" in result else f"scan #{result.get('scan_id')}"
-            print_table(
-                f"Inventory changes ({scope})", list(DIFF_COLUMNS), [[r[c] for c in DIFF_COLUMNS] for r in rows]
-            )
+            rows = _changes(result)
+            print_table(f"Inventory changes ({scope})", DIFF_TABLE, [[r[c] for c in DIFF_COLUMNS] for r in rows])
+
+        emit(result, table=table, records=_changes, columns=DIFF_COLUMNS)
 
     @inv.command("scans", epilog="Examples:\n\n  bedrockctl inventory scans\n\n  bedrockctl inventory scans --json")
     def scans(
         limit: int = typer.Option(20, "--limit", help="How many recent scans."),
-        json_out: bool = typer.Option(False, "--json", help="JSON output (with each scan's errors)."),
     ) -> None:
-        """Recent scans with their status and per-target error counts."""
-        repo = open_store(STATE.context()).inventory
-        rows = repo.scans(limit)
-        if want_json(json_out):
-            print_json([{**r, "errors": repo.scan_errors(r["id"])} for r in rows])
-            return
+        """Recent scans with their status and per-target error counts (--output json adds each scan's errors)."""
+        repo = open_store(current().app()).inventory
+        rows = [{**r, "errors": repo.scan_errors(r["id"])} for r in repo.scans(limit)]
         cols = ["id", "started_at", "status", "target_count", "asset_count", "error_count", "duration_s"]
-        print_table("Scans", cols, [[r[c] for c in cols] for r in rows])
+        emit(rows, table=lambda _: print_table("Scans", cols, [[r[c] for c in cols] for r in rows]), columns=cols)
 
     @inv.command(
         "idle",
@@ -160,13 +182,11 @@ def register(app: typer.Typer) -> None:
         role_name: str | None = typer.Option(None, "--role-name", help="Role to assume in other accounts."),
         external_id: str | None = typer.Option(None, "--external-id", help="External id for that role."),
         show_all: bool = typer.Option(False, "--all", help="Also list busy capacity."),
-        json_out: bool = typer.Option(False, "--json", help="JSON output."),
-        csv_out: bool = typer.Option(False, "--csv", help="CSV export."),
     ) -> None:
         """Provisioned throughput and SageMaker endpoints with no invocations in N days, with hourly cost."""
         from bedrockctl.services.inventory import find_idle, resolve_accounts, resolve_regions, scan_factory
 
-        ctx = STATE.context()
+        ctx = current().app()
         factory = scan_factory(ctx.sessions)
         targets = resolve_accounts(factory, split(accounts), role_name=role_name, external_id=external_id)
         rows = find_idle(targets, resolve_regions(regions, ctx.sessions.region), days)
@@ -174,15 +194,17 @@ def register(app: typer.Typer) -> None:
         idle_rows = [r for r in rows if r.get("idle")]
         wasted = sum((Decimal(r["hourly_cost_usd"]) for r in idle_rows if r.get("hourly_cost_usd")), Decimal(0))
         unpriced = [r["name"] for r in idle_rows if r.get("hourly_cost_usd") is None]
-        if csv_out:
-            write_csv(shown, IDLE_COLUMNS)
-        elif want_json(json_out):
-            print_json({"days": days, "idle_hourly_cost_usd": str(wasted), "unpriced": unpriced, "resources": shown})
-        else:
+
+        def table(_: Any) -> None:
             print_table(
                 f"Idle capacity (no invocations in {days} days)",
-                list(IDLE_COLUMNS),
+                IDLE_TABLE,
                 [[r.get(c, r.get("error")) for c in IDLE_COLUMNS] for r in shown],
             )
-            line = f"Idle capacity bills ${wasted:,.2f} per hour"
-            out.print(line + (f", plus {len(unpriced)} unpriced: {', '.join(unpriced)}." if unpriced else "."))
+            line = f"Idle capacity bills ${money(wasted)} per hour"
+            current().out.print(
+                line + (f", plus {len(unpriced)} unpriced: {', '.join(unpriced)}." if unpriced else ".")
+            )
+
+        data = {"days": days, "idle_hourly_cost_usd": wasted, "unpriced": unpriced, "resources": shown}
+        emit(data, table=table, records="resources", columns=IDLE_COLUMNS)

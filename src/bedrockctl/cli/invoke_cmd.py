@@ -7,30 +7,38 @@ from typing import Any
 
 import typer
 
-from bedrockctl.cli.output import STATE, err, print_json, want_json
+from bedrockctl.cli.money import money
+from bedrockctl.cli.output import current, emit
 
 
 def _verbose_attempts(meta: Any) -> None:
-    if not STATE.verbose or meta is None:
+    cli = current()
+    if not cli.verbose or meta is None:
         return
     for a in meta.attempts:
-        err.print(
+        cli.err.print(
             f"attempt {a.number}: {a.model_id} @ {a.region} -> {a.outcome} ({a.latency_ms} ms)"
-            + (f" request-id {a.request_id}" if a.request_id else ""),
-            markup=False,
+            + (f" request-id {a.request_id}" if a.request_id else "")
         )
-    cost = f"${meta.cost_usd:.8f}" if meta.cost_usd is not None else "unpriced"
-    err.print(
+    cost = f"${money(meta.cost_usd)}" if meta.cost_usd is not None else "unpriced"
+    cli.err.print(
         f"served by {meta.model_served} in {meta.region_served}; tokens in/out/cache-read/cache-write "
         f"{meta.usage.input_tokens}/{meta.usage.output_tokens}/{meta.usage.cache_read_tokens}/"
-        f"{meta.usage.cache_write_tokens}; {cost}; cache hit: {meta.cache_hit}",
-        markup=False,
+        f"{meta.usage.cache_write_tokens}; {cost}; cache hit: {meta.cache_hit}"
     )
 
 
 def _guardrail_note(meta: Any) -> None:
+    from rich.text import Text
+
     if meta is not None and meta.guardrail is not None and meta.guardrail.intervened:
-        err.print("[yellow]guardrail intervened[/] (stop reason guardrail_intervened)")
+        current().err.print(Text.assemble(("guardrail intervened", "yellow"), " (stop reason guardrail_intervened)"))
+
+
+def _answer(data: dict[str, Any], meta: Any) -> None:
+    """For people: the answer alone on stdout (notes on stderr)."""
+    sys.stdout.write(data["text"] + "\n")
+    _guardrail_note(meta)
 
 
 def register(app: typer.Typer) -> None:
@@ -38,7 +46,8 @@ def register(app: typer.Typer) -> None:
         "invoke",
         epilog="Examples:\n\n  bedrockctl invoke --model haiku 'Hello'\n\n"
         "  echo 'Summarise' | bedrockctl invoke --model sonnet --tag team=search -\n\n"
-        "  bedrockctl invoke --model sonnet --image cat.png 'What is this?' --json",
+        "  bedrockctl invoke --model sonnet --image cat.png 'What is this?' --json\n\n"
+        "  bedrockctl invoke --model haiku 'Hi' --output text --query usage.output_tokens",
     )
     def invoke(
         prompt: str = typer.Argument(..., help="The prompt, or - to read it from stdin."),
@@ -52,16 +61,17 @@ def register(app: typer.Typer) -> None:
         guardrail_id: str | None = typer.Option(None, "--guardrail-id", help="Guardrail id (or BEDROCK_GUARDRAIL_ID)."),
         guardrail_version: str = typer.Option("DRAFT", "--guardrail-version", help="Guardrail version."),
         environment: str | None = typer.Option(None, "--env", help="Environment (routing, allowed models)."),
-        json_out: bool = typer.Option(False, "--json", help="JSON output (text, stop reason, usage, attempts)."),
     ) -> None:
-        """Call a model once through Converse (failover, guardrails, cache, usage record and cost)."""
+        """Call a model once through Converse (failover, guardrails, cache, usage record and cost).
+
+        The result (--output json) holds the text, the stop reason, usage, cost and every attempt."""
         from bedrockctl.services.invoke import load_image, parse_tags, runtime_for
 
         text = sys.stdin.read() if prompt == "-" else prompt
         tags = parse_tags(tag)
         images = [load_image(p) for p in image]
-        ctx = STATE.context()
-        rt = runtime_for(ctx, environment=environment)
+        cli = current()
+        rt = runtime_for(cli.app(), environment=environment)
         guard = (guardrail_id, guardrail_version) if guardrail_id else None
         kwargs: dict[str, Any] = {
             "prompt": text,
@@ -72,9 +82,8 @@ def register(app: typer.Typer) -> None:
             "tags": tags,
             "guardrail": guard,
         }
-        as_json = want_json(json_out)
-        do_stream = (sys.stdout.isatty() and not as_json) if stream is None else stream
-        if do_stream and not as_json:
+        do_stream = (sys.stdout.isatty() and not cli.machine) if stream is None else stream
+        if do_stream and not cli.machine:
             meta = None
             for ev in rt.converse_stream(model, **kwargs):
                 if ev.kind == "text":
@@ -94,11 +103,8 @@ def register(app: typer.Typer) -> None:
         else:
             res = rt.converse(model, **kwargs)
             meta, stop, answer = res.meta, res.stop_reason, res.text
-        if as_json:
-            print_json({"text": answer, "stop_reason": stop, **(meta.to_dict() if meta else {})})
-        else:
-            sys.stdout.write(answer + "\n")
-            _guardrail_note(meta)
+        data = {"text": answer, "stop_reason": stop, **(meta.to_dict() if meta else {})}
+        emit(data, table=lambda d: _answer(d, meta))
         _verbose_attempts(meta)
 
     @app.command(
@@ -111,16 +117,21 @@ def register(app: typer.Typer) -> None:
         system: str | None = typer.Option(None, "--system", help="System prompt."),
         environment: str | None = typer.Option(None, "--env", help="Environment (routing, allowed models)."),
     ) -> None:
-        """Interactive chat with history; /model switches model, /usage shows tokens and cost, /exit quits."""
+        """Interactive chat with history; /model switches model, /usage shows tokens and cost, /exit quits.
+
+        With --output json (yaml, text, csv) each turn's result is printed as one document: the reply's text,
+        stop reason, usage and cost, or a /command's reply."""
+        from rich.text import Text
+
         from bedrockctl.services.invoke import ChatSession, runtime_for
 
-        ctx = STATE.context()
-        rt = runtime_for(ctx, environment=environment)
+        cli = current()
+        rt = runtime_for(cli.app(), environment=environment)
         session = ChatSession(rt, rt.model_or_default(model), system)
         tty = sys.stdin.isatty()
         while True:
             if tty:
-                err.print(f"[bold]{session.model}>[/] ", end="")
+                cli.err.print(Text(f"{session.model}> ", style="bold"), end="")
             line = sys.stdin.readline()
             if not line:
                 break
@@ -131,19 +142,23 @@ def register(app: typer.Typer) -> None:
                 reply = session.command(line)
                 if reply is None:
                     break
-                sys.stdout.write(reply + "\n")
-                sys.stdout.flush()
+                emit({"command": line, "reply": reply}, line=reply)
                 continue
-            meta = None
+            meta, parts = None, []
             for ev in session.ask(line):
                 if ev.kind == "text":
-                    sys.stdout.write(ev.text)
-                    sys.stdout.flush()
+                    parts.append(ev.text)
+                    if not cli.machine:
+                        sys.stdout.write(ev.text)
+                        sys.stdout.flush()
                 elif ev.kind == "usage":
                     meta = ev.meta
-            sys.stdout.write("\n")
-            sys.stdout.flush()
-            _guardrail_note(meta)
+            if cli.machine:
+                emit({"text": "".join(parts), **(meta.to_dict() if meta else {})})
+            else:
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                _guardrail_note(meta)
             _verbose_attempts(meta)
 
     @app.command("agent", epilog="Example:\n\n  bedrockctl agent --agent-id A1B2C3 --agent-alias-id TSTALIASID 'Hi'")
@@ -154,16 +169,16 @@ def register(app: typer.Typer) -> None:
         session_id: str | None = typer.Option(None, "--session-id", help="Continue this session."),
         trace: bool = typer.Option(False, "--trace", help="Show the agent's orchestration trace."),
         end_session: bool = typer.Option(False, "--end-session", help="End the session after this turn."),
-        json_out: bool = typer.Option(False, "--json", help="JSON output."),
     ) -> None:
         """Invoke a Bedrock agent: streamed answer, session id (to continue), optional traces."""
         from bedrockctl.services.invoke import agent_ids, runtime_for
 
         text = sys.stdin.read() if prompt == "-" else prompt
-        ctx = STATE.context()
+        cli = current()
+        ctx = cli.app()
         a, b = agent_ids(ctx, agent_id, agent_alias_id)
         rt = runtime_for(ctx)
-        as_json = want_json(json_out)
+        as_json = cli.machine
         parts: list[str] = []
         traces: list[dict[str, Any]] = []
         meta, sid = None, session_id
@@ -177,15 +192,16 @@ def register(app: typer.Typer) -> None:
                 traces.append(ev.data)
                 if not as_json:
                     step = (ev.data.get("trace") or {}).get("orchestrationTrace") or {}
-                    err.print(f"[dim]trace: {', '.join(step)}[/]")
+                    cli.err.print(f"trace: {', '.join(step)}", style="dim")
             elif ev.kind == "usage":
                 meta, sid = ev.meta, ev.data.get("session_id", sid)
-        if as_json:
-            out = {"text": "".join(parts), "session_id": sid, **(meta.to_dict() if meta else {})}
-            if trace:
-                out["traces"] = traces
-            print_json(out)
-        else:
+        data = {"text": "".join(parts), "session_id": sid, **(meta.to_dict() if meta else {})}
+        if trace:
+            data["traces"] = traces
+
+        def streamed(_: Any) -> None:  # the answer is already on stdout
             sys.stdout.write("\n")
-            err.print(f"session id: {sid}", markup=False)
+            cli.err.print(f"session id: {sid}")
+
+        emit(data, table=streamed)
         _verbose_attempts(meta)

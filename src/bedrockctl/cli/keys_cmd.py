@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-from bedrockctl.cli.output import STATE, out, print_json, print_kv, print_table, want_json
+from bedrockctl.cli.output import Col, current, emit, print_kv, print_table
 
 keys_app = typer.Typer(help="Gateway keys (bound to a user, a team and an environment).", no_args_is_help=True)
 
@@ -34,11 +36,12 @@ def create(
     tpd: int | None = typer.Option(None, "--tpd", help="Tokens per day."),
     monthly: float | None = typer.Option(None, "--monthly-budget", help="Key budget per month, USD."),
     daily: float | None = typer.Option(None, "--daily-budget", help="Key budget per day, USD."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Create a key. The token and the secret access key are shown once and never stored.
 
     Example: bedrockctl keys create --user ana --team ml --env prod --model haiku --rpm 60 --expires 90d
+
+    Example: TOKEN=$(bedrockctl keys create --user ci --team ml --query token --output text)
     """
     from bedrockctl.services import gateway_admin
 
@@ -57,7 +60,7 @@ def create(
         if v is not None
     }
     created = gateway_admin.create_key(
-        STATE.context().settings,
+        current().app().settings,
         user=user,
         team=team,
         environment=environment,
@@ -66,37 +69,47 @@ def create(
         limits=limits,
         expires_in=_duration(expires),
     )
-    if want_json(json_out):
-        import sys
+    # output redacts secrets; this is the one place they must be shown (once)
+    emit(created, table=_created_table, reveal=SHOWN_ONCE)
 
-        import orjson
 
-        # print_json redacts secrets; this is the one place they must be shown (once).
-        sys.stdout.write(orjson.dumps(created, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
-    shown = {k: v for k, v in created.items() if k not in ("token", "aws_secret_access_key")}
-    print_kv(f"Gateway key {created['key_id']}", shown)
-    out.print("Shown once, store them now:", markup=False)
-    out.print(f"  token (Bearer / OpenAI api_key / AWS_BEARER_TOKEN_BEDROCK): {created['token']}", markup=False)
-    out.print(f"  aws_access_key_id:     {created['aws_access_key_id']}", markup=False)
-    out.print(f"  aws_secret_access_key: {created['aws_secret_access_key']}", markup=False)
+SHOWN_ONCE = ("token", "aws_secret_access_key")
+
+
+def _created_table(created: dict[str, Any]) -> None:
+    out = current().out
+    print_kv(f"Gateway key {created['key_id']}", {k: v for k, v in created.items() if k not in SHOWN_ONCE})
+    out.print("Shown once, store them now:")
+    out.print(f"  token (Bearer / OpenAI api_key / AWS_BEARER_TOKEN_BEDROCK): {created['token']}")
+    out.print(f"  aws_access_key_id:     {created['aws_access_key_id']}")
+    out.print(f"  aws_secret_access_key: {created['aws_secret_access_key']}")
 
 
 @keys_app.command("list")
 def list_keys(
     all_keys: bool = typer.Option(False, "--all", help="Include revoked and expired keys."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """List keys (never their secrets). Example: bedrockctl keys list --all --json"""
     from bedrockctl.services import gateway_admin
 
-    recs = [r.public() for r in gateway_admin.list_keys(STATE.context().settings, include_inactive=all_keys)]
-    if want_json(json_out):
-        print_json(recs)
-        return
+    recs = [r.public() for r in gateway_admin.list_keys(current().app().settings, include_inactive=all_keys)]
+    emit(recs, table=_list_table)
+
+
+def _list_table(recs: list[dict[str, Any]]) -> None:
     print_table(
         "Gateway keys",
-        ["key id", "name", "user", "team", "env", "models", "limits", "expires", "state"],
+        [
+            "key id",
+            "name",
+            "user",
+            "team",
+            "env",
+            Col("models", drop=3),
+            Col("limits", drop=2),
+            Col("expires", drop=1),
+            "state",
+        ],
         [
             (
                 r["key_id"],
@@ -117,16 +130,13 @@ def list_keys(
 @keys_app.command("revoke", epilog="Example:\n\n  bedrockctl keys revoke BGKABCDEFGHIJKLMNOPQ")
 def revoke(
     key_id: str = typer.Argument(..., help="The key id (BGK...)."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Revoke a key; every gateway worker refuses it within gateway.key_cache_ttl seconds."""
     from bedrockctl.services import gateway_admin
 
-    rec = gateway_admin.revoke_key(STATE.context().settings, key_id).public()
-    if want_json(json_out):
-        print_json(rec)
-        return
-    out.print(f"revoked {rec['key_id']} ({rec['user']}, team {rec['team']}) at {rec['revoked_at']}", markup=False)
+    rec = gateway_admin.revoke_key(current().app().settings, key_id).public()
+    line = f"revoked {rec['key_id']} ({rec['user']}, team {rec['team']}) at {rec['revoked_at']}"
+    emit(rec, line=line)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
-from bedrockctl.cli.output import STATE, err, print_json, want_json
+from bedrockctl.cli.output import current, emit
 from bedrockctl.services.policy import FEATURE_NAMES, build_policy, parse_tags
 
 
@@ -14,7 +15,7 @@ def _account(account: str | None) -> str | None:
     if account:
         return account
     try:
-        return STATE.context().sessions.identity().account
+        return current().app().sessions.identity().account
     except Exception:  # no credentials: the policy still prints, with '*' for the account
         return None
 
@@ -25,7 +26,8 @@ def register(app: typer.Typer) -> None:
         epilog="Examples:\n\n  bedrockctl policy --features invoke,discover --model "
         "anthropic.claude-3-haiku-20240307-v1:0"
         "\n\n  bedrockctl policy --features invoke --model us.anthropic.claude-sonnet-4-5-20250929-v1:0 "
-        "--source-cidr 10.0.0.0/8 --explain\n\n  bedrockctl policy --features usage,budgets --json > policy.json",
+        "--source-cidr 10.0.0.0/8 --explain\n\n  bedrockctl policy --features usage,budgets --json > policy.json"
+        "\n\n  bedrockctl policy --features invoke --query 'policy.Statement[].Sid' --output text",
     )
     def policy(
         features: str = typer.Option(
@@ -41,10 +43,9 @@ def register(app: typer.Typer) -> None:
         source_cidr: list[str] = typer.Option([], "--source-cidr", help="Require aws:SourceIp in this CIDR."),
         vpc_endpoint: list[str] = typer.Option([], "--vpc-endpoint", help="Require aws:SourceVpce (vpce-...)."),
         explain: bool = typer.Option(False, "--explain", help="Say why each statement and resource is there."),
-        json_out: bool = typer.Option(False, "--json", help="JSON: {policy, explain, warnings}."),
     ) -> None:
         """Print a least-privilege IAM policy document (stdout) for the features asked for."""
-        chosen_region = region or STATE.flags.get("aws.region") or _configured_region()
+        chosen_region = region or current().flags.get("aws.region") or _configured_region()
         result = build_policy(
             features,
             models=model,
@@ -55,23 +56,29 @@ def register(app: typer.Typer) -> None:
             source_cidrs=source_cidr,
             vpc_endpoints=vpc_endpoint,
         )
-        if want_json(json_out):
-            print_json({"policy": result.document, "explain": result.explain(), "warnings": result.warnings})
-            return
-        sys.stdout.write(result.to_json() + "\n")
-        if explain:
-            for stmt in result.statements:
-                err.print(f"[bold]{stmt.sid}[/]: {stmt.reason}")
-                for arn, why in stmt.resource_reasons.items():
-                    err.print(f"  {arn}: {why}", markup=False)
-                if stmt.condition:
-                    err.print(f"  conditions: {stmt.condition}", markup=False)
-        for warning in result.warnings:
-            err.print(f"[yellow]warning[/] {warning}")
+        data = {"policy": result.document, "explain": result.explain(), "warnings": result.warnings}
+        emit(data, table=lambda _: _render(result, explain))
+
+
+def _render(result: Any, explain: bool) -> None:
+    """The policy document itself on stdout (ready to paste); the explanation and warnings on stderr."""
+    from rich.text import Text
+
+    err = current().err
+    sys.stdout.write(result.to_json() + "\n")
+    if explain:
+        for stmt in result.statements:
+            err.print(Text.assemble((stmt.sid, "bold"), f": {stmt.reason}"))
+            for arn, why in stmt.resource_reasons.items():
+                err.print(f"  {arn}: {why}")
+            if stmt.condition:
+                err.print(f"  conditions: {stmt.condition}")
+    for warning in result.warnings:
+        err.print(Text.assemble(("warning", "yellow"), f" {warning}"))
 
 
 def _configured_region() -> str | None:
     try:
-        return STATE.context().sessions.region  # type: ignore[no-any-return]
+        return current().app().sessions.region  # type: ignore[no-any-return]
     except Exception:
         return None

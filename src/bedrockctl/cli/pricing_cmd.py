@@ -4,74 +4,80 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from bedrockctl.cli.output import STATE, out, print_json, print_table, want_json
+from bedrockctl.cli.money import money
+from bedrockctl.cli.output import Col, current, emit, print_table
 from bedrockctl.files import write_private
 
 pricing_app = typer.Typer(help="The Bedrock price catalog (per 1,000 tokens, USD).", no_args_is_help=True)
 
 
-def _s(v: object) -> str:
-    return "-" if v is None else str(v)
-
-
 @pricing_app.command(
     "show",
     epilog="Examples:\n\n  bedrockctl pricing show\n\n  bedrockctl pricing show --model us.anthropic.claude-sonnet-4-"
-    "5-20250929-v1:0 --region us-east-1\n\n  bedrockctl pricing show --region eu-west-1 --json",
+    "5-20250929-v1:0 --region us-east-1\n\n  bedrockctl pricing show --region eu-west-1 --json\n\n"
+    "  bedrockctl pricing show --output text --query 'prices[].[model_id,input_per_1k,output_per_1k]'",
 )
 def show(
     model: str | None = typer.Option(None, "--model", help="Model id, inference profile id or ARN."),
     region: str | None = typer.Option(None, "--region", help="Region (default: the configured one or us-east-1)."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Prices per model (on-demand, global profile, cache read/write, batch, provisioned throughput)."""
     from bedrockctl.pricing import PriceBook
 
-    ctx = STATE.context()
+    ctx = current().app()
     book = PriceBook.load_for(ctx.settings)
     where = region or ctx.settings.aws.region or "us-east-1"
     if model:
         price = book.price_for(model, where)
-        prices = [price] if price else []
-        if price is None and want_json(json_out):
-            print_json({"model": model, "region": where, "price": None, "priced": False})
+        if price is None:
+            data: dict[str, Any] = {"model": model, "region": where, "price": None, "priced": False}
+            emit(data, line=f"{model} is not in the price list for {where} (unpriced).")
             return
+        prices = [price]
     else:
         prices = [p for e in book for p in [book.price(e.model_id, where)] if p is not None]
-    if want_json(json_out):
-        print_json(
-            {
-                "source": list(book.source),
-                "as_of": book.as_of.isoformat(),
-                "region": where,
-                "prices": [p.to_dict() for p in prices],
-            }
-        )
-        return
-    if not prices:
-        out.print(f"{model} is not in the price list for {where} (unpriced).")
-        return
+    data = {
+        "source": list(book.source),
+        "as_of": book.as_of.isoformat(),
+        "region": where,
+        "prices": [p.to_dict() for p in prices],
+    }
+    emit(data, table=lambda _: _prices_table(prices, where, book.as_of), records="prices")
+
+
+def _prices_table(prices: list[Any], where: str, as_of: Any) -> None:
     rows = []
     for p in prices:
         prov = p.provisioned
+        pt = "-" if prov is None else "/".join(money(v) for v in (prov.no_commitment, prov.one_month, prov.six_month))
         rows.append(
             (
                 p.model_id,
                 p.tier,
-                _s(p.input_per_1k),
-                _s(p.output_per_1k),
-                _s(p.cache_read_per_1k),
-                _s(p.cache_write_per_1k),
-                _s(p.batch_discount),
-                "-" if prov is None else f"{_s(prov.no_commitment)}/{_s(prov.one_month)}/{_s(prov.six_month)}",
+                p.input_per_1k,
+                p.output_per_1k,
+                p.cache_read_per_1k,
+                p.cache_write_per_1k,
+                "-" if p.batch_discount is None else p.batch_discount,
+                pt,
             )
         )
     print_table(
-        f"Bedrock prices in {where}, USD per 1K tokens (as of {book.as_of})",
-        ["model", "tier", "input", "output", "cache read", "cache write", "batch discount", "PT $/unit-h (none/1m/6m)"],
+        f"Bedrock prices in {where}, USD per 1K tokens (as of {as_of})",
+        [
+            Col("model"),
+            Col("tier", drop=3),
+            Col("input", money=True),
+            Col("output", money=True),
+            Col("cache read", money=True, drop=5),
+            Col("cache write", money=True, drop=4),
+            Col("batch discount", drop=2, right=True),
+            Col("PT $/unit-h (none/1m/6m)", drop=1),
+        ],
         rows,
     )
 
@@ -82,13 +88,12 @@ def show(
 )
 def update(
     from_file: Path | None = typer.Option(None, "--from-file", help="A saved GetProducts response (offline)."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Refresh prices from the AWS Price List API (pricing:GetProducts, AmazonBedrock) into the data directory."""
     from bedrockctl.pricing import PriceBook, updated_path
     from bedrockctl.pricing.pricelist import PRICING_ENDPOINT_REGION, fetch_products, merge, parse_products
 
-    ctx = STATE.context()
+    ctx = current().app()
     if from_file is not None:
         doc = json.loads(from_file.read_text())
         items = doc.get("PriceList", []) if isinstance(doc, dict) else doc
@@ -96,12 +101,12 @@ def update(
         items = fetch_products(ctx.sessions.client("pricing", PRICING_ENDPOINT_REGION))
     prices = parse_products(items)
     book = PriceBook.load_for(ctx.settings)
-    current = json.loads(Path(book.path).read_text()) if not book.path.startswith("package:") else None
-    if current is None:
+    catalog = json.loads(Path(book.path).read_text()) if not book.path.startswith("package:") else None
+    if catalog is None:
         from importlib import resources
 
-        current = json.loads(resources.files("bedrockctl.pricing").joinpath("data/prices.json").read_text())
-    new = merge(current, prices)
+        catalog = json.loads(resources.files("bedrockctl.pricing").joinpath("data/prices.json").read_text())
+    new = merge(catalog, prices)
     target = updated_path(ctx.settings)
     write_private(target, json.dumps(new, indent=1) + "\n")
     summary = {
@@ -110,10 +115,8 @@ def update(
         "models": len({m for m, _ in prices}),
         "written": str(target),
     }
-    if want_json(json_out):
-        print_json(summary)
-    else:
-        out.print(f"{summary['prices']} model/Region prices from {summary['products']} products -> {target}")
+    line = f"{summary['prices']} model/Region prices from {summary['products']} products -> {target}"
+    emit(summary, line=line)
 
 
 def register(app: typer.Typer) -> None:

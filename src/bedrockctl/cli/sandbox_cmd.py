@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     )
     def sandbox(
         host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-        port: int = typer.Option(4566, "--port", help="Port to listen on (0 = any free port)."),
+        port: int = typer.Option(4566, "--port", min=0, max=65535, help="Port to listen on (0 = any free port)."),
         seed: str = typer.Option("demo", "--seed", help="Initial estate: demo or empty."),
     ) -> None:
         """Run the offline Bedrock sandbox: an AWS-compatible endpoint for development, tests and the demo."""

@@ -9,14 +9,14 @@ from typing import Any
 
 import typer
 
-from bedrockctl.cli.output import STATE, print_json, print_table, want_json
+from bedrockctl.cli.output import Col, current, emit, print_table
 
 audit_app = typer.Typer(help="The gateway's audit trail: one append-only record per request.", no_args_is_help=True)
 
 
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0 for every interface)."),
-    port: int = typer.Option(8080, "--port", help="TCP port."),
+    port: int = typer.Option(8080, "--port", min=0, max=65535, help="TCP port."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (use PostgreSQL beyond one node)."),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
     tls_cert: str | None = typer.Option(None, "--tls-cert", help="PEM certificate: serve HTTPS."),
@@ -59,14 +59,15 @@ def serve(
     from bedrockctl.server.gateway.options import GatewayOptions, master_secret
     from bedrockctl.store.gateway import open_engine
 
-    ctx = STATE.context()
+    cli = current()
+    ctx = cli.app()
     opts = GatewayOptions.from_settings(ctx.settings)
     open_engine(ctx.settings, opts, migrate=True).dispose()  # migrate once, before the workers start
     master_secret(opts, ctx.settings)  # create the secret file once, if it is the one in use
     for env_name, value in (
-        ("BEDROCKCTL_CONFIG", STATE.config_path),
-        ("BEDROCKCTL_REGION", STATE.flags.get("aws.region")),
-        ("BEDROCKCTL_PROFILE", STATE.flags.get("aws.profile")),
+        ("BEDROCKCTL_CONFIG", cli.config_path),
+        ("BEDROCKCTL_REGION", cli.flags.get("aws.region")),
+        ("BEDROCKCTL_PROFILE", cli.flags.get("aws.profile")),
     ):
         if value:
             os.environ[env_name] = str(value)
@@ -142,20 +143,30 @@ def audit_list(
     user: str | None = typer.Option(None, "--user"),
     status: str | None = typer.Option(None, "--status", help="ok, budget_exceeded, rate_limited, ..."),
     limit: int = typer.Option(50, "--limit", help="The most recent N records."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
-    """The most recent audit records. Example: bedrockctl audit list --since 24h --team ml"""
+    """The most recent audit records. Example: bedrockctl audit list --since 24h --team ml --output text"""
     from bedrockctl.services.gateway_admin import audit_records
 
-    settings = STATE.context().settings
+    settings = current().app().settings
     found = audit_records(settings, since=_since(since), key_id=key, team=team, user=user, status=status, limit=limit)
-    rows = [r.public() for r in found]
-    if want_json(json_out):
-        print_json(rows)
-        return
+    emit([r.public() for r in found], table=_audit_table)
+
+
+def _audit_table(rows: list[dict[str, Any]]) -> None:
     print_table(
         "Gateway audit",
-        ["time", "key", "user", "team", "model", "tokens in/out", "cost $", "status", "ms", "client"],
+        [
+            Col("time", drop=2),
+            "key",
+            "user",
+            "team",
+            "model",
+            Col("tokens in/out", drop=3, right=True),
+            Col("cost $", money=True),
+            "status",
+            Col("ms", drop=4, right=True),
+            Col("client", drop=1),
+        ],
         [
             (
                 r["time"],
@@ -179,35 +190,45 @@ def audit_export(
     since: str | None = typer.Option(None, "--since", help="ISO time or a duration such as 30m, 24h, 7d."),
     until: str | None = typer.Option(None, "--until", help="ISO time (exclusive)."),
     fmt: str = typer.Option("jsonl", "--format", help="jsonl, csv or invocation-log (ingestible by `usage`)."),
-    output: str | None = typer.Option(None, "--output", "-o", help="File to write (default: stdout)."),
+    file: str | None = typer.Option(None, "--file", "-o", help="File to write (default: stdout)."),
 ) -> None:
-    """Every audit record of a period. Example: bedrockctl audit export --since 7d --format csv -o audit.csv"""
+    """Every audit record of a period, in --format, to --file or stdout. With --file the result is a summary (records,
+    file, format); without it, --output json/yaml/text/csv prints the records themselves in that format.
+
+    Example: bedrockctl audit export --since 7d --format csv -o audit.csv"""
     import csv
 
     import orjson
 
     from bedrockctl.services.gateway_admin import audit_records
 
-    records = audit_records(STATE.context().settings, since=_since(since), until=_since(until), limit=None)
-    fh = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
+    if fmt not in ("jsonl", "csv", "invocation-log"):
+        raise typer.BadParameter("--format must be jsonl, csv or invocation-log", param_hint="--format")
+
+    cli = current()
+    records = audit_records(cli.app().settings, since=_since(since), until=_since(until), limit=None)
+    docs = (r.invocation_log() if fmt == "invocation-log" else r.public() for r in records)
+    if file is None and cli.machine:
+        emit(list(docs))
+        return
+    count = 0
+    fh = open(file, "w", newline="") if file else sys.stdout  # noqa: SIM115
     try:
-        if fmt == "csv":
-            writer: csv.DictWriter[str] | None = None
-            for r in records:
-                row = r.public()
-                if writer is None:
-                    writer = csv.DictWriter(fh, fieldnames=list(row))
-                    writer.writeheader()
-                writer.writerow(row)
-        elif fmt in ("jsonl", "invocation-log"):
-            for r in records:
-                doc = r.public() if fmt == "jsonl" else r.invocation_log()
+        writer: csv.DictWriter[str] | None = None
+        for doc in docs:  # streamed: an export of every record never sits in memory
+            count += 1
+            if fmt != "csv":
                 fh.write(orjson.dumps(doc).decode() + "\n")
-        else:
-            raise typer.BadParameter("--format must be jsonl, csv or invocation-log")
+                continue
+            if writer is None:
+                writer = csv.DictWriter(fh, fieldnames=list(doc))
+                writer.writeheader()
+            writer.writerow(doc)
     finally:
-        if output:
+        if file:
             fh.close()
+    if file:
+        emit({"records": count, "file": file, "format": fmt}, line=f"{count} audit records -> {file} ({fmt})")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import sys
-from decimal import Decimal
 from typing import Any
 
 import typer
 
-from bedrockctl.cli.output import STATE, err, print_json, print_table, want_json
+from bedrockctl.cli.money import money_column
+from bedrockctl.cli.output import Col, current, emit, print_table
 
 usage_app = typer.Typer(
     help="Usage analytics: ingest logs and CloudTrail, report by model, user, day, tag.", no_args_is_help=True
@@ -30,17 +28,9 @@ REPORT_EPILOG = """Examples:
   bedrockctl usage report --by user,tag:workflow --since 2026-11-01 --until 2026-11-30 --csv
 
   bedrockctl usage report --by day --json
+
+  bedrockctl usage report --by model --output text --query 'rows[].[model,cost_usd]'
 """
-
-
-def fmt_cost(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value else "0"
-    return str(value)
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: fmt_cost(v) if isinstance(v, Decimal) else v for k, v in row.items()}
 
 
 @usage_app.command("ingest", epilog=INGEST_EPILOG)
@@ -55,7 +45,6 @@ def ingest_cmd(
     ),
     since: str | None = typer.Option(None, "--since", help="Only records at or after this date (YYYY-MM-DD)."),
     full: bool = typer.Option(False, "--full", help="Ignore checkpoints and re-read everything (still deduplicated)."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Ingest usage records incrementally; the same data ingested twice counts once. Bad records are reported."""
     from bedrockctl.extras import require
@@ -68,14 +57,15 @@ def ingest_cmd(
     specs = [*invocation_logs, *cloudtrail]
     if not specs:
         raise UsageSourceError("nothing to ingest: give --invocation-logs SRC and/or --cloudtrail SRC")
-    ctx = STATE.context()
+    ctx = current().app()
     store = UsageStore.for_settings(ctx.settings)
     needs_aws = any(s.startswith(("s3://", "cloudwatch:", "lookup")) for s in specs)
     report = ingest(store, specs, sessions=ctx.sessions if needs_aws else None, since=since, full=full)
-    data = report.to_dict()
-    if want_json(json_out):
-        print_json(data)
-        return
+    emit(report.to_dict(), table=lambda _: _ingest_table(report))
+
+
+def _ingest_table(report: Any) -> None:
+    err = current().err
     print_table(
         "Usage ingest",
         [
@@ -100,9 +90,9 @@ def ingest_cmd(
         ],
     )
     for bad in report.bad[:20]:
-        err.print(f"bad record {bad.origin}:{bad.line}: {bad.reason}", markup=False)
+        err.print(f"bad record {bad.origin}:{bad.line}: {bad.reason}")
     if report.bad_records > 20:
-        err.print(f"... {report.bad_records - 20} more bad records (see --json)", markup=False)
+        err.print(f"... {report.bad_records - 20} more bad records (see --output json)")
 
 
 def load_report(by: str | None, days: int | None, since: str | None, until: str | None) -> Any:
@@ -114,7 +104,7 @@ def load_report(by: str | None, days: int | None, since: str | None, until: str 
     from bedrockctl.analytics.store import UsageStore
     from bedrockctl.pricing import PriceBook
 
-    ctx = STATE.context()
+    ctx = current().app()
     store = UsageStore.for_settings(ctx.settings)
     if not store.has_data():
         raise NoUsageData(f"no usage data under {store.root}")
@@ -133,8 +123,6 @@ def report_cmd(
     days: int | None = typer.Option(None, "--days", help="The last N days (UTC, including today)."),
     since: str | None = typer.Option(None, "--since", help="Start date (inclusive)."),
     until: str | None = typer.Option(None, "--until", help="End date (inclusive)."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
-    csv_out: bool = typer.Option(False, "--csv", help="CSV output."),
     engine: str = typer.Option("local", "--engine", help="local (DuckDB over the ingested ledger) or athena."),
     athena_database: str | None = typer.Option(None, "--athena-database", help="Glue database (--engine athena)."),
     athena_output: str | None = typer.Option(None, "--athena-output", help="s3:// query result location."),
@@ -149,43 +137,36 @@ def report_cmd(
         from bedrockctl.analytics.errors import ReportSpecError
 
         raise ReportSpecError(f"unknown --engine {engine!r}: use local or athena")
-    columns = [
-        *rep.groups,
-        "invocations",
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "unique_users",
-        "cost_usd",
+    from bedrockctl.analytics.reports import METRICS
+
+    columns = [*rep.groups, *METRICS]
+    emit(rep.to_dict(), table=lambda _: _report_table(rep), records="rows", columns=columns)
+
+
+def _report_table(rep: Any) -> None:
+    from bedrockctl.analytics.reports import METRICS
+
+    figures = [  # ids (the groups) and money stay; token figures go first when the table does not fit
+        Col("invocations", right=True),
+        Col("input", drop=2, right=True),
+        Col("output", drop=1, right=True),
+        Col("cache read", drop=3, right=True),
+        Col("cache write", drop=4, right=True),
+        Col("users", drop=5, right=True),
+        Col("cost USD", right=True),
     ]
-    if want_json(json_out):
-        data = rep.to_dict()
-        data["rows"] = [_jsonable(r) for r in rep.rows]
-        data["totals"] = _jsonable(rep.totals)
-        print_json(data)
-        return
-    if csv_out:
-        w = csv.writer(sys.stdout, lineterminator="\n")
-        w.writerow(columns)
-        for r in rep.rows:
-            w.writerow(["" if r.get(c) is None else fmt_cost(r.get(c)) for c in columns])
-        return
-    rows = [
-        [
-            r.get(c) if c != "cost_usd" else fmt_cost(r[c]) + (" *" if r.get("unpriced_invocations") else "")
-            for c in columns
-        ]
-        for r in rep.rows
-    ]
-    total_row = ["TOTAL"] + [""] * (len(rep.groups) - 1) if rep.groups else []
-    rows.append([*total_row, *(fmt_cost(rep.totals[c]) for c in columns[len(rep.groups) :])])
-    print_table(f"Usage by {', '.join(rep.groups) or 'total'}", columns, rows)
+    rows: list[list[Any]] = [[r.get(g) for g in rep.groups] + [r.get(f) for f in METRICS] for r in rep.rows]
+    total_label = ["TOTAL"] + [""] * (len(rep.groups) - 1) if rep.groups else []
+    rows.append([*total_label, *(rep.totals.get(f) for f in METRICS)])
+    costs = money_column(row[-1] for row in rows)
+    flags = [" *" if r.get("unpriced_invocations") else "" for r in rep.rows] + [""]
+    for row, cost, flag in zip(rows, costs, flags, strict=True):
+        row[-1] = cost + flag
+    print_table(f"Usage by {', '.join(rep.groups) or 'total'}", [*map(Col, rep.groups), *figures], rows)
     for u in rep.unpriced:
-        err.print(
+        current().err.print(
             f"* unpriced: {u['model_id']} in {u['region']} ({u['invocations']} invocations) -- not in "
-            "the price list, cost not counted",
-            markup=False,
+            "the price list, cost not counted"
         )
 
 
@@ -208,7 +189,7 @@ def athena_report(
         raise ReportSpecError("--engine athena needs --athena-database (the Glue database with the invocations view)")
     if output and not output.startswith("s3://"):
         raise ReportSpecError(f"bad --athena-output {output!r}: use s3://bucket/prefix/")
-    ctx = STATE.context()
+    ctx = current().app()
     runner = AthenaRunner(ctx.sessions.client("athena"), database=database, output_location=output, workgroup=workgroup)
     return run_report(runner, by, days=days, since=since, until=until, book=PriceBook.load_for(ctx.settings))
 
@@ -230,25 +211,25 @@ def export_cmd(
     days: int | None = typer.Option(None, "--days", help="The last N days."),
     since: str | None = typer.Option(None, "--since", help="Start date (inclusive)."),
     until: str | None = typer.Option(None, "--until", help="End date (inclusive)."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Archive usage reports (CSV and Parquet) to S3 with SSE-KMS and an optional lifecycle retention rule."""
     from bedrockctl.analytics.export import export_reports, parse_s3_url
 
     parse_s3_url(to)
     reports = [load_report(b, days, since, until) for b in by]
-    ctx = STATE.context()
+    ctx = current().app()
     res = export_reports(ctx.sessions.client("s3"), to, reports, kms_key=kms_key, retention_days=retention_days)
-    if want_json(json_out):
-        print_json(res.to_dict())
-        return
-    print_table(
-        f"Exported to s3://{res.bucket}",
-        ["key", "rows", "bytes"],
-        [(o["key"], o["rows"], o["bytes"]) for o in res.objects],
-    )
-    if res.lifecycle_rule:
-        err.print(f"lifecycle rule {res.lifecycle_rule['ID']}: expire after {retention_days} days", markup=False)
+
+    def table(_: Any) -> None:
+        print_table(
+            f"Exported to s3://{res.bucket}",
+            ["key", Col("rows", right=True), Col("bytes", right=True)],
+            [(o["key"], o["rows"], o["bytes"]) for o in res.objects],
+        )
+        if res.lifecycle_rule:
+            current().err.print(f"lifecycle rule {res.lifecycle_rule['ID']}: expire after {retention_days} days")
+
+    emit(res.to_dict(), table=table, records="objects")
 
 
 PUBLISH_EPILOG = """Examples:
@@ -265,22 +246,21 @@ def publish_metrics_cmd(
     days: int = typer.Option(1, "--days", help="Publish the last N days (one datapoint per day)."),
     since: str | None = typer.Option(None, "--since", help="Start date (inclusive; overrides --days)."),
     until: str | None = typer.Option(None, "--until", help="End date (inclusive)."),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Put per-model and per-team tokens and cost into CloudWatch (PutMetricData, one datapoint per day)."""
     from bedrockctl.analytics.metrics import publish
 
     n_days = None if since else days
     reports = {key: load_report(f"day,{key}", n_days, since, until) for key in ("model", "tag:team")}
-    ctx = STATE.context()
+    ctx = current().app()
     res = publish(ctx.sessions.client("cloudwatch"), reports, namespace)
-    if want_json(json_out):
-        print_json(res)
-        return
-    err.print(
-        f"published {res['metric_data']} metric data to {namespace} in {res['put_metric_data_calls']} calls",
-        markup=False,
-    )
+
+    def table(_: Any) -> None:
+        current().err.print(
+            f"published {res['metric_data']} metric data to {namespace} in {res['put_metric_data_calls']} calls"
+        )
+
+    emit(res, table=table)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from bedrockctl.cli.output import STATE, out, print_json, print_table, want_json
+from bedrockctl.cli.output import current, emit, print_table
 
 users_app = typer.Typer(help="Web console users (local accounts; roles admin and member).", no_args_is_help=True)
 
@@ -21,7 +21,7 @@ def _service() -> Any:
     from bedrockctl.services.users import UserService
     from bedrockctl.store import Store
 
-    settings = STATE.context().settings
+    settings = current().app().settings
     return UserService(Store(default_store_url(settings)).engine)
 
 
@@ -56,28 +56,25 @@ def create(
         "--password-stdin",
         help="Read the password from standard input (else prompt, or $BEDROCKCTL_USER_PASSWORD).",
     ),
-    json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Create a console user. Example: bedrockctl users create ana --admin"""
     from bedrockctl.services.users import SYSTEM
 
     svc = _service()
     user = svc.create(SYSTEM, username, _password(password_stdin), role="admin" if admin else "member", team=team)
-    if want_json(json_out):
-        print_json(user)
-        return
-    out.print(f"Created {user['role']} {user['username']} (team {user['team']}). Sign in at the console with it.")
+    line = f"Created {user['role']} {user['username']} (team {user['team']}). Sign in at the console with it."
+    emit(user, line=line)
 
 
 @users_app.command("list", epilog="Examples:\n\n  bedrockctl users list\n\n  bedrockctl users list --json")
-def list_users(json_out: bool = typer.Option(False, "--json", help="JSON output.")) -> None:
+def list_users() -> None:
     """Every console user."""
     from bedrockctl.services.users import SYSTEM
 
-    users = _service().list(SYSTEM)
-    if want_json(json_out):
-        print_json(users)
-        return
+    emit(_service().list(SYSTEM), table=_users_table)
+
+
+def _users_table(users: list[dict[str, Any]]) -> None:
     print_table(
         "Console users",
         ["user", "role", "team", "status", "sign-in"],
@@ -97,8 +94,9 @@ def passwd(
     from bedrockctl.services.users import SYSTEM
 
     svc = _service()
-    svc.set_password(SYSTEM, _user_id(svc, username), _password(password_stdin))
-    out.print(f"Password of {username} changed.")
+    uid = _user_id(svc, username)
+    svc.set_password(SYSTEM, uid, _password(password_stdin))
+    emit({"username": username, "password_changed": True}, line=f"Password of {username} changed.")
 
 
 @users_app.command("set", epilog="Example:\n\n  bedrockctl users set bob --role admin")
@@ -113,9 +111,8 @@ def set_user(
 
     svc = _service()
     user = svc.update(SYSTEM, _user_id(svc, username), role=role, team=team, disabled=disabled)
-    out.print(
-        f"{user['username']}: {user['role']}, team {user['team']}, {'disabled' if user['disabled'] else 'active'}"
-    )
+    line = f"{user['username']}: {user['role']}, team {user['team']}, {'disabled' if user['disabled'] else 'active'}"
+    emit(user, line=line)
 
 
 @users_app.command("delete", epilog="Example:\n\n  bedrockctl users delete bob")
@@ -128,7 +125,7 @@ def delete(username: str = typer.Argument(...), yes: bool = typer.Option(False, 
     if not yes:
         typer.confirm(f"Delete {username} and their stored credentials?", abort=True)
     svc.delete(SYSTEM, uid)
-    out.print(f"Deleted {username}.")
+    emit({"username": username, "deleted": True}, line=f"Deleted {username}.")
 
 
 def register(app: typer.Typer) -> None:

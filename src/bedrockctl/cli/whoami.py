@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from bedrockctl.cli.output import STATE, print_json, print_kv, want_json
+from bedrockctl.cli.output import current, emit, print_kv
 
 
 def register(app: typer.Typer) -> None:
     @app.command(
         "whoami",
-        epilog="Examples:\n\n  bedrockctl whoami\n\n  bedrockctl --profile dev whoami --json",
+        epilog="Examples:\n\n  bedrockctl whoami\n\n  bedrockctl --profile dev whoami --json\n\n"
+        "  bedrockctl whoami --query account --output text",
     )
-    def whoami(json_out: bool = typer.Option(False, "--json", help="JSON output.")) -> None:
+    def whoami() -> None:
         """Show who you are to AWS: account, ARN, which credential source won, region and expiry."""
-        ctx = STATE.context()
-        info = ctx.sessions.whoami()
-        if want_json(json_out):
-            print_json(info)
-        else:
-            print_kv("AWS identity", info)
+        info = current().app().sessions.whoami()
+        emit(info, table=lambda data: print_kv("AWS identity", data))
