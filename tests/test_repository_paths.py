@@ -20,6 +20,8 @@ OUTSIDE_ROOTS = ("work", "home", "root", "Users", "mnt", "opt", "srv", "media", 
 ABSOLUTE = re.compile(r"(?<![\w.~/<:-])/(?:" + "|".join(OUTSIDE_ROOTS) + r")(?:/[\w.@{}$-]*)+")
 CLIMB = re.compile(r"(?<![\w./-])((?:\.\./)+[\w.@{}$-]*(?:/[\w.@{}$-]+)*)")
 SIBLINGS = ("../shared",)  # folders beside a checkout that a clone elsewhere does not have
+# paths inside the container image the Dockerfile builds (not the host's): its install prefix
+IMAGE_PATHS = ("/opt/bedrockctl",)
 
 
 def tracked_files() -> list[Path]:
@@ -47,6 +49,8 @@ def offences(path: Path, text: str) -> list[str]:
     found = []
     for lineno, line in enumerate(text.splitlines(), 1):
         for m in ABSOLUTE.finditer(line):
+            if m.group(0).startswith(IMAGE_PATHS):
+                continue
             found.append(f"{path.relative_to(REPO)}:{lineno}: {m.group(0)}")
         for m in CLIMB.finditer(line):
             target = Path(os.path.normpath(path.parent / m.group(1)))

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from bedrockctl.server.gateway.audit import query
+from bedrockctl.store.audit import query
 from bedrockctl.store import Store
 
 from .calls import HAIKU, MESSAGES, converse
