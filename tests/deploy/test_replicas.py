@@ -24,8 +24,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from bedrockctl.store.audit import query
 from bedrockctl.store import Store
+from bedrockctl.store.audit import query
 
 from .calls import HAIKU, MESSAGES, converse
 from .layout import k8s_object
