@@ -113,7 +113,11 @@ def _bearer_converse(endpoint: str, token: str) -> int:
 def test_bearer_token_types(boto_client: Callable[..., Any], sandbox_admin: SandboxAdmin, sandbox_env: Any) -> None:
     endpoint = sandbox_env.endpoint_url
     short_only = build_policy(
-        "invoke", models=[HAIKU], region="us-east-1", account_id=ACCOUNT, guards=InvokeGuards.parse(None, ["short-term"])
+        "invoke",
+        models=[HAIKU],
+        region="us-east-1",
+        account_id=ACCOUNT,
+        guards=InvokeGuards.parse(None, ["short-term"]),
     )
     stmt = next(s for s in short_only.statements if s.sid == "BedrockctlApiKeys")
     assert stmt.condition == {"StringEquals": {"bedrock:bearerTokenType": "SHORT_TERM"}}
