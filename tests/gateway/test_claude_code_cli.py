@@ -1,23 +1,19 @@
 """Claude Code itself, in ``-p`` mode, through the gateway with the settings ``keys create --for claude-code``
-prints: with the bearer token, and with the key's SigV4 pair instead. The package comes from the npm registry into
-``.cache/claude-code/`` (ignored by git) once per version; the test is skipped with the reason when node or npm is
-missing or the registry cannot be reached."""
+prints: with the bearer token, and with the key's SigV4 pair instead (Claude Code from npm: ``tests/npm_tools.py``)."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from npm_tools import claude_code_bin
+
 from .test_cli import _cli, _config
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = "@anthropic-ai/claude-code@2.1.197"
 QUIET = {  # no telemetry, updates or other traffic: the machine reaches only the gateway
     "DISABLE_TELEMETRY": "1",
     "DISABLE_AUTOUPDATER": "1",
@@ -28,24 +24,7 @@ QUIET = {  # no telemetry, updates or other traffic: the machine reaches only th
 
 @pytest.fixture(scope="session")
 def claude_bin() -> Path:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.skip("node and npm are needed to run Claude Code")
-    target = ROOT / ".cache" / "claude-code" / PACKAGE.rsplit("@", 1)[1]
-    target.mkdir(parents=True, exist_ok=True)
-    with (target / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / "installed").exists():
-            (target / "package.json").write_text('{"private": true}')
-            cmd = [npm, "install", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", PACKAGE]
-            try:
-                done = subprocess.run(cmd, cwd=target, capture_output=True, text=True, timeout=600, check=False)
-            except subprocess.TimeoutExpired:
-                pytest.skip("npm install of Claude Code timed out")
-            if done.returncode != 0:
-                pytest.skip(f"npm install of Claude Code failed: {done.stderr.strip()[-300:]}")
-            (target / "installed").write_text(PACKAGE)
-    return target / "node_modules" / ".bin" / "claude"
+    return claude_code_bin()
 
 
 def _claude(claude_bin: Path, env: dict[str, str], home: Path) -> subprocess.CompletedProcess[str]:
