@@ -82,41 +82,74 @@ def _prices_table(prices: list[Any], where: str, as_of: Any) -> None:
     )
 
 
-@pricing_app.command(
-    "update",
-    epilog="Examples:\n\n  bedrockctl pricing update\n\n  bedrockctl pricing update --from-file products.json --json",
-)
+UPDATE_EPILOG = """Examples:
+
+  bedrockctl pricing update
+
+  bedrockctl pricing update --from-file AmazonBedrock.json --from-file AmazonBedrockFoundationModels.json
+
+  bedrockctl pricing update --from-file products.json --output json --query 'changes[?change==`changed`]'
+"""
+
+
+@pricing_app.command("update", epilog=UPDATE_EPILOG)
 def update(
-    from_file: Path | None = typer.Option(None, "--from-file", help="A saved GetProducts response (offline)."),
+    from_file: list[Path] = typer.Option(
+        [], "--from-file", help="A saved GetProducts response or bulk offer file (offline); repeatable."
+    ),
 ) -> None:
-    """Refresh prices from the AWS Price List API (pricing:GetProducts, AmazonBedrock) into the data directory."""
+    """Rebuild the price book from the AWS Price List (AmazonBedrock service codes) and show what changed."""
+    from importlib import resources
+
     from bedrockctl.pricing import PriceBook, updated_path
-    from bedrockctl.pricing.pricelist import PRICING_ENDPOINT_REGION, fetch_products, merge, parse_products
+    from bedrockctl.pricing.bookupdate import diff, merge
+    from bedrockctl.pricing.pricelist import PRICING_ENDPOINT_REGION, fetch_products, parse_rows
 
     ctx = current().app()
-    if from_file is not None:
-        doc = json.loads(from_file.read_text())
-        items = doc.get("PriceList", []) if isinstance(doc, dict) else doc
+    if from_file:
+        docs: list[Any] = [json.loads(f.read_text()) for f in from_file]
     else:
-        items = fetch_products(ctx.sessions.client("pricing", PRICING_ENDPOINT_REGION))
-    prices = parse_products(items)
+        docs = [fetch_products(ctx.sessions.client("pricing", PRICING_ENDPOINT_REGION))]
+    rows, skipped = parse_rows(docs)
     book = PriceBook.load_for(ctx.settings)
-    catalog = json.loads(Path(book.path).read_text()) if not book.path.startswith("package:") else None
-    if catalog is None:
-        from importlib import resources
-
-        catalog = json.loads(resources.files("bedrockctl.pricing").joinpath("data/prices.json").read_text())
-    new = merge(catalog, prices)
+    if book.path.startswith("package:"):
+        current_doc = json.loads(resources.files("bedrockctl.pricing").joinpath("data/prices.json").read_text())
+    else:
+        current_doc = json.loads(Path(book.path).read_text())
+    new = merge(current_doc, rows)
+    changes = diff(current_doc, new)
     target = updated_path(ctx.settings)
     write_private(target, json.dumps(new, indent=1) + "\n")
+    token_sets = {(r.subject, r.region) for r in rows if r.kind == "token" and r.tier == "standard"}
     summary = {
-        "products": len(items),
-        "prices": len(prices),
-        "models": len({m for m, _ in prices}),
+        "products": sum(1 for d in docs for _ in _products(d)),
+        "rates": len(rows),
+        "prices": len({k for k in token_sets if k[1]}),
+        "models": len({r.subject for r in rows if r.kind == "token"}),
+        "skipped": skipped,
+        "added": sum(1 for c in changes if c["change"] == "added"),
+        "removed": sum(1 for c in changes if c["change"] == "removed"),
+        "changed": sum(1 for c in changes if c["change"] == "changed"),
+        "changes": changes,
         "written": str(target),
     }
-    line = f"{summary['prices']} model/Region prices from {summary['products']} products -> {target}"
-    emit(summary, line=line)
+    emit(summary, table=_changes_table, records="changes")
+
+
+def _products(doc: Any) -> Any:
+    from bedrockctl.pricing.pricelist import products
+
+    return products(doc)
+
+
+def _changes_table(data: dict[str, Any]) -> None:
+    print_table(
+        f"Price book changes: {data['added']} added, {data['removed']} removed, {data['changed']} changed "
+        f"({data['rates']} rates from {data['products']} products)",
+        [Col("change"), Col("model / section"), Col("dimension"), Col("old", right=True), Col("new", right=True)],
+        [(c["change"], c["subject"], c["dimension"], c["old"] or "-", c["new"] or "-") for c in data["changes"]],
+    )
+    current().out.print(f"written: {data['written']}")
 
 
 def register(app: typer.Typer) -> None:

@@ -3,8 +3,9 @@
 The price book (``data/prices.json``, schema 2; schema 1 books read the same, without the new dimensions) holds
 per model the on-demand token rates (``on_demand``; ``region_overrides`` where a Region differs), the ``global``
 profile rates, ``long_context`` rates above ``threshold_tokens`` input tokens, service ``tiers`` (priority,
-flex), ``provisioned`` throughput per model unit-hour and commitment, and ``per_image`` rates; beside the models,
-``guardrails`` (per 1,000 text units per policy type) and ``custom_model_import`` (per Custom Model Unit-minute).
+flex) and ``provisioned`` throughput per model unit-hour and commitment; beside the models, ``images`` (per image
+by quality and size), ``guardrails`` (per 1,000 text units per policy type) and ``custom_model_import`` (per Custom
+Model Unit-minute).
 
 A dimension the book does not hold is reported in ``RateRecord.unpriced`` with the reason (the book's
 ``unpriced`` section says why, when we know); it is never filled with a guess. Routing: an in-Region call and a
@@ -85,11 +86,14 @@ def _date(value: Any, default: date) -> date:
     return date.fromisoformat(str(value)) if value else default
 
 
-def provenance(book: Any, raw_model: Mapping[str, Any], key: str) -> tuple[str, date]:
-    """(source, as_of) of one dimension: the model's ``sources[key]``, else the book's ``dimension_sources[key]``,
-    else the book's first source and date."""
-    for table in (raw_model.get("sources") or {}, book.doc.get("dimension_sources") or {}):
-        entry = table.get(key)
+def provenance(book: Any, raw_model: Mapping[str, Any], block: str, dim: str) -> tuple[str, date]:
+    """(source, as_of) of one rate: the model's ``sources`` for it (``input``, ``global.input``), else the book's
+    ``dimension_sources`` (``global.input``, ``global``, ``input``), else the model's ``sources["*"]`` (what
+    ``pricing update`` kept from the book before), else the book's first source and date."""
+    own = dim if block == "on_demand" else f"{block}.{dim}"
+    model_sources = raw_model.get("sources") or {}
+    book_sources = book.doc.get("dimension_sources") or {}
+    for entry in (model_sources.get(own), *(book_sources.get(k) for k in (own, block, dim)), model_sources.get("*")):
         if entry:
             return str(entry["source"]), _date(entry.get("as_of"), book.as_of)
     return (book.source[0] if book.source else book.path), book.as_of
@@ -145,7 +149,7 @@ def lookup(
         usd = Decimal(str(value))
         if tier == "batch":
             usd = usd * (Decimal(1) - book.batch_discount)
-        src, as_of = provenance(book, raw, dim if block_key == "on_demand" else block_key)
+        src, as_of = provenance(book, raw, block_key, dim)
         rates[dim] = Rate(usd, "1K tokens", src, as_of)
     long_ctx = raw.get("long_context") or {}
     threshold = long_ctx.get("threshold_tokens")
@@ -212,16 +216,15 @@ def guardrail_rate(book: Any, policy: str) -> Rate | Unpriced:
 def image_rate(book: Any, model_ref: str, quality: str, size: str) -> Rate | Unpriced:
     """USD per generated image of ``quality`` (standard, premium) and ``size`` (``1024x1024``)."""
     resolved = routing_of(model_ref)
-    entry = book.entry(resolved[0]) if resolved else None
-    if entry is None:
-        return Unpriced(f"{model_ref} is not in the price book")
-    raw = (book.doc.get("models") or {}).get(entry.model_id) or {}
-    value = (raw.get("per_image") or {}).get(f"{quality}/{size}")
+    if resolved is None:
+        return Unpriced(f"not a model id or ARN: {model_ref}")
+    model_id = resolved[0]
+    images = book.doc.get("images") or {}
+    value = ((images.get("models") or {}).get(model_id) or {}).get(f"{quality}/{size}")
     if value is None:
-        reason = _book_reason(book, "images", entry.model_id)
-        return Unpriced(reason or f"the price book has no {quality} {size} image rate for {entry.model_id}")
-    src, as_of = provenance(book, raw, "per_image")
-    return Rate(Decimal(str(value)), "image", src, as_of)
+        reason = _book_reason(book, "images", model_id)
+        return Unpriced(reason or f"the price book has no {quality} {size} image rate for {model_id}")
+    return Rate(Decimal(str(value)), "image", str(images.get("source", "")), _date(images.get("as_of"), book.as_of))
 
 
 def custom_model_unit_rate(book: Any, cmu_version: str, region: str) -> Rate | Unpriced:
@@ -231,6 +234,4 @@ def custom_model_unit_rate(book: Any, cmu_version: str, region: str) -> Rate | U
     if value is None:
         reason = cmi.get("unpriced") or _book_reason(book, "custom_model_import", "")
         return Unpriced(reason or f"no Custom Model Unit rate for version {cmu_version} in {region}")
-    return Rate(
-        Decimal(str(value)), "CMU-minute", str(cmi.get("source", "")), _date(cmi.get("as_of"), book.as_of)
-    )
+    return Rate(Decimal(str(value)), "CMU-minute", str(cmi.get("source", "")), _date(cmi.get("as_of"), book.as_of))
