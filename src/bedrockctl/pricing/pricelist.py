@@ -191,9 +191,7 @@ def classify(product: Mapping[str, Any], dim: Mapping[str, Any], names: Mapping[
 def parse_rows(docs: Iterable[Any]) -> tuple[list[PriceRow], dict[str, int]]:
     """Every priced dimension of the given responses / offer files, and the count of skipped prices by reason
     kind (the first words of the reason)."""
-    catalog = load_catalog()
-    names = {_flat(m.model_name): m.model_id for m in catalog.models}
-    names.update({_flat(m.model_id): m.model_id for m in catalog.models})
+    names = model_names()
     rows: list[PriceRow] = []
     skipped: dict[str, int] = {}
     for doc in docs:
@@ -227,3 +225,49 @@ def fetch_products(pricing_client: Any, service_codes: Iterable[str] = SERVICE_C
         for page in paginator.paginate(ServiceCode=code, FormatVersion="aws_v1"):
             items.extend(page.get("PriceList", []))
     return items
+
+
+@dataclass(frozen=True)
+class UsageTypeInfo:
+    """What a bill's usage type (Cost Explorer ``USAGE_TYPE``, CUR ``line_item_usage_type``) meters."""
+
+    kind: str  # token | provisioned | other
+    dimension: str | None  # input | output | cache_read | cache_write | cache_write_1h (tokens), commitment
+    tier: str  # standard | batch | priority | flex | reserved
+    routing: str  # regional | global
+    context: str  # standard | long
+    model_hint: str  # the model part of the usage type (``Claude3.5Haiku``), "" when it names none
+
+
+def describe_usage_type(usage_type: str) -> UsageTypeInfo:
+    """Classify a usage type the way ``classify`` reads the Price List (same words, same order)."""
+    core = core_usage_type(usage_type)
+    h = _flat(core)
+    low = core.lower()
+    cut = min(
+        (i for i in (low.find(m) for m in ("-input", "-output", "-cache", "-provisioned", "_")) if i > 0), default=0
+    )
+    hint = core[:cut] if cut else ""
+    if "provisionedthroughput" in h or "modelunit" in h:
+        term = next((t for key, t in _COMMITMENTS if key in h), "no_commitment")
+        return UsageTypeInfo("provisioned", term, "standard", "regional", "standard", hint)
+    if "reserved" in h:
+        return UsageTypeInfo("token", _direction(h), "reserved", "regional", "standard", hint)
+    direction = _direction(h) if "token" in h else None
+    if direction is None:
+        return UsageTypeInfo("other", None, "standard", "regional", "standard", hint)
+    routing = "global" if "global" in h else "regional"
+    context = "long" if "longcontext" in h or "longctx" in h else "standard"
+    return UsageTypeInfo("token", direction, _tier(h, {}), routing, context, hint)
+
+
+def model_names() -> dict[str, str]:
+    """Catalog model ids by flattened name and id (``claude35haiku`` -> ``anthropic.claude-3-5-haiku-...``)."""
+    catalog = load_catalog()
+    names = {_flat(m.model_name): m.model_id for m in catalog.models}
+    names.update({_flat(m.model_id): m.model_id for m in catalog.models})
+    return names
+
+
+def model_for_name(name: str, names: Mapping[str, str]) -> str | None:
+    return names.get(_flat(name.removesuffix(MARKETPLACE_SUFFIX))) if name else None
