@@ -114,3 +114,17 @@ def test_a_schema_1_book_still_reads() -> None:
 @pytest.mark.parametrize("ref", ["not a model", "arn:aws:bedrock:us-east-1:111122223333:provisioned-model/abc"])
 def test_unresolvable_refs_have_no_rates(ref: str) -> None:
     assert BOOK.rates(ref, "us-east-1") is None
+
+
+def test_pricing_show_gives_every_rate_with_its_source(cli, data_dir) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    res = cli("pricing", "show", "--model", f"global.{SONNET45}", "--ttl", "1h", "--context", "long", "--json")
+    assert res.exit_code == 0, res.output
+    rates = json.loads(res.output)["rates"]
+    assert (rates["routing"], rates["ttl"], rates["context"]) == ("global", "1h", "long")
+    assert rates["rates"]["cache_write_1h"]["usd"] == "0.012" and rates["rates"]["input"]["as_of"] == "2026-12-05"
+    res = cli("pricing", "show", "--model", "amazon.nova-lite-v1:0", "--tier", "flex")
+    assert "unpriced: flex-tier rates are per model" in " ".join(res.output.split())
+    bad = cli("pricing", "show", "--model", "amazon.nova-lite-v1:0", "--tier", "fastest", "--json")
+    assert bad.exit_code != 0 and "--tier" in json.loads(bad.output)["error"]["message"]

@@ -19,13 +19,20 @@ pricing_app = typer.Typer(help="The Bedrock price catalog (per 1,000 tokens, USD
     "show",
     epilog="Examples:\n\n  bedrockctl pricing show\n\n  bedrockctl pricing show --model us.anthropic.claude-sonnet-4-"
     "5-20250929-v1:0 --region us-east-1\n\n  bedrockctl pricing show --region eu-west-1 --json\n\n"
-    "  bedrockctl pricing show --output text --query 'prices[].[model_id,input_per_1k,output_per_1k]'",
+    "  bedrockctl pricing show --output text --query 'prices[].[model_id,input_per_1k,output_per_1k]'\n\n"
+    "  bedrockctl pricing show --model global.anthropic.claude-sonnet-4-5-20250929-v1:0 --ttl 1h --context long "
+    "--output json --query rates",
 )
 def show(
     model: str | None = typer.Option(None, "--model", help="Model id, inference profile id or ARN."),
     region: str | None = typer.Option(None, "--region", help="Region (default: the configured one or us-east-1)."),
+    tier: str = typer.Option("default", "--tier", help="With --model: default, priority, flex, batch or reserved."),
+    ttl: str = typer.Option("5m", "--ttl", help="With --model: the cache-write TTL, 5m or 1h."),
+    context: str = typer.Option("standard", "--context", help="With --model: standard or long (long-context rates)."),
 ) -> None:
-    """Prices per model (on-demand, global profile, cache read/write, batch, provisioned throughput)."""
+    """Prices per model (on-demand, global profile, cache read/write, batch, provisioned throughput); with --model
+    also every rate of one way of calling it, each with its source and date, and what is unpriced and why."""
+    from bedrockctl.analytics.errors import ReportSpecError
     from bedrockctl.pricing import PriceBook
 
     ctx = current().app()
@@ -38,7 +45,13 @@ def show(
             emit(data, line=f"{model} is not in the price list for {where} (unpriced).")
             return
         prices = [price]
+        choices = {"--tier": (tier, _TIERS), "--ttl": (ttl, ("5m", "1h")), "--context": (context, ("standard", "long"))}
+        for flag, (value, allowed) in choices.items():
+            if value not in allowed:
+                raise ReportSpecError(f"bad {flag} {value!r}: one of {', '.join(allowed)}")
+        record = book.rates(model, where, tier=tier, ttl=ttl, context=context)  # type: ignore[arg-type]
     else:
+        record = None
         prices = [p for e in book for p in [book.price(e.model_id, where)] if p is not None]
     data = {
         "source": list(book.source),
@@ -46,10 +59,15 @@ def show(
         "region": where,
         "prices": [p.to_dict() for p in prices],
     }
-    emit(data, table=lambda _: _prices_table(prices, where, book.as_of), records="prices")
+    if record is not None:
+        data["rates"] = record.to_dict()
+    emit(data, table=lambda _: _prices_table(prices, where, book.as_of, record), records="prices")
 
 
-def _prices_table(prices: list[Any], where: str, as_of: Any) -> None:
+_TIERS = ("default", "priority", "flex", "batch", "reserved")
+
+
+def _prices_table(prices: list[Any], where: str, as_of: Any, record: Any = None) -> None:
     rows = []
     for p in prices:
         prov = p.provisioned
@@ -62,6 +80,7 @@ def _prices_table(prices: list[Any], where: str, as_of: Any) -> None:
                 p.output_per_1k,
                 p.cache_read_per_1k,
                 p.cache_write_per_1k,
+                p.cache_write_1h_per_1k,
                 "-" if p.batch_discount is None else p.batch_discount,
                 pt,
             )
@@ -75,11 +94,20 @@ def _prices_table(prices: list[Any], where: str, as_of: Any) -> None:
             Col("output", money=True),
             Col("cache read", money=True, drop=5),
             Col("cache write", money=True, drop=4),
+            Col("cache write 1h", money=True, drop=6),
             Col("batch discount", drop=2, right=True),
             Col("PT $/unit-h (none/1m/6m)", drop=1),
         ],
         rows,
     )
+    if record is not None:
+        print_table(
+            f"{record.model_id} from {record.region}: {record.routing}, tier {record.tier}, cache TTL {record.ttl}, "
+            f"{record.context} context (USD per 1K tokens)",
+            [Col("dimension"), Col("rate", money=True), Col("as of", drop=1), Col("source", drop=2)],
+            [(k, r.usd, r.as_of.isoformat(), r.source) for k, r in record.rates.items()]
+            + [(k, None, "-", f"unpriced: {why}") for k, why in record.unpriced.items()],
+        )
 
 
 UPDATE_EPILOG = """Examples:
