@@ -245,7 +245,13 @@ def test_a_month_of_generated_usage_reconciles_with_no_unexplained_gap_and_names
         "anthropic.claude-haiku-4-5-20251001-v1:0",
     }
     assert all(Decimal(1) <= f < Decimal("1.001") for f in factors.values())  # the bill rounds half up
+    alice_bill = sum(
+        (Decimal(str(r["line_item_unblended_cost"])) for r in rows if r["line_item_iam_principal"] == ALICE),
+        Decimal(0),
+    )
+    assert data["by_tag"] == [{"tag": "user_team=platform", "bill_usd": str(alice_bill.normalize())}]
     alice = next(p for p in data["by_principal"] if p["principal"] == ALICE)
+    assert Decimal(alice["bill_usd"]) == alice_bill
     assert abs(Decimal(alice["bill_usd"]) - Decimal(alice["estimate_usd"])) < Decimal("0.001")
 
     # the same bill as CSV, and the logs of eu-west-1 missing: the report names eu-west-1 as the cause

@@ -15,8 +15,9 @@ cache write; other usage types by their name). Our side is the usage store's inv
 ``rounding``       within ``tolerance`` (the bill rounds each line item)
 ``unexplained``    none of the above
 
-A per-model calibration factor (bill / estimate over the groups that match or differ by rounding) says how far the
-estimate runs from the bill where both see the same traffic.
+The bill is also summed per IAM principal (``line_item_iam_principal``, beside our estimate per identity) and per
+resource tag / cost category value (``by_tag``). A per-model calibration factor (bill / estimate over the groups
+that match or differ by rounding) says how far the estimate runs from the bill where both see the same traffic.
 """
 
 from __future__ import annotations
@@ -150,7 +151,10 @@ def reconcile_cur(
     """The joined month as plain data (``Decimal`` amounts), gaps sorted by size."""
     groups: dict[tuple[str, str, str, str], Group] = defaultdict(Group)
     bill_by_principal: dict[str, Decimal] = defaultdict(Decimal)
+    bill_by_tag: dict[str, Decimal] = defaultdict(Decimal)
     for line in lines:
+        for key, value in line.tags.items():
+            bill_by_tag[f"{key}={value}"] += line.cost
         g = groups[(line.day, line.region, line.model, _slot(line))]
         g.bill += line.cost
         g.lines += 1
@@ -215,6 +219,7 @@ def reconcile_cur(
             {"model": m, "bill_usd": b, "estimate_usd": e, "factor": _ratio(b, e)}
             for m, (b, e) in sorted(calib.items())
         ],
+        "by_tag": [{"tag": t, "bill_usd": usd} for t, usd in sorted(bill_by_tag.items())],
         "by_principal": [
             {"principal": p, "bill_usd": bill_by_principal.get(p, Decimal(0)), "estimate_usd": est.by_principal.get(p)}
             for p in sorted(set(bill_by_principal) | set(est.by_principal))
