@@ -153,8 +153,8 @@ def reconcile_cur(
     bill_by_principal: dict[str, Decimal] = defaultdict(Decimal)
     bill_by_tag: dict[str, Decimal] = defaultdict(Decimal)
     for line in lines:
-        for key, value in line.tags.items():
-            bill_by_tag[f"{key}={value}"] += line.cost
+        for tag, tag_value in line.tags.items():
+            bill_by_tag[f"{tag}={tag_value}"] += line.cost
         g = groups[(line.day, line.region, line.model, _slot(line))]
         g.bill += line.cost
         g.lines += 1
