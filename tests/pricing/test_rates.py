@@ -128,3 +128,15 @@ def test_pricing_show_gives_every_rate_with_its_source(cli, data_dir) -> None:  
     assert "unpriced: flex-tier rates are per model" in " ".join(res.output.split())
     bad = cli("pricing", "show", "--model", "amazon.nova-lite-v1:0", "--tier", "fastest", "--json")
     assert bad.exit_code != 0 and "--tier" in json.loads(bad.output)["error"]["message"]
+
+
+def test_the_runtime_usage_splits_cache_writes_by_ttl() -> None:
+    from bedrockctl.pricing.rates import split_cache_writes
+
+    details = [{"ttl": "1h", "inputTokens": 3000}, {"ttl": "5m", "inputTokens": 2000}]  # Converse's cacheDetails
+    assert split_cache_writes(5000, details) == (2000, 3000)
+    assert split_cache_writes(5000) == (5000, 0)  # no details: the default 5-minute TTL
+    five, hour = split_cache_writes(5000, details)
+    price = BOOK.price_for("us.anthropic.claude-haiku-4-5-20251001-v1:0", "us-east-1")
+    assert price is not None  # 2*0.001375 + 3*0.0022
+    assert price.cost(Usage(cache_write_tokens=five, cache_write_1h_tokens=hour)) == Decimal("0.00935")

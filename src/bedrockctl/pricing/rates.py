@@ -235,3 +235,13 @@ def custom_model_unit_rate(book: Any, cmu_version: str, region: str) -> Rate | U
         reason = cmi.get("unpriced") or _book_reason(book, "custom_model_import", "")
         return Unpriced(reason or f"no Custom Model Unit rate for version {cmu_version} in {region}")
     return Rate(Decimal(str(value)), "CMU-minute", str(cmi.get("source", "")), _date(cmi.get("as_of"), book.as_of))
+
+
+def split_cache_writes(cache_write_tokens: int, cache_details: Any = None) -> tuple[int, int]:
+    """(5-minute, 1-hour) cache-write tokens from the runtime's usage: Converse's ``cacheWriteInputTokens`` is the
+    total and ``cacheDetails`` (``[{"ttl": "5m" | "1h", "inputTokens": n}]``) breaks it down by TTL; without
+    details every write is a 5-minute one (the default TTL). ``Usage(cache_write_tokens=five,
+    cache_write_1h_tokens=hour)`` then prices each at its rate."""
+    one_hour = sum(int(d.get("inputTokens", 0)) for d in cache_details or () if d.get("ttl") == "1h")
+    one_hour = min(one_hour, cache_write_tokens) if cache_write_tokens else one_hour
+    return max(cache_write_tokens - one_hour, 0), one_hour
