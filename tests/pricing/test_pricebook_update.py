@@ -112,3 +112,18 @@ def test_provenance_is_per_rate_after_an_update(cli: Callable[..., Any], data_di
     # the global cache read is not in the offer file: it keeps the hand-curated book's provenance
     assert rec.rates["cache_read"].source.startswith("https://aws.amazon.com/bedrock/pricing")
     assert rec.rates["cache_read"].as_of == date(2026, 11, 21)
+
+
+def test_a_file_that_is_not_a_price_list_is_a_clear_error_and_writes_nothing(
+    cli: Callable[..., Any], data_dir: Path, tmp_path: Path
+) -> None:
+    from bedrockctl.pricing import updated_path
+    from bedrockctl.pricing.errors import PriceListError
+
+    for name, text in (("broken.json", "{not json"), ("other.json", '{"Items": []}')):
+        bad = tmp_path / name
+        bad.write_text(text)
+        res = cli("pricing", "update", "--from-file", str(bad), "--output", "json")
+        assert res.exit_code == PriceListError.exit_code
+        assert json.loads(res.stdout)["error"]["code"] == PriceListError.code
+    assert not updated_path().exists()

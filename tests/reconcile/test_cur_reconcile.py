@@ -274,11 +274,13 @@ def test_a_month_of_generated_usage_reconciles_with_no_unexplained_gap_and_names
 
 
 def test_a_file_that_is_not_cur_2_is_a_clear_error(cli: Callable[..., Any], tmp_path: Path, sandbox_env: Any) -> None:
-    from bedrockctl.analytics.errors import ReportSpecError
+    from bedrockctl.analytics.errors import BillExportError
 
     bad = tmp_path / "export.csv"
     bad.write_text("lineItem/UsageStartDate,lineItem/UnblendedCost\n2026-01-01T00:00:00Z,1\n")  # legacy CUR names
     res = cli("cost", "reconcile", "--month", MONTH, "--cur", str(bad), "--output", "json")
-    assert res.exit_code == ReportSpecError.exit_code
+    assert res.exit_code == BillExportError.exit_code
     err = json.loads(res.stdout)["error"]
-    assert err["code"] == ReportSpecError.code and "line_item_usage_start_date" in err["message"]
+    assert err["code"] == BillExportError.code and "line_item_usage_start_date" in err["message"]
+    res = cli("cost", "reconcile", "--month", MONTH, "--cur", str(tmp_path / "nothing-here"), "--output", "json")
+    assert json.loads(res.stdout)["error"]["code"] == BillExportError.code

@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bedrockctl.analytics.errors import ReportSpecError
+from bedrockctl.analytics.errors import BillExportError
 from bedrockctl.analytics.store import duckdb_module
 from bedrockctl.aws.errors import aws_errors
 from bedrockctl.catalog import parse_model_ref
@@ -70,7 +70,7 @@ class BillLine:
 def _files(root: Path) -> list[Path]:
     found = [p for p in sorted(root.rglob("*")) if p.is_file() and _format(p) is not None]
     if not found:
-        raise ReportSpecError(f"no CUR 2.0 Parquet or CSV files under {root}")
+        raise BillExportError(f"no CUR 2.0 Parquet or CSV files under {root}")
     return found
 
 
@@ -90,7 +90,7 @@ def _select(con: Any, path: Path) -> Iterator[dict[str, Any]]:
     columns = [c.lower() for c in rel.columns]
     missing = [c for c in _REQUIRED if c not in columns]
     if missing:
-        raise ReportSpecError(f"{path.name} is not a CUR 2.0 export: no column {', '.join(missing)}")
+        raise BillExportError(f"{path.name} is not a CUR 2.0 export: no column {', '.join(missing)}")
     wanted = [c for c in (*_REQUIRED, *_OPTIONAL) if c in columns]
     cast = {
         "line_item_unblended_cost": "CAST(line_item_unblended_cost AS VARCHAR)",
@@ -176,7 +176,7 @@ def read_cur(source: str, start: date, end: date, *, s3: Any = None) -> list[Bil
                 return classify_rows((r for p in _files(Path(tmp)) for r in _select(con, p)), start, end)
         path = Path(source)
         if not path.exists():
-            raise ReportSpecError(f"no CUR 2.0 export at {source}")
+            raise BillExportError(f"no CUR 2.0 export at {source}")
         files = [path] if path.is_file() else _files(path)
         return classify_rows((r for p in files for r in _select(con, p)), start, end)
     finally:
@@ -186,7 +186,7 @@ def read_cur(source: str, start: date, end: date, *, s3: Any = None) -> list[Bil
 def _download(s3: Any, uri: str, dest: Path) -> None:
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
     if not bucket or s3 is None:
-        raise ReportSpecError(f"bad CUR location {uri!r}: use s3://bucket/prefix")
+        raise BillExportError(f"bad CUR location {uri!r}: use s3://bucket/prefix")
     with aws_errors(service="s3", operation="ListObjectsV2"):
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         keys = [o["Key"] for page in pages for o in page.get("Contents", [])]

@@ -131,13 +131,16 @@ def update(
 
     from bedrockctl.pricing import PriceBook, updated_path
     from bedrockctl.pricing.bookupdate import diff, merge
-    from bedrockctl.pricing.pricelist import PRICING_ENDPOINT_REGION, fetch_products, parse_rows
+    from bedrockctl.pricing.pricelist import PRICING_ENDPOINT_REGION, fetch_products, load_file, parse_rows
 
     ctx = current().app()
     if from_file:
-        docs: list[Any] = [json.loads(f.read_text()) for f in from_file]
+        docs: list[Any] = [load_file(f) for f in from_file]
     else:
-        docs = [fetch_products(ctx.sessions.client("pricing", PRICING_ENDPOINT_REGION))]
+        from bedrockctl.aws.errors import aws_errors
+
+        with aws_errors(service="pricing", operation="GetProducts"):
+            docs = [fetch_products(ctx.sessions.client("pricing", PRICING_ENDPOINT_REGION))]
     rows, skipped = parse_rows(docs)
     book = PriceBook.load_for(ctx.settings)
     if book.path.startswith("package:"):

@@ -269,7 +269,7 @@ class PriceBook:
             return None
         prices = e.region_overrides.get(region, e.on_demand)
         long_ctx = (self.doc.get("models") or {}).get(e.model_id, {}).get("long_context") or {}
-        long_prices = long_ctx.get("on_demand")
+        long_prices, threshold = long_ctx.get("on_demand"), long_ctx.get("threshold_tokens")
         if tier == "global" and e.global_ is not None:
             prices = e.global_
             long_prices = long_ctx.get("global") or long_prices
@@ -288,8 +288,8 @@ class PriceBook:
             source=self.source[0] if self.source else "",
             as_of=self.as_of,
             cache_write_1h_per_1k=prices.cache_write_1h,
-            long_context_threshold=int(long_ctx["threshold_tokens"]) if long_prices else None,
-            long_context=TokenPrices.parse(long_prices) if long_prices else None,
+            long_context_threshold=int(threshold) if long_prices and threshold is not None else None,
+            long_context=TokenPrices.parse(long_prices) if long_prices and threshold is not None else None,
         )
         if tier == "batch":
             return mp.batch()

@@ -31,9 +31,11 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from bedrockctl.catalog import load_catalog
+from bedrockctl.pricing.errors import PriceListError
 
 SERVICE_CODE = "AmazonBedrock"
 SERVICE_CODES = ("AmazonBedrock", "AmazonBedrockFoundationModels", "AmazonBedrockService")
@@ -215,6 +217,17 @@ def parse_products(items: Iterable[str | dict[str, Any]]) -> dict[tuple[str, str
         if r.kind == "token" and r.tier == "standard" and r.routing == "regional" and r.context == "standard":
             out.setdefault((r.subject, r.region), {})[r.dimension] = str(r.usd)
     return out
+
+
+def load_file(path: Path) -> Any:
+    """A saved GetProducts response, its ``PriceList``, or a bulk offer file; ``PriceListError`` otherwise."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PriceListError(f"{path}: {exc}") from exc
+    if isinstance(doc, list) or (isinstance(doc, Mapping) and ("PriceList" in doc or "products" in doc)):
+        return doc
+    raise PriceListError(f"{path} is neither a GetProducts response (PriceList) nor a bulk offer file (products)")
 
 
 def fetch_products(pricing_client: Any, service_codes: Iterable[str] = SERVICE_CODES) -> list[str]:
