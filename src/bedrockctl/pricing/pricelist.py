@@ -174,6 +174,10 @@ def classify(product: Mapping[str, Any], dim: Mapping[str, Any], names: Mapping[
         quality = "premium" if "premium" in h else "standard"
         key = f"{quality}/{size.group(1)}x{size.group(2) or size.group(1)}"
         return PriceRow("image", model_id, region, key, usd.normalize())
+    if "reserved" in h:
+        return "reserved capacity rate: a commitment, priced on the bill"
+    if "latencyoptimized" in h:
+        return "latency-optimized inference rate: not a dimension of the book"
     scale = _token_scale(unit)
     direction = _direction(h)
     if scale is None or direction is None:
