@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bedrockctl.server.gateway import bedrock, openai
+from bedrockctl.server.gateway.hardening import metrics_refusal
 from bedrockctl.server.gateway.http import respond
 from bedrockctl.server.gateway.metrics import CONTENT_TYPE
 from bedrockctl.server.gateway.pipeline import Gateway
@@ -48,6 +49,11 @@ def install(app: Any, ctx: Any, gateway: Gateway | None = None) -> Gateway:
         await respond(send, 503 if problems else 200, list(_JSON), json.dumps(doc).encode())
 
     async def metrics(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        refused = metrics_refusal(gw.opts, scope, dict(scope["headers"]))
+        if refused is not None:
+            status, message = refused
+            await respond(send, status, list(_JSON), json.dumps({"message": message}).encode())
+            return
         await respond(send, 200, [(b"content-type", CONTENT_TYPE.encode())], gw.metrics.render())
 
     app.mount("/model/", bedrock_route)
