@@ -99,6 +99,12 @@ def close_unread(err: errors.GatewayError, headers: dict[bytes, bytes]) -> error
     return err
 
 
+async def unknown_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """AWS's answer to a path no route serves: 404, ``x-amzn-ErrorType: UnknownOperationException``."""
+    err = close_unread(errors.unknown_operation(scope["method"], scope["path"]), dict(scope["headers"]))
+    await respond(send, *err.bedrock(request_id()))
+
+
 async def respond(send: Any, status: int, headers: Headers, body: bytes) -> None:
     await send(
         {

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import Any
 
 from sqlalchemy import text
 
-from bedrockctl.server.gateway import bedrock, openai
+from bedrockctl.server.gateway import anthropic, aws_routes, bedrock, openai
 from bedrockctl.server.gateway.hardening import metrics_refusal
 from bedrockctl.server.gateway.http import respond
 from bedrockctl.server.gateway.metrics import CONTENT_TYPE
@@ -22,6 +23,9 @@ def install(app: Any, ctx: Any, gateway: Gateway | None = None) -> Gateway:
     app.state["gateway"] = gw
 
     async def bedrock_route(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["path"].endswith("/count-tokens"):
+            await aws_routes.count_tokens(gw, scope, receive, send)
+            return
         await bedrock.handle(gw, scope, receive, send)
 
     async def chat(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -61,6 +65,11 @@ def install(app: Any, ctx: Any, gateway: Gateway | None = None) -> Gateway:
         app.route(f"{prefix}/v1/chat/completions", chat)
         app.route(f"{prefix}/v1/embeddings", embeddings)
         app.route(f"{prefix}/v1/models", models)
+    for prefix in ("", "/anthropic"):
+        app.route(f"{prefix}/v1/messages", functools.partial(anthropic.messages, gw))
+        app.route(f"{prefix}/v1/messages/count_tokens", functools.partial(anthropic.count_tokens, gw))
+    for path in aws_routes.LISTS:
+        app.route(path, functools.partial(aws_routes.control_list, gw))
     app.route("/readyz", readyz)
     app.route("/metrics", metrics)
     app.on_startup.append(gw.start)
