@@ -196,3 +196,16 @@ def test_metrics_with_a_token(start_gateway: Callable[..., RunningGateway]) -> N
     assert _metrics(gw, "127.0.0.1").status_code == 401  # with a token, loopback needs it as well
     served = _metrics(gw, "127.0.0.2", {"Authorization": "Bearer scrape-secret-1"})
     assert served.status_code == 200 and "bedrockctl_gateway_cost_usd_total" in served.text
+
+
+def test_oversized_headers_get_431(start_gateway: Callable[..., RunningGateway]) -> None:
+    gw = start_gateway(gateway={"max_header_bytes": 8192})
+    sock = _connect(gw)
+    sock.sendall(b"GET /livez HTTP/1.1\r\nHost: gateway\r\n")
+    for _ in range(9):  # 9 KB of headers that do not end: the answer comes without waiting for the rest
+        sock.sendall(b"X-Padding: " + b"p" * 1000 + b"\r\n")
+    answer = _read_until_closed(sock)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:100]
+    big_but_fine = {"X-Padding": "p" * 4000}
+    assert httpx.get(gw.url + "/livez", headers=big_but_fine).status_code == 200

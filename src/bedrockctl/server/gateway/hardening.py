@@ -1,9 +1,10 @@
 """What the gateway asks of its HTTP server, and who may read ``/metrics`` (docs/gateway.md "Hardening").
 
-- ``HeaderTimeoutHttpTools``: uvicorn's httptools protocol with a header timeout. uvicorn closes an idle kept-alive
-  connection after ``timeout_keep_alive``, but a connection that sends part of a request's headers and then
-  nothing (slowloris) is held for ever; this one is closed ``gateway.header_timeout_seconds`` after it opened or
-  after its request began, unless the headers completed by then.
+- ``HeaderTimeoutHttpTools``: uvicorn's httptools protocol with a header timeout and a header size limit. uvicorn
+  closes an idle kept-alive connection after ``timeout_keep_alive``, but a connection that sends part of a
+  request's headers and then nothing (slowloris) is held for ever, and httptools sets no limit on the headers'
+  size; this one is closed ``gateway.header_timeout_seconds`` after it opened or after its request began unless
+  the headers completed by then, and answered 431 once ``gateway.max_header_bytes`` arrived without their end.
 - ``uvicorn_options``: the keyword arguments ``bedrockctl serve`` (and the tests' servers) give uvicorn: that
   protocol, the keep-alive timeout, the access log, and JSON log lines when ``logging.json`` is set (the project's
   ``JsonFormatter`` and ``RedactingFilter``).
@@ -28,10 +29,27 @@ _PROXY_HEADERS = (b"x-forwarded-for", b"forwarded", b"x-real-ip")
 
 
 class HeaderTimeoutHttpTools(HttpToolsProtocol):
-    def __init__(self, *args: Any, header_timeout: float = 10.0, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, header_timeout: float = 10.0, max_header_bytes: int = 65536, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.header_timeout = header_timeout
-        self._header_timer: asyncio.TimerHandle | None = None
+        self.max_header_bytes = max_header_bytes
+        self._header_timer: asyncio.TimerHandle | None = None  # armed while a request's headers are incomplete
+        self._header_bytes = 0
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._header_timer is None or self.transport.is_closing():
+            return
+        self._header_bytes += len(data)  # what came since the request began, its headers still incomplete
+        if self._header_bytes > self.max_header_bytes:
+            self._disarm()
+            body = b'{"message":"The request headers are larger than the gateway accepts."}'
+            self.transport.write(
+                b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+                b"x-amzn-errortype: ValidationException\r\nconnection: close\r\n"
+                b"content-length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -39,6 +57,7 @@ class HeaderTimeoutHttpTools(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._header_bytes = 0
         if self._header_timer is None:
             self._arm()
 
@@ -68,7 +87,11 @@ class HeaderTimeoutHttpTools(HttpToolsProtocol):
 def uvicorn_options(opts: GatewayOptions, logging_settings: Any = None) -> dict[str, Any]:
     """Keyword arguments for ``uvicorn.run`` / ``uvicorn.Config`` (picklable: workers receive them)."""
     out: dict[str, Any] = {
-        "http": functools.partial(HeaderTimeoutHttpTools, header_timeout=opts.header_timeout_seconds),
+        "http": functools.partial(
+            HeaderTimeoutHttpTools,
+            header_timeout=opts.header_timeout_seconds,
+            max_header_bytes=opts.max_header_bytes,
+        ),
         "timeout_keep_alive": opts.keep_alive_timeout_seconds,
         "access_log": opts.access_log,
     }

@@ -52,6 +52,7 @@ class GatewayOptions:
     header_timeout_seconds: float = 10.0  # a request whose headers are not complete by then: connection closed
     body_timeout_seconds: float = 30.0  # a body that stalls this long between two parts: 408, connection closed
     keep_alive_timeout_seconds: float = 5.0  # an idle keep-alive connection is closed after this long
+    max_header_bytes: int = 65536  # request line and headers larger than this: 431, connection closed
     metrics_token: str | None = None  # with it, /metrics needs ``Authorization: Bearer <token>``
     metrics_allow: list[str] = field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])  # without it: from these
     access_log: bool = False  # uvicorn's access log (one line per request)
@@ -62,6 +63,7 @@ class GatewayOptions:
         o = cls()
         o.default_environment = str(raw.get("default_environment", o.default_environment))
         o.default_max_tokens = int(_num(raw, "default_max_tokens", o.default_max_tokens))
+        o.max_header_bytes = int(_num(raw, "max_header_bytes", o.max_header_bytes))
         for key in (
             "key_cache_ttl",
             "flush_interval",
