@@ -38,6 +38,8 @@ def test_count_tokens_converse_and_invoke(gw: RunningGateway, boto_client: Calla
     counted = rt.count_tokens(modelId=HAIKU, input={"converse": {"messages": MSG}})["inputTokens"]
     direct = boto_client("bedrock-runtime").count_tokens(modelId=HAIKU, input={"converse": {"messages": MSG}})
     assert counted == direct["inputTokens"] > 0
+    profile = rt.count_tokens(modelId=f"us.{HAIKU}", input={"converse": {"messages": MSG}})  # counted by the model
+    assert profile["inputTokens"] == counted
     native = {
         "anthropic_version": "bedrock-2023-05-31",
         "max_tokens": 10,
@@ -46,7 +48,7 @@ def test_count_tokens_converse_and_invoke(gw: RunningGateway, boto_client: Calla
     assert rt.count_tokens(modelId=HAIKU, input={"invokeModel": {"body": json.dumps(native)}})["inputTokens"] > 0
     gw.flush()
     rows = list(query(gw.gateway.engine, limit=None))
-    assert [(r.operation, r.status, r.cost_nusd, r.output_tokens) for r in rows] == [("CountTokens", "ok", 0, 0)] * 2
+    assert [(r.operation, r.status, r.cost_nusd, r.output_tokens) for r in rows] == [("CountTokens", "ok", 0, 0)] * 3
 
 
 def test_count_tokens_is_rate_limited_and_needs_a_key(gw: RunningGateway) -> None:

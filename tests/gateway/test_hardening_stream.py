@@ -121,6 +121,24 @@ def test_openai_client_leaving_mid_stream(start_gateway: Callable[..., RunningGa
     assert row.input_tokens > 0 and row.output_tokens > 0
 
 
+def test_anthropic_client_leaving_mid_stream(start_gateway: Callable[..., RunningGateway], sandbox_env: Any) -> None:
+    gw = start_gateway()
+    sandbox_env.faults.set({"stream_pace": [{"ms": 250}]})
+    dropped = sandbox_env.faults.streams_dropped
+    body = {
+        "model": "claude-3-haiku-20240307",
+        "stream": True,
+        "max_tokens": 500,
+        "messages": [{"role": "user", "content": PROMPT}],
+    }
+    _open_stream(gw, "/v1/messages", gw.key()["token"], body, rb'"text_delta","text":"[^"]')
+    _until(lambda: sandbox_env.faults.streams_dropped > dropped)
+    _flush_all(gw)
+    (row,) = list(query(gw.gateway.engine, limit=None))
+    assert (row.protocol, row.status, row.http_status) == ("anthropic", "incomplete", 499)
+    assert row.input_tokens > 0 and row.output_tokens > 0 and row.cost_nusd > 0
+
+
 def test_a_stream_read_to_its_end_is_settled_as_before(gw: RunningGateway, sandbox_env: Any) -> None:
     sandbox_env.faults.set({"stream_pace": [{"ms": 1}]})
     body = {"model": "haiku", "stream": True, "max_tokens": 50, "messages": [{"role": "user", "content": PROMPT}]}
