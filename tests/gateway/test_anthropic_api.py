@@ -164,6 +164,13 @@ def test_errors_in_anthropic_shape(gw: RunningGateway) -> None:
     with pytest.raises(anthropic.RateLimitError) as rl:
         limited.messages.create(model=MODEL, max_tokens=5, messages=[{"role": "user", "content": "two"}])
     assert rl.value.body["error"]["type"] == "rate_limit_error" and "retry-after" in rl.value.response.headers
+    refused = {(r.status, r.http_status) for r in audit(gw) if r.protocol == "anthropic" and r.status != "ok"}
+    assert refused == {
+        ("unauthenticated", 401),
+        ("invalid_request", 400),
+        ("invalid_request", 404),
+        ("rate_limited", 429),
+    }
 
 
 def test_bearer_authorization_is_accepted(gw: RunningGateway) -> None:
