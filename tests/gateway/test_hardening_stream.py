@@ -89,7 +89,7 @@ def test_client_leaving_mid_stream_cancels_upstream_and_settles(
     operation: str,
 ) -> None:
     gw = start_gateway(environments={"dev": EnvironmentSettings(name="dev", monthly_budget_usd=100.0)})
-    sandbox_env.faults.set({"stream_pace": [{"ms": 250}]})
+    sandbox_env.faults.set({"stream_pace": [{"ms": 500}]})
     dropped = sandbox_env.faults.streams_dropped
     _open_stream(gw, f"/model/{HAIKU}/{suffix}", gw.key()["token"], body(), marker)
     _until(lambda: sandbox_env.faults.streams_dropped > dropped)  # the sandbox saw the gateway hang up
@@ -110,7 +110,7 @@ def test_client_leaving_mid_stream_cancels_upstream_and_settles(
 
 def test_openai_client_leaving_mid_stream(start_gateway: Callable[..., RunningGateway], sandbox_env: Any) -> None:
     gw = start_gateway()
-    sandbox_env.faults.set({"stream_pace": [{"ms": 250}]})
+    sandbox_env.faults.set({"stream_pace": [{"ms": 500}]})
     dropped = sandbox_env.faults.streams_dropped
     body = {"model": "haiku", "stream": True, "max_tokens": 500, "messages": [{"role": "user", "content": PROMPT}]}
     _open_stream(gw, "/v1/chat/completions", gw.key()["token"], body, rb'"content":"[^"]')
@@ -123,7 +123,7 @@ def test_openai_client_leaving_mid_stream(start_gateway: Callable[..., RunningGa
 
 def test_anthropic_client_leaving_mid_stream(start_gateway: Callable[..., RunningGateway], sandbox_env: Any) -> None:
     gw = start_gateway()
-    sandbox_env.faults.set({"stream_pace": [{"ms": 250}]})
+    sandbox_env.faults.set({"stream_pace": [{"ms": 500}]})
     dropped = sandbox_env.faults.streams_dropped
     body = {
         "model": "claude-3-haiku-20240307",
