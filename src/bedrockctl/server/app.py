@@ -96,6 +96,7 @@ def create_app(ctx: Any, *, gateway: Any = None, with_gateway: bool = True) -> S
         return app
     from bedrockctl.server.console import mount_console
     from bedrockctl.server.gateway.routes import install
+    from bedrockctl.server.scheduler import install_scheduler
 
     if gateway is None:
         from bedrockctl.server.gateway.pipeline import Gateway
@@ -107,5 +108,6 @@ def create_app(ctx: Any, *, gateway: Any = None, with_gateway: bool = True) -> S
         apply_budget_overrides(ctx.settings, engine)
         gateway = Gateway(ctx, engine=engine)
     install(app, ctx, gateway)
+    install_scheduler(app, ctx)  # the scheduled jobs of [jobs] (docs/jobs.md)
     mount_console(app, ctx)  # the console is the fallback: gateway routes win
     return app

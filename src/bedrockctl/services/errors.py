@@ -61,3 +61,37 @@ class EncryptionError(BedrockctlError):
     )
     exit_code = 4
     http_status = 500
+
+
+class BackstopTargetUnsupported(BedrockctlError):
+    code = "BRC-JOB-001"
+    title = "Budget backstop cannot deny this principal"
+    default_remediation = (
+        "The backstop attaches a deny policy to IAM users and role sessions only; stop this caller (root, federated "
+        'user) by other means, or set backstop_action = "alert" for its environment.'
+    )
+    exit_code = 1
+
+
+class JobFailed(BedrockctlError):
+    code = "BRC-JOB-002"
+    title = "Scheduled job failed"
+    default_remediation = (
+        "See the error of the run in `bedrockctl jobs` (or the console's Jobs page); the job runs again at its next "
+        "interval and the failure is alerted once until a run succeeds."
+    )
+    exit_code = 1
+
+
+class UnknownJob(BedrockctlError):
+    code = "BRC-JOB-003"
+    title = "No such scheduled job"
+    default_remediation = "Use one of discovery, ingest, budgets, and set its interval under [jobs]."
+    exit_code = 2
+
+
+class JobBusy(BedrockctlError):
+    code = "BRC-JOB-004"
+    title = "Scheduled job already running"
+    default_remediation = "Another process runs this job now; see `bedrockctl jobs` and try again when it is done."
+    exit_code = 1
