@@ -73,25 +73,15 @@ class BackstopTargetUnsupported(BedrockctlError):
     exit_code = 1
 
 
-class JobFailed(BedrockctlError):
-    code = "BRC-JOB-002"
-    title = "Scheduled job failed"
-    default_remediation = (
-        "See the error of the run in `bedrockctl jobs` (or the console's Jobs page); the job runs again at its next "
-        "interval and the failure is alerted once until a run succeeds."
-    )
-    exit_code = 1
-
-
 class UnknownJob(BedrockctlError):
-    code = "BRC-JOB-003"
+    code = "BRC-JOB-002"
     title = "No such scheduled job"
     default_remediation = "Use one of discovery, ingest, budgets, and set its interval under [jobs]."
     exit_code = 2
 
 
 class JobBusy(BedrockctlError):
-    code = "BRC-JOB-004"
+    code = "BRC-JOB-003"
     title = "Scheduled job already running"
     default_remediation = "Another process runs this job now; see `bedrockctl jobs` and try again when it is done."
     exit_code = 1
