@@ -147,3 +147,19 @@ def job_runs(engine: Any, *, job: str | None = None, limit: int | None = 50) -> 
 
 def latest_runs(engine: Any) -> list[dict[str, Any]]:
     return [r.public() for r in JobStore(engine).latest()]
+
+
+def console_jobs(settings: Any, engine: Any, actor: Any) -> dict[str, Any]:
+    """The console's Jobs page (administrators): the schedule, the newest run of each job, recent runs, and the
+    backstop's actions."""
+    from bedrockctl.services.backstop import actions
+    from bedrockctl.services.errors import PermissionDenied
+
+    if not actor.is_admin:
+        raise PermissionDenied("the Jobs page is for administrators")
+    return {
+        "schedule": [{"job": j.name, "interval_s": j.interval} for j in configured_jobs(settings, None, None)],
+        "latest": latest_runs(engine),
+        "runs": job_runs(engine, limit=50),
+        "backstop": actions(engine, limit=100),
+    }
