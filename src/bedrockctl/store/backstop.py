@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from bedrockctl.store.jobs import iso_time
 from bedrockctl.store.schema import metadata
 
 ACTIVE, RELEASED, ALERTED, FAILED = "active", "released", "alerted", "failed"
@@ -64,17 +65,13 @@ class Action:
             "action": self.action,
             "status": self.status,
             "spent_usd": self.spent_usd,
-            "expires": _iso(self.expires_at),
-            "created": _iso(self.created_at),
-            "released": _iso(self.released_at),
+            "expires": iso_time(self.expires_at),
+            "created": iso_time(self.created_at),
+            "released": iso_time(self.released_at),
             "released_by": self.released_by,
             "calls": self.calls,
             "error": self.error,
         }
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 class BackstopLedger:

@@ -68,15 +68,16 @@ class Run:
             "slot": self.slot,
             "holder": self.holder,
             "status": self.status,
-            "started": _iso(self.started_at),
-            "finished": _iso(self.finished_at),
+            "started": iso_time(self.started_at),
+            "finished": iso_time(self.finished_at),
             "seconds": None if self.finished_at is None else round(self.finished_at - self.started_at, 3),
             "figures": self.figures,
             "error": self.error,
         }
 
 
-def _iso(ts: float | None) -> str | None:
+def iso_time(ts: float | None) -> str | None:
+    """A UNIX time as ISO 8601 UTC (what the runs and the backstop's actions show)."""
     return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
@@ -99,18 +100,9 @@ class JobStore:
                 .where(t.c.job == job, t.c.slot < slot, free)
                 .values(slot=slot, holder=holder, lease_until=now + lease_seconds, updated_at=now)
             ).rowcount
-        if won == 1:
-            return True
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    t.insert().values(
-                        job=job, slot=slot, holder=holder, lease_until=now + lease_seconds, updated_at=now
-                    )
-                )
-        except IntegrityError:
-            return False  # the row exists: another replica has this slot (or a later one), or holds the lease
-        return True
+        # no row updated: the row is missing (the job's first run), or another replica has this slot (or a later
+        # one), or holds the lease
+        return won == 1 or self._first_lease(job, slot, holder, now, lease_seconds)
 
     def acquire(self, job: str, holder: str, lease_seconds: float) -> bool:
         """Take the lease of ``job`` outside its schedule (a run asked for by hand): only while nobody holds it; the
@@ -123,13 +115,14 @@ class JobStore:
                 .where(t.c.job == job, sa.or_(t.c.holder.is_(None), t.c.lease_until < now))
                 .values(holder=holder, lease_until=now + lease_seconds, updated_at=now)
             ).rowcount
-        if won == 1:
-            return True
+        return won == 1 or self._first_lease(job, -1, holder, now, lease_seconds)
+
+    def _first_lease(self, job: str, slot: int, holder: str, now: float, lease_seconds: float) -> bool:
+        """Create the lease row of a job that has none, held by ``holder``; False when it exists already."""
+        row = {"job": job, "slot": slot, "holder": holder, "lease_until": now + lease_seconds, "updated_at": now}
         try:
             with self.engine.begin() as conn:
-                conn.execute(
-                    t.insert().values(job=job, slot=-1, holder=holder, lease_until=now + lease_seconds, updated_at=now)
-                )
+                conn.execute(job_leases.insert().values(**row))
         except IntegrityError:
             return False
         return True
