@@ -6,6 +6,7 @@ after ``budget release``; the dry run shows exactly the IAM calls the real run m
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,10 +48,18 @@ class Clock:
         return self.now
 
 
+def outside_month_end(margin: float = 120.0) -> None:
+    """Wait until no month ends within ``margin`` seconds: the sandbox keeps the real clock for aws:CurrentTime, so
+    the calls and the evaluation must fall in one monthly window."""
+    while datetime.now(UTC).month != datetime.fromtimestamp(time.time() + margin, UTC).month:
+        time.sleep(1.0)
+
+
 @pytest.fixture
 def estate(tmp_path: Path, sandbox_env: Any, boto_client: Callable[..., Any], sandbox_admin: Any) -> dict[str, Any]:
     """A role ``batch`` allowed bedrock:Invoke*, invocation logging to CloudWatch, IAM enforcement on, and a config
     whose environment ``batch`` (budget: a millionth of a dollar) bills the role's direct calls and denies them."""
+    outside_month_end()
     iam = boto_client("iam")
     iam.create_role(RoleName="batch", AssumeRolePolicyDocument=TRUST)
     iam.put_role_policy(RoleName="batch", PolicyName="invoke", PolicyDocument=INVOKE)

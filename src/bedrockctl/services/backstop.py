@@ -148,7 +148,7 @@ class Backstop:
         self.ledger = BackstopLedger(engine, clock=lambda: self.clock().timestamp())
 
     def iam(self) -> Any:
-        return self.sessions.client("iam", "us-east-1")
+        return self.sessions.client("iam")
 
     def evaluate(self, *, dry_run: bool = False) -> Evaluation:
         now = self.clock()
