@@ -304,7 +304,13 @@ def release_cmd(
     finally:
         engine.dispose()
     data = {"dry_run": dry_run, "released": released}
-    emit(data, table=lambda d: _print_calls(current(), d["released"], "lift", dry_run), records="released")
+    emit(data, table=lambda d: _release_table(d["released"], dry_run), records="released")
+
+
+def _release_table(released: list[dict[str, Any]], dry_run: bool) -> None:
+    if not released:
+        current().out.print("No backstop denial in force.")
+    _print_calls(current(), released, "lift", dry_run)
 
 
 def register(app: typer.Typer) -> None:

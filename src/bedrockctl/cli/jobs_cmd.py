@@ -24,7 +24,9 @@ def jobs(
     job: str | None = typer.Option(None, "--job", help="Only this job: discovery, ingest or budgets."),
     limit: int = typer.Option(20, "--limit", min=1, help="The most recent N runs."),
     run: str | None = typer.Option(
-        None, "--run", help="Run this job once now (recorded like a scheduled run; refused while one is running)."
+        None,
+        "--run",
+        help="Run this job once now (recorded like a scheduled run; refused while one is running; exit 1 if it fails).",
     ),
 ) -> None:
     """The scheduled jobs of serve (discovery, ingest, budgets): schedule, runs (start, end, outcome, figures) and
@@ -46,6 +48,10 @@ def jobs(
             data["ran"] = ran
     finally:
         engine.dispose()
+    if ran is not None and ran["status"] != "ok":
+        from bedrockctl.services.errors import JobFailed
+
+        raise JobFailed(f"job {ran['job']} failed (run {ran['id']}): {ran['error']}", details={"run": ran})
     emit(data, table=_table, records="runs")
 
 

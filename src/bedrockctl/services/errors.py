@@ -73,6 +73,16 @@ class BackstopTargetUnsupported(BedrockctlError):
     exit_code = 1
 
 
+class JobFailed(BedrockctlError):
+    code = "BRC-JOB-004"
+    title = "Scheduled job failed"
+    default_remediation = (
+        "Read the run's error in `bedrockctl jobs --job NAME`; the run is recorded, and a failure streak is alerted "
+        "once (the gateway's webhook / SNS topic and the server log)."
+    )
+    exit_code = 1
+
+
 class UnknownJob(BedrockctlError):
     code = "BRC-JOB-002"
     title = "No such scheduled job"
