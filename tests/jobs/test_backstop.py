@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.config import load_settings
 from bedrockctl.services.backstop import Backstop, release_matching, windows
+from bedrockctl.services.backstop_iam import deny_calls, release_calls
 from bedrockctl.services.jobs import backstop_for, run_ingest
 from bedrockctl.settings import EnvironmentSettings
 from bedrockctl.store.gateway import open_engine
@@ -226,3 +227,24 @@ def test_alert_only_is_the_default(estate: dict[str, Any], boto_client: Callable
     assert [a.status for a in backstop.ledger.list()] == ["alerted"]
     assert release_matching(backstop, environment=None, principal=None, dry_run=False) == []
     engine.dispose()
+
+
+def test_policy_feature_backstop_allows_exactly_its_calls(boto_client: Callable[..., Any]) -> None:
+    from bedrockctl.services.policy import build_policy
+
+    iam = boto_client("iam")
+    arn = iam.create_user(UserName="scheduler")["User"]["Arn"]
+    policy = build_policy("backstop", account_id=ACCOUNT).to_json()
+    iam.put_user_policy(UserName="scheduler", PolicyName="backstop", PolicyDocument=policy)
+    calls = deny_calls("batch", "m2026-12", f"arn:aws:sts::{ACCOUNT}:assumed-role/batch/nightly", datetime.now(UTC))
+    users = deny_calls("batch", "m2026-12", f"arn:aws:iam::{ACCOUNT}:user/carol", datetime.now(UTC))
+    lifts = release_calls([c.public() for c in (*calls, *users)])
+    wanted = {f"iam:{c.operation}" for c in (*calls, *users, *lifts)}
+    assert wanted == {"iam:PutRolePolicy", "iam:PutUserPolicy", "iam:DeleteRolePolicy", "iam:DeleteUserPolicy"}
+    resources = [f"arn:aws:iam::{ACCOUNT}:role/batch", f"arn:aws:iam::{ACCOUNT}:user/carol"]
+    answer = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=sorted(wanted), ResourceArns=resources)
+    assert {r["EvalDecision"] for r in answer["EvaluationResults"]} == {"allowed"}
+    other = iam.simulate_principal_policy(
+        PolicySourceArn=arn, ActionNames=["iam:PutRolePolicy"], ResourceArns=["arn:aws:iam::210987654321:role/batch"]
+    )
+    assert other["EvaluationResults"][0]["EvalDecision"] == "implicitDeny"  # another account: not granted
