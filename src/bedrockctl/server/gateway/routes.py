@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bedrockctl.server.gateway import bedrock, openai
+from bedrockctl.server.gateway.audit import journaled
 from bedrockctl.server.gateway.http import respond
 from bedrockctl.server.gateway.metrics import CONTENT_TYPE
 from bedrockctl.server.gateway.pipeline import Gateway
@@ -50,10 +51,10 @@ def install(app: Any, ctx: Any, gateway: Gateway | None = None) -> Gateway:
     async def metrics(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await respond(send, 200, [(b"content-type", CONTENT_TYPE.encode())], gw.metrics.render())
 
-    app.mount("/model/", bedrock_route)
+    app.mount("/model/", journaled(gw.audit, bedrock_route, "bedrock"))  # answers wait for their audit record
     for prefix in ("", "/openai"):
-        app.route(f"{prefix}/v1/chat/completions", chat)
-        app.route(f"{prefix}/v1/embeddings", embeddings)
+        app.route(f"{prefix}/v1/chat/completions", journaled(gw.audit, chat, "openai"))
+        app.route(f"{prefix}/v1/embeddings", journaled(gw.audit, embeddings, "openai"))
         app.route(f"{prefix}/v1/models", models)
     app.route("/readyz", readyz)
     app.route("/metrics", metrics)
