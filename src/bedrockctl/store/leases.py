@@ -79,7 +79,7 @@ def release(engine: Any, worker_id: str, *, expired_before: float | None = None)
         holds = conn.execute(
             text("DELETE FROM gateway_holds WHERE worker_id = :o RETURNING scope, win, reserved"), {"o": worker_id}
         ).all()
-        given = {(str(s), str(w)): int(r) for s, w, r in holds if r}
+        given = {(str(s), str(w)): int(r) for s, w, r in holds if r > 0}
         if given:
             conn.execute(_GIVE_BACK, [{"s": s, "w": w, "r": r} for (s, w), r in sorted(given.items())])
     return given

@@ -9,9 +9,9 @@ rows and counter settlements together, and the recovery of workers that died.
   third of ``worker_lease_seconds``) and look for dead workers (as often).
 - Stop: final flush, close the journal (removed when everything is in the database), give the lease back.
 
-So ``reserved`` of a counter returns to what live workers hold within ``worker_lease_seconds`` (plus up to a third
-of it, the check period) of a worker's death -- at once when the worker restarts on the same node -- and ``used``
-equals the sum of the audit rows.
+So ``reserved`` of a counter returns to what live workers hold within ``worker_lease_seconds`` (plus one flush
+interval) of a worker's death -- at once when a worker starts on the same node -- and ``used`` equals the sum of
+the audit rows.
 """
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ class WorkerLease:
         self.audit = audit
         self.committer = commit
         self.lease_seconds = lease_seconds
+        # the lease runs ``ttl`` past each renewal and is renewed (and dead workers looked for) every ``period``: a
+        # worker that dies is given back within ttl + period = lease_seconds (plus at most one flush interval),
+        # and a live one may miss a renewal without losing its lease
+        self.ttl = lease_seconds * 2 / 3
+        self.period = lease_seconds / 3
         self.worker_id = uuid.uuid4().hex
         self.journal = Journal(journal_dir, self.worker_id) if journal_dir is not None else None
         self.journal_dir = journal_dir
@@ -61,13 +66,13 @@ class WorkerLease:
         self._started = True
 
     def _start(self) -> None:
-        leases.register(self.engine, self.worker_id, self.lease_seconds, time.time())
+        leases.register(self.engine, self.worker_id, self.ttl, time.time())
         self.counters.store.owner = self.worker_id
         if self.journal is not None:
             self.journal.open()
             self.audit.journal = self.journal
         self.recover()
-        self._next_check = time.monotonic() + self.lease_seconds / 3
+        self._next_check = time.monotonic() + self.period
 
     async def stop(self) -> None:
         """After the final flush and ``counters.close``: close the journal, give back what is still held."""
@@ -108,7 +113,7 @@ class WorkerLease:
                 done = {id(rec) for rec, _ in left}
                 self.audit.written([rec for rec, _ in entries if id(rec) not in done])
         if self._started and time.monotonic() >= self._next_check:
-            self._next_check = time.monotonic() + self.lease_seconds / 3
+            self._next_check = time.monotonic() + self.period
             await loop.run_in_executor(None, self.check)
         return applied
 
@@ -116,14 +121,14 @@ class WorkerLease:
     def check(self) -> None:
         """Renew this worker's lease; recover dead workers."""
         try:
-            if not leases.renew(self.engine, self.worker_id, self.lease_seconds, time.time()):
+            if not leases.renew(self.engine, self.worker_id, self.ttl, time.time()):
                 log.error(
                     "gateway worker %s outlived its lease (stalled for over %.0f s): what it held was given back; "
                     "registering again",
                     self.worker_id,
                     self.lease_seconds,
                 )
-                leases.register(self.engine, self.worker_id, self.lease_seconds, time.time())
+                leases.register(self.engine, self.worker_id, self.ttl, time.time())
             self.recover()
         except Exception:
             log.exception("gateway worker lease check failed (retried at the next flush)")
