@@ -131,8 +131,8 @@ def test_replaying_a_journal_twice_counts_once(store: Store, tmp_path: Path) -> 
     commit = AuditCommit(store.engine, counters, tmp_path)
     lines = [journal_entry(_record(i), [(spec.scope, spec.win, 1000 + i)]) for i in range(5)]
     commit.commit([from_journal(lines[0])], {spec.key: [1000, 0]})  # the first record reached the database
-    assert commit.replay(from_journal(e) for e in lines) == 4
-    assert commit.replay(from_journal(e) for e in lines) == 0
+    assert [r.request_id for r in commit.replay(from_journal(e) for e in lines)] == [f"req-{i}" for i in range(1, 5)]
+    assert commit.replay(from_journal(e) for e in lines) == []
     rows = list(query(store.engine, limit=None))
     assert len(rows) == 5
     used, reserved, _cap = counters.read([spec.key])[spec.key]

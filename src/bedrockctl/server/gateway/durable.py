@@ -90,10 +90,10 @@ class AuditCommit:
                 return entries[i:]
         return []
 
-    def replay(self, entries: Iterable[Entry]) -> int:
-        """Insert the records a dead worker journaled but did not write, adding their usage once; returns how many
+    def replay(self, entries: Iterable[Entry]) -> list[AuditRecord]:
+        """Insert the records a dead worker journaled but did not write, adding their usage once; returns those that
         were missing."""
-        return sum(self.write_one(rec, used) for rec, used in entries)
+        return [rec for rec, used in entries if self.write_one(rec, used)]
 
     def write_one(self, rec: AuditRecord, used: Used) -> bool:
         """One record and its usage in one transaction, unless its ``record_id`` is there; a row refused as is and in

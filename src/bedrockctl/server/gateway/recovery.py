@@ -137,13 +137,15 @@ class WorkerLease:
         if self.journal_dir is not None:
             for orphan in orphans(self.journal_dir, self.worker_id):
                 try:
-                    n = self.committer.replay(from_journal(e) for e in orphan.entries())
+                    missing = self.committer.replay(from_journal(e) for e in orphan.entries())
                     self._released(leases.release(self.engine, orphan.worker_id))
+                    self.audit.written(missing)  # to the ledger and S3 with the next shipment
                 except Exception:
                     orphan.give_up()
                     log.exception("replaying the journal of dead gateway worker %s failed", orphan.worker_id)
                     continue
                 orphan.done()
+                n = len(missing)
                 self.replayed += n
                 log.warning(
                     "gateway worker %s had died: %d audit records replayed from its journal, its reservations given "
