@@ -23,6 +23,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bedrockctl.server.gateway.audit import AuditLog, from_journal
 from bedrockctl.server.gateway.counters import Counters, Key
 from bedrockctl.server.gateway.durable import AuditCommit, StoreUnavailable, used_deltas
@@ -59,6 +61,7 @@ class WorkerLease:
         self.released: dict[Key, int] = {}  # what this worker gave back for dead ones, per counter
         self._next_check = 0.0
         self._started = False
+        self._registered = False
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -66,13 +69,18 @@ class WorkerLease:
         self._started = True
 
     def _start(self) -> None:
-        leases.register(self.engine, self.worker_id, self.ttl, time.time())
         self.counters.store.owner = self.worker_id
         if self.journal is not None:
             self.journal.open()
             self.audit.journal = self.journal
-        self.recover()
         self._next_check = time.monotonic() + self.period
+        try:
+            leases.register(self.engine, self.worker_id, self.ttl, time.time())
+            self._registered = True
+            self.recover()
+        except SQLAlchemyError as exc:  # the database is down: serve anyway (/readyz says so), retry at the next check
+            log.warning("gateway worker lease not registered yet (retried every %.1f s): %s", self.period, exc)
+            self._next_check = 0.0
 
     async def stop(self) -> None:
         """After the final flush and ``counters.close``: close the journal, give back what is still held."""
@@ -121,7 +129,10 @@ class WorkerLease:
     def check(self) -> None:
         """Renew this worker's lease; recover dead workers."""
         try:
-            if not leases.renew(self.engine, self.worker_id, self.ttl, time.time()):
+            if not self._registered:
+                leases.register(self.engine, self.worker_id, self.ttl, time.time())
+                self._registered = True
+            elif not leases.renew(self.engine, self.worker_id, self.ttl, time.time()):
                 log.error(
                     "gateway worker %s outlived its lease (stalled for over %.0f s): what it held was given back; "
                     "registering again",
