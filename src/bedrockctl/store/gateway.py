@@ -66,7 +66,7 @@ gateway_audit = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
     sa.Column("client", sa.String(100)),
     sa.Column("record_id", sa.String(32)),  # unique per record: a journal replayed twice inserts it once
-    sa.Index("ux_gateway_audit_record_id", "record_id", unique=True),
+    sa.Index("ix_gateway_audit_record_id", "record_id", unique=True),
 )
 
 # A worker's lease on the reservations it holds (``bedrockctl.store.leases``): the worker renews ``expires_at``;

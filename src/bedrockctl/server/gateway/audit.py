@@ -75,9 +75,6 @@ class AuditLog:
     def full(self) -> bool:
         return len(self._buf) >= self.max_buffer
 
-    def take(self) -> list[AuditRecord]:
-        return [rec for rec, _ in self.take_entries()]
-
     def take_entries(self) -> list[Entry]:
         buf, self._buf = self._buf, []
         return buf

@@ -236,21 +236,6 @@ class Counters:
             cur[0] += d[0]
             cur[1] += d[1]
 
-    async def flush(self, everything: bool = False) -> dict[Key, list[int]]:
-        pending = self.take_pending(everything)
-        if pending:
-            loop = asyncio.get_running_loop()
-            try:
-                await loop.run_in_executor(self._pool, self.store.apply, pending)
-            except Exception:
-                log.exception("settling counters failed; will retry")
-                for k, d in pending.items():
-                    cur = self._pending.setdefault(k, [0, 0])
-                    cur[0] += d[0]
-                    cur[1] += d[1]
-                return {}
-        return pending
-
     def close(self) -> None:
         pending = self.take_pending(everything=True)
         if pending:

@@ -24,9 +24,10 @@ def upgrade() -> None:
     insp = sa.inspect(op.get_bind())
     existing = set(insp.get_table_names())
     if "record_id" not in {c["name"] for c in insp.get_columns("gateway_audit")}:
+        # a plain ADD COLUMN (no batch mode): SQLite adds it in place and keeps the append-only triggers
         op.add_column("gateway_audit", sa.Column("record_id", sa.String(32)))
-    if "ux_gateway_audit_record_id" not in {i["name"] for i in insp.get_indexes("gateway_audit")}:
-        op.create_index("ux_gateway_audit_record_id", "gateway_audit", ["record_id"], unique=True)
+    if "ix_gateway_audit_record_id" not in {i["name"] for i in insp.get_indexes("gateway_audit")}:
+        op.create_index("ix_gateway_audit_record_id", "gateway_audit", ["record_id"], unique=True)
     if "gateway_workers" not in existing:
         _create_workers()
     if "gateway_holds" not in existing:
@@ -59,5 +60,5 @@ def _create_holds() -> None:
 def downgrade() -> None:
     op.drop_table("gateway_holds")
     op.drop_table("gateway_workers")
-    op.drop_index("ux_gateway_audit_record_id", table_name="gateway_audit")
+    op.drop_index("ix_gateway_audit_record_id", table_name="gateway_audit")
     op.drop_column("gateway_audit", "record_id")  # SQLite >= 3.35 drops a column in place (triggers kept)
