@@ -137,3 +137,17 @@ def test_replaying_a_journal_twice_counts_once(store: Store, tmp_path: Path) -> 
     assert len(rows) == 5
     used, reserved, _cap = counters.read([spec.key])[spec.key]
     assert used == sum(r.cost_nusd for r in rows) == sum(1000 + i for i in range(5)) and reserved == 0
+
+
+@pytest.mark.parametrize("value", [0, -1, 61, "soon"])
+def test_worker_lease_seconds_must_be_at_most_a_minute(value: object) -> None:
+    from types import SimpleNamespace
+
+    from bedrockctl.errors import ConfigError
+    from bedrockctl.server.gateway.options import GatewayOptions
+
+    with pytest.raises(ConfigError, match="worker_lease_seconds"):
+        GatewayOptions.from_settings(SimpleNamespace(gateway={"worker_lease_seconds": value}))
+    assert (
+        GatewayOptions.from_settings(SimpleNamespace(gateway={"worker_lease_seconds": 60})).worker_lease_seconds == 60
+    )

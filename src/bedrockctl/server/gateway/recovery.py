@@ -30,6 +30,7 @@ from bedrockctl.server.gateway.counters import Counters, Key
 from bedrockctl.server.gateway.durable import AuditCommit, StoreUnavailable, used_deltas
 from bedrockctl.server.gateway.journal import Journal, orphans
 from bedrockctl.store import leases
+from bedrockctl.store.audit import AuditRecord
 
 log = logging.getLogger("bedrockctl.gateway")
 
@@ -65,10 +66,10 @@ class WorkerLease:
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self._start)
+        self.audit.written(await asyncio.get_running_loop().run_in_executor(None, self._start))
         self._started = True
 
-    def _start(self) -> None:
+    def _start(self) -> list[AuditRecord]:
         self.counters.store.owner = self.worker_id
         if self.journal is not None:
             self.journal.open()
@@ -77,10 +78,11 @@ class WorkerLease:
         try:
             leases.register(self.engine, self.worker_id, self.ttl, time.time())
             self._registered = True
-            self.recover()
+            return self.recover()
         except SQLAlchemyError as exc:  # the database is down: serve anyway (/readyz says so), retry at the next check
             log.warning("gateway worker lease not registered yet (retried every %.1f s): %s", self.period, exc)
             self._next_check = 0.0
+            return []
 
     async def stop(self) -> None:
         """After the final flush and ``counters.close``: close the journal, give back what is still held."""
@@ -122,12 +124,12 @@ class WorkerLease:
                 self.audit.written([rec for rec, _ in entries if id(rec) not in done])
         if self._started and time.monotonic() >= self._next_check:
             self._next_check = time.monotonic() + self.period
-            await loop.run_in_executor(None, self.check)
+            self.audit.written(await loop.run_in_executor(None, self.check))  # ledger and S3 (on the loop)
         return applied
 
     # -- lease and recovery --------------------------------------------------------------------------------
-    def check(self) -> None:
-        """Renew this worker's lease; recover dead workers."""
+    def check(self) -> list[AuditRecord]:
+        """Renew this worker's lease; recover dead workers (returns the records replayed)."""
         try:
             if not self._registered:
                 leases.register(self.engine, self.worker_id, self.ttl, time.time())
@@ -140,22 +142,26 @@ class WorkerLease:
                     self.lease_seconds,
                 )
                 leases.register(self.engine, self.worker_id, self.ttl, time.time())
-            self.recover()
+            return self.recover()
         except Exception:
             log.exception("gateway worker lease check failed (retried at the next flush)")
+            return []
 
-    def recover(self) -> None:
+    def recover(self) -> list[AuditRecord]:
+        """Replay dead workers' journals of this node and give back their holds; give back expired leases' holds.
+        Returns the records that were missing from the database."""
+        replayed: list[AuditRecord] = []
         if self.journal_dir is not None:
             for orphan in orphans(self.journal_dir, self.worker_id):
                 try:
                     missing = self.committer.replay(from_journal(e) for e in orphan.entries())
                     self._released(leases.release(self.engine, orphan.worker_id))
-                    self.audit.written(missing)  # to the ledger and S3 with the next shipment
                 except Exception:
                     orphan.give_up()
                     log.exception("replaying the journal of dead gateway worker %s failed", orphan.worker_id)
                     continue
                 orphan.done()
+                replayed.extend(missing)
                 n = len(missing)
                 self.replayed += n
                 log.warning(
@@ -171,6 +177,7 @@ class WorkerLease:
                 if given:
                     log.warning("gateway worker %s's lease ran out: its reservations given back", worker_id)
                 self._released(given)
+        return replayed
 
     def _released(self, given: dict[Key, int]) -> None:
         for key, amount in given.items():
