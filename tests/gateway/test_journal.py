@@ -151,3 +151,36 @@ def test_worker_lease_seconds_must_be_at_most_a_minute(value: object) -> None:
     assert (
         GatewayOptions.from_settings(SimpleNamespace(gateway={"worker_lease_seconds": 60})).worker_lease_seconds == 60
     )
+
+
+def test_a_locked_database_keeps_the_batch_for_later(tmp_path: Path) -> None:
+    """SQLite busy (another connection holds the write lock): nothing goes to the dead letters, nothing is written
+    in part; once the lock is gone the same batch goes in whole."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from bedrockctl.server.gateway.durable import StoreUnavailable
+
+    path = tmp_path / "gw.db"
+    Store(f"sqlite:///{path}").close()  # migrated
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.2})
+    counters = SqlCounters(engine)
+    spec = CounterSpec("budget:env:dev", "m2026-12", 10**12, time.time() + 3600, "budget", "dev")
+    assert counters.grab([(spec, 500)])[0] is None
+    commit = AuditCommit(engine, counters, tmp_path)
+    entries = [from_journal(journal_entry(_record(i), [(spec.scope, spec.win, 100)])) for i in range(3)]
+    pending = {spec.key: [300, -500]}
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreUnavailable):
+            commit.commit(entries, pending)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not (tmp_path / "gateway-audit-dead-letter.jsonl").exists()
+    assert list(query(engine, limit=None)) == [] and counters.read([spec.key])[spec.key][:2] == (0, 500)
+    assert commit.commit(entries, pending) == []
+    assert len(list(query(engine, limit=None))) == 3 and counters.read([spec.key])[spec.key][:2] == (300, 0)
+    engine.dispose()

@@ -8,8 +8,8 @@ their usage once (``record_id`` is unique: an inserted row adds its usage, a pre
 When the database refuses the batch -- a row it will not take -- the batch is written row by row (each row with
 its own usage, in its own transaction); a row refused even in its plain-ASCII form (``audit_fields.plain``) goes
 to the dead-letter file (``<data dir>/gateway-audit-dead-letter.jsonl``, 0600) with an alert, and its usage is
-still counted. When the database is unreachable (a probe fails), nothing is dropped: the caller keeps the batch
-for the next flush.
+still counted. When the database is unreachable or busy (an operational error: lock timeout, lost connection,
+deadlock; or any error while a probe fails), nothing is dropped: the caller keeps the batch for the next flush.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bedrockctl.files import append_private
 from bedrockctl.server.gateway.audit import Entry, Used, journal_entry
@@ -134,6 +134,10 @@ class AuditCommit:
             self.on_dead_letter(rec, error)
 
     def _raise_if_unavailable(self, exc: Exception) -> None:
+        """A lock timeout, a lost connection, a deadlock or a serialization failure is the database's state, not the
+        row's: retry later. Anything else is the row's fault only if the database still answers."""
+        if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
+            raise StoreUnavailable(_short(exc)) from exc
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
