@@ -175,7 +175,12 @@ def journaled(audit: AuditLog, handler: Any, protocol: str) -> Any:
                 audit_status="audit_backlog_full",
             )
             rid = request_id()
-            await respond(send, *(err.openai(rid) if protocol == "openai" else err.bedrock(rid)))
+            if protocol == "anthropic":
+                from bedrockctl.server.gateway import anthropic_wire
+
+                await respond(send, *anthropic_wire.error(err, rid))
+            else:
+                await respond(send, *(err.openai(rid) if protocol == "openai" else err.bedrock(rid)))
             return
         JOURNALED.set(None)
 

@@ -67,7 +67,7 @@ def install(app: Any, ctx: Any, gateway: Gateway | None = None) -> Gateway:
         app.route(f"{prefix}/v1/embeddings", journaled(gw.audit, embeddings, "openai"))
         app.route(f"{prefix}/v1/models", models)
     for prefix in ("", "/anthropic"):
-        app.route(f"{prefix}/v1/messages", functools.partial(anthropic.messages, gw))
+        app.route(f"{prefix}/v1/messages", journaled(gw.audit, functools.partial(anthropic.messages, gw), "anthropic"))
         app.route(f"{prefix}/v1/messages/count_tokens", functools.partial(anthropic.count_tokens, gw))
     for path in aws_routes.LISTS:
         app.route(path, functools.partial(aws_routes.control_list, gw))
