@@ -1,4 +1,5 @@
-"""The sandbox server: one threaded WSGI server with our Bedrock handlers and moto in-process.
+"""The sandbox server: one threaded WSGI server with our Bedrock handlers and moto in-process; HTTP/1.1, and HTTP/2
+with prior knowledge (h2c) on the same port (``http2.py``).
 
 ``Sandbox(host="127.0.0.1", port=0, seed="empty", faults=None)`` — ``start()`` serves in a background
 thread (``port=0`` picks a free port, see ``endpoint_url``), ``stop()``, ``reset()``, context manager;
@@ -95,6 +96,7 @@ class Sandbox:
         from werkzeug.serving import make_server
 
         from bedrockctl.sandbox.dispatch import Dispatcher
+        from bedrockctl.sandbox.http2 import H2Bridge
         from bedrockctl.sandbox.http11 import KeepAliveRequestHandler
 
         started, started_cpu = time.perf_counter(), time.process_time()
@@ -108,6 +110,7 @@ class Sandbox:
             self.host, self.port, self.app, threaded=True, request_handler=KeepAliveRequestHandler
         )
         self._server.daemon_threads = True
+        self._server.h2_bridge = H2Bridge(self.app)  # HTTP/2 (h2c, prior knowledge) on the same port
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="bedrockctl-sandbox", daemon=True)
         self._thread.start()
@@ -129,6 +132,7 @@ class Sandbox:
 
             self._server.shutdown()
             close_connections(self._server)
+            self._server.h2_bridge.stop()
             self._server.server_close()
             self._server = None
         if self._thread is not None:
