@@ -4,26 +4,26 @@ werkzeug's server speaks HTTP/1.1 only, and the AWS SDK for JavaScript v3 sends 
 operations (ConverseStream, InvokeModelWithResponseStream) only over HTTP/2. The keep-alive handler
 (``http11.KeepAliveRequestHandler``) peeks at the first bytes of each new connection: one that opens with the
 HTTP/2 connection preface is handed to ``H2Bridge``, which serves the same WSGI app over HTTP/2 with hypercorn
-(its h2 stack, in WSGI mode) on a private loopback listener in a thread of its own, and copies the bytes between the
-client's socket and a connection to that listener both ways until either side closes. Every other connection stays
-with werkzeug, unchanged.
+(its h2 stack; a2wsgi runs the WSGI app in a thread pool) on a private loopback listener in a thread of its own, and
+copies the bytes between the client's socket and a connection to that listener both ways until either side closes.
+Every other connection stays with werkzeug, unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import selectors
 import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from typing import Any
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 # Requests served at once over HTTP/2 (each WSGI call holds a thread, as on the HTTP/1.1 side: injected latency
 # sleeps in the handler).
 MAX_THREADS = 256
-MAX_BODY = 64 * 1024 * 1024
 _CHUNK = 65536
 _GOAWAY = 0x7
 
@@ -40,6 +40,28 @@ def opens_with_preface(sock: socket.socket) -> bool:
     except OSError:
         return False
     return head == PREFACE
+
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def as_werkzeug_gives_it(app: WSGIApp) -> WSGIApp:
+    """``app`` with the environ werkzeug's handler gives it (http11.py), from a2wsgi's: the request target as sent in
+    ``RAW_URI`` (model ARNs arrive percent-encoded in one path segment) and the whole body with its length (an
+    HTTP/2 request need not send content-length)."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        scope = environ["asgi.scope"]
+        target = scope.get("raw_path") or environ["PATH_INFO"].encode("latin-1")
+        if scope.get("query_string"):
+            target += b"?" + scope["query_string"]
+        environ["RAW_URI"] = environ["REQUEST_URI"] = target.decode("latin-1")
+        body = environ["wsgi.input"].read()
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return app(environ, start_response)
+
+    return wsgi
 
 
 def _quiet_cancellation(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -99,6 +121,7 @@ class H2Bridge:
             return self._address
 
     def _start(self) -> None:
+        from a2wsgi import WSGIMiddleware
         from hypercorn.asyncio import serve
         from hypercorn.config import Config
 
@@ -113,23 +136,22 @@ class H2Bridge:
         config.graceful_timeout = 1
         config.include_server_header = False
         config.keep_alive_timeout = 75  # as the HTTP/1.1 side
-        config.wsgi_max_body_size = MAX_BODY
+        app: Any = WSGIMiddleware(as_werkzeug_gives_it(self.app), workers=MAX_THREADS)  # type: ignore[arg-type]
         loop = asyncio.new_event_loop()
         loop.set_exception_handler(_quiet_cancellation)
-        loop.set_default_executor(ThreadPoolExecutor(MAX_THREADS, thread_name_prefix="bedrockctl-sandbox-h2"))
         stopped = asyncio.Event()
         ready = threading.Event()
 
         async def main() -> None:
             ready.set()
-            await serve(self.app, config, mode="wsgi", shutdown_trigger=stopped.wait)
+            await serve(app, config, mode="asgi", shutdown_trigger=stopped.wait)
 
         def run() -> None:
             asyncio.set_event_loop(loop)
             try:
                 loop.run_until_complete(main())
             finally:
-                loop.run_until_complete(loop.shutdown_default_executor())
+                app.executor.shutdown(wait=False, cancel_futures=True)
                 loop.close()
 
         self._loop, self._stopped = loop, stopped
