@@ -6,9 +6,11 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ JS_SDK_PACKAGES = {
     "@aws-sdk/client-bedrock-agent": "3.1138.0",
     "@aws-sdk/client-bedrock-runtime": "3.1178.0",
 }
+JS_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +60,30 @@ def js_sdk() -> Path:
                 pytest.skip(f"npm install of the AWS SDK for JavaScript failed: {done.stderr.strip()[-300:]}")
             (target / "installed").write_text("\n".join(JS_SDK_PACKAGES))
     return target / "node_modules"
+
+
+@pytest.fixture
+def js_runtime(js_sdk: Path, tmp_path: Path) -> Callable[..., dict[str, Any]]:
+    """``run(doc, env=None)``: Converse then ConverseStream with the JavaScript SDK's runtime client on its default
+    (HTTP/2) handler (tests/sandbox/js/runtime_stream.cjs documents ``doc``); returns what the script printed."""
+    script = Path(__file__).with_name("sandbox") / "js" / "runtime_stream.cjs"
+
+    def run(doc: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
+        request = tmp_path / "runtime-input.json"
+        request.write_text(json.dumps({"region": "us-east-1", "modelId": JS_MODEL, **doc}))
+        done = subprocess.run(
+            [str(shutil.which("node")), str(script), str(request)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "NODE_PATH": str(js_sdk), **(env or {})},
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        out: dict[str, Any] = json.loads(done.stdout)
+        return out
+
+    return run
 
 
 @pytest.fixture

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import shutil
 import socket
-import subprocess
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +30,6 @@ from bedrockctl.sandbox.testing import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KE
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 PATH = "/model/" + HAIKU.replace(":", "%3A")
 BODY = json.dumps({"messages": [{"role": "user", "content": [{"text": "hello over HTTP/2"}]}]}).encode()
-SCRIPT = Path(__file__).with_name("js") / "runtime_stream.cjs"
 STREAM_TAIL = ["contentBlockStop", "messageStop", "metadata"]
 
 
@@ -50,29 +45,8 @@ def event_types(raw: bytes) -> list[str]:
     return [message.headers[":event-type"] for message in buffer]
 
 
-def run_node(js_sdk: Path, tmp_path: Path, doc: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """``runtime_stream.cjs`` with ``doc`` as its input; its parsed output."""
-    request = tmp_path / "runtime-input.json"
-    request.write_text(json.dumps({"region": "us-east-1", "modelId": HAIKU, **doc}))
-    done = subprocess.run(
-        [str(shutil.which("node")), str(SCRIPT), str(request)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "NODE_PATH": str(js_sdk), **(env or {})},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    out: dict[str, Any] = json.loads(done.stdout)
-    return out
-
-
-def test_js_sdk_converses_and_streams_on_its_default_http2_handler(
-    js_sdk: Path, sandbox_env: Any, tmp_path: Path
-) -> None:
-    out = run_node(
-        js_sdk,
-        tmp_path,
+def test_js_sdk_converses_and_streams_on_its_default_http2_handler(js_runtime: Any, sandbox_env: Any) -> None:
+    out = js_runtime(
         {
             "endpoint": sandbox_env.endpoint_url,
             "accessKeyId": FAKE_ACCESS_KEY_ID,

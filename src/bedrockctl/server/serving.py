@@ -11,6 +11,7 @@ HTTP/2. Both servers run the same app with the same lifespan, in the environment
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,10 +45,12 @@ def check_http_version(http: str) -> None:
 def run_http2(listener: Listener) -> None:
     """Serve HTTP/2 and HTTP/1.1 until interrupted (blocks)."""
     from granian import Granian
-    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
     from granian.log import LogLevels
 
     key = pkcs8_key(Path(listener.tls_key)) if listener.tls_key else None
+    how = "h2 by ALPN over TLS" if listener.tls_cert else "h2c with prior knowledge"
+    sys.stderr.write(f"HTTP/2 ({how}) and HTTP/1.1 on this port (granian)\n")
     Granian(
         APP,
         address=listener.host,
@@ -62,6 +65,7 @@ def run_http2(listener: Listener) -> None:
         log_access=False,
         ssl_cert=Path(listener.tls_cert) if listener.tls_cert else None,
         ssl_key=key,
+        ssl_protocol_min=SSLProtocols.tls12,  # as uvicorn (Python's ssl); granian's default is TLS 1.3 only
         workers_kill_timeout=10,
     ).serve()
 
