@@ -37,8 +37,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from procs import cpu_seconds, free_port, rss_mb, wait_http  # noqa: E402
-from run import CONVERSE, FAKE_ENV, MODEL, Arm, hold, start, wrk  # noqa: E402
+from procs import cpu_seconds, free_port, rss_mb, stop_all, wait_http  # noqa: E402
+from run import CONVERSE, FAKE_ENV, MODEL, Arm, create_key, hold, start, write_config, wrk  # noqa: E402
 from stream_driver import OpenStreams, Req  # noqa: E402
 
 ROOT = HERE.parent.parent
@@ -46,62 +46,21 @@ PATH = "/model/" + MODEL.replace(":", "%3A") + "/converse"
 SECTION = "## gateway: HTTP/2"
 
 
-def config(tmp: Path) -> Path:
-    tmp.mkdir(parents=True, exist_ok=True)
-    cfg = tmp / "bedrockctl.toml"
-    cfg.write_text(f"""
-[aws]
-region = "us-east-1"
-retry_attempts = 1
-
-[store]
-url = "sqlite:///{tmp}/gateway.db"
-data_dir = "{tmp}"
-
-[environments.bench]
-monthly_budget_usd = 1000000
-daily_budget_usd = 100000
-requests_per_hour = 100000000
-requests_per_day = 1000000000
-
-[gateway]
-master_secret = "bench-master-secret"
-default_environment = "bench"
-audit = true
-ledger = true
-
-[gateway.teams.bench]
-monthly_budget_usd = 1000000
-
-[gateway.users.bench]
-daily_budget_usd = 100000
-""")
-    return cfg
-
-
 def gateway(name: str, server: list[str], tmp: Path, env: dict[str, str], cpu: str) -> tuple[Any, str, int]:
     """Start one gateway (its own store and key); ``server`` is the command after the store is ready, with
     ``{port}`` in it. Returns the process, the key's bearer token and the port."""
     home = tmp / name
-    cfg = config(home)
+    home.mkdir(parents=True)
+    cfg = write_config(home)
     benv = {**env, "BEDROCKCTL_CONFIG": str(cfg), "HOME": str(home)}
     bctl = str(Path(sys.executable).parent / "bedrockctl")
-    created = subprocess.run(
-        [
-            *(bctl, "keys", "create", "--user", "bench", "--team", "bench", "--env", "bench"),
-            *("--rpm", "100000000", "--tpm", "1000000000000", "--monthly-budget", "1000000", "--json"),
-        ],
-        env=benv,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    token = create_key(bctl, benv)["token"]
     port = free_port()
     (home / "hypercorn.toml").write_text("keep_alive_max_requests = 100000000\n")
     cmd = [part.replace("{port}", str(port)).replace("{bctl}", bctl).replace("{home}", str(home)) for part in server]
     proc = start(cmd, cpu, benv, home / "server.log")
     wait_http(port, "/readyz", proc)
-    return proc, json.loads(created.stdout)["token"], port
+    return proc, token, port
 
 
 def h2load(arm: Arm, conc: int, count: int, cpu: str, tmp: Path, connections: int = 1) -> dict[str, Any]:
@@ -296,13 +255,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> tuple[list[tuple[str, Arm]],
         finally:
             hold(up, 0)
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
     return arms, results
 
 

@@ -7,6 +7,7 @@ with ``http2=True``, boto3 (HTTP/1.1, SigV4 and bearer), a TLS socket offering A
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -121,6 +122,10 @@ def test_h2c_with_prior_knowledge_beside_http11(serve_h2: Any, tmp_path: Path, j
             assert streamed.http_version == "HTTP/2" and streamed.status_code == 200
             lines = [line for line in streamed.iter_lines() if line.startswith("data: ")]
         assert lines[-1] == "data: [DONE]" and len(lines) > 2
+        forwarded = client.post(f"/model/{HAIKU}/converse", json=CONVERSE, headers={"X-Forwarded-For": "203.0.113.7"})
+        assert forwarded.status_code == 200
+    # the proxy headers are read as uvicorn reads them (from 127.0.0.1): the audit names the forwarded client
+    assert _audited_clients(tmp_path, "203.0.113.7") == {"127.0.0.1", "203.0.113.7"}
     # HTTP/1.1 on the same port: boto3 signing with the key's SigV4 pair
     runtime = boto3.client(
         "bedrock-runtime",
@@ -136,6 +141,25 @@ def test_h2c_with_prior_knowledge_beside_http11(serve_h2: Any, tmp_path: Path, j
     _converse_and_stream(js_runtime, {**doc, "token": key["token"]})
     pair = {"accessKeyId": key["aws_access_key_id"], "secretAccessKey": key["aws_secret_access_key"]}
     _converse_and_stream(js_runtime, {**doc, **pair})
+
+
+def _audited_clients(tmp_path: Path, awaited: str) -> set[str]:
+    """The client addresses in the gateway's audit, once ``awaited`` is among them (the gateway writes its records
+    in batches) or after a minute."""
+    deadline = time.monotonic() + 60
+    while True:
+        listed = subprocess.run(
+            [sys.executable, "-m", "bedrockctl.cli.main", "audit", "list", "--output", "json"],
+            env={**os.environ, "BEDROCKCTL_CONFIG": str(tmp_path / "bedrockctl.toml")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        clients = {r["client"] for r in json.loads(listed.stdout) if r["client"]}
+        if awaited in clients or time.monotonic() > deadline:
+            return clients
+        time.sleep(0.5)
 
 
 def test_h2_by_alpn_over_tls_beside_http11(

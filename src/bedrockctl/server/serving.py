@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-APP = "bedrockctl.server.asgi:app"
+APP = "bedrockctl.server.asgi:app_behind_proxy"
 HTTP_VERSIONS = ("1.1", "2")
 
 
