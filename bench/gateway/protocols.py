@@ -6,8 +6,8 @@ Arms (each ``bedrockctl serve``, 1 worker, its own SQLite store and key, the sam
   granian-h1     ``serve --http 2`` (granian), HTTP/1.1 clients, wrk
   granian-h2c    the same server, HTTP/2 with prior knowledge, h2load: ``c`` streams on ONE connection
   granian-h2c-n  the same server, HTTP/2, h2load: ``c`` connections of one stream each
-  hypercorn-h1 / hypercorn-h2c   the same app under hypercorn 0.18 (only when hypercorn is importable; not a
-                 dependency of bedrockctl: ``pip install hypercorn`` into the venv to add the arm)
+  hypercorn-h1 / hypercorn-h2c   the same app under hypercorn (when it is importable: the ``sandbox`` extra
+                 installs it for the sandbox's HTTP/2)
 
 Each cell is ``--requests`` Bedrock Converse calls with a gateway bearer key at concurrency ``c``, repeated
 ``--repeat`` times interleaved across arms (median shown). CPU per request = utime+stime of the server's process
