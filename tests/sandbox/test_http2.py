@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import re
 import socket
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
 import h2.config
 import h2.connection
 import h2.events
 import httpx
+import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -25,7 +34,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bedrockctl.sandbox.http2 import PREFACE, ClientFrames
+from bedrockctl.sandbox.server import Sandbox
 from bedrockctl.sandbox.testing import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
+from bedrockctl.security.tls import ensure_local_tls
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 PATH = "/model/" + HAIKU.replace(":", "%3A")
@@ -151,3 +162,92 @@ def test_client_frames_drop_goaway_and_nothing_else_whatever_the_reads(cuts: lis
     assert "ConnectionTerminated" in _server_events(CLIENT)
     assert _server_events(out) == expected
     assert expected.count("RequestReceived") == 2 and expected.count("DataReceived") >= 2
+
+
+@pytest.fixture
+def tls_sandbox(tmp_path: Path) -> Iterator[tuple[Sandbox, Path]]:
+    """A sandbox of its own serving HTTPS with a certificate from a local CA; yields it and the CA file."""
+    local = ensure_local_tls(tmp_path / "tls")
+    sandbox = Sandbox(port=0, tls=(str(local.cert), str(local.key))).start()
+    try:
+        yield sandbox, local.ca_cert
+    finally:
+        sandbox.stop()
+
+
+def _alpn(url: str, ca: Path, offered: list[str]) -> str | None:
+    parts = urlsplit(url)
+    context = ssl.create_default_context(cafile=str(ca))
+    context.set_alpn_protocols(offered)
+    with (
+        socket.create_connection((parts.hostname, parts.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
+    ):
+        return tls.selected_alpn_protocol()
+
+
+def test_over_tls_alpn_chooses_h2_or_http11(tls_sandbox: tuple[Sandbox, Path], js_runtime: Any) -> None:
+    sandbox, ca = tls_sandbox
+    url = sandbox.endpoint_url
+    assert url.startswith("https://")
+    assert _alpn(url, ca, ["h2", "http/1.1"]) == "h2" and _alpn(url, ca, ["http/1.1"]) == "http/1.1"
+    trusting = ssl.create_default_context(cafile=str(ca))
+    with httpx.Client(http2=True, verify=trusting, timeout=30) as client:
+        streamed = client.post(
+            url + PATH + "/converse-stream", content=BODY, headers=signed_headers(url, PATH + "/converse-stream")
+        )
+        assert streamed.http_version == "HTTP/2" and streamed.status_code == 200
+        assert event_types(streamed.content)[-3:] == STREAM_TAIL
+    runtime = boto3.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=url,
+        verify=str(ca),
+        aws_access_key_id=FAKE_ACCESS_KEY_ID,
+        aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
+    )
+    text = runtime.converse(modelId=HAIKU, messages=[{"role": "user", "content": [{"text": "hello over TLS"}]}])
+    assert text["output"]["message"]["content"][0]["text"].startswith("Sandbox reply")
+    pair = {"accessKeyId": FAKE_ACCESS_KEY_ID, "secretAccessKey": FAKE_SECRET_ACCESS_KEY}
+    out = js_runtime({"endpoint": url, **pair}, {"NODE_EXTRA_CA_CERTS": str(ca)})
+    assert out["handler"] == "NodeHttp2Handler"
+    assert out["ConverseStream"]["events"][-3:] == STREAM_TAIL, out
+    assert out["ConverseStream"]["text"] == out["Converse"]["output"]["message"]["content"][0]["text"]
+
+
+def test_cli_sandbox_tls_self_signed(tmp_path: Path) -> None:
+    (tmp_path / "bedrockctl.toml").write_text(f'[store]\ndata_dir = "{tmp_path}"\n')
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bedrockctl.cli.main",
+            "sandbox",
+            "--tls",
+            "self-signed",
+            "--seed",
+            "empty",
+            "--port",
+            "0",
+        ],
+        env={**os.environ, "BEDROCKCTL_CONFIG": str(tmp_path / "bedrockctl.toml")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        announced = ""
+        while "export AWS_ENDPOINT_URL=" not in announced:
+            line = proc.stderr.readline()
+            assert line, f"sandbox exited: {announced}"
+            announced += line
+        url = re.search(r"export AWS_ENDPOINT_URL=(\S+)", announced).group(1)  # type: ignore[union-attr]
+        ca = Path(re.search(r"export AWS_CA_BUNDLE=(\S+)", announced).group(1))  # type: ignore[union-attr]
+        assert url.startswith("https://127.0.0.1:") and ca == tmp_path / "tls" / "ca.pem"
+        assert _alpn(url, ca, ["h2", "http/1.1"]) == "h2"
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        if proc.stderr:
+            proc.stderr.close()

@@ -20,7 +20,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
-from bedrockctl.sandbox.http2 import opens_with_preface
+from bedrockctl.sandbox.http2 import speaks_h2
 
 _NO_BODY = {204, 304}
 
@@ -39,8 +39,8 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
             _open_connections(self.server).add(self.connection)
 
     def handle(self) -> None:
-        bridge = getattr(self.server, "h2_bridge", None)  # HTTP/2 with prior knowledge: see http2.py
-        if bridge is not None and opens_with_preface(self.connection):
+        bridge = getattr(self.server, "h2_bridge", None)  # HTTP/2: see http2.py
+        if bridge is not None and speaks_h2(self.connection):
             bridge.splice(self.connection)
             return
         super().handle()

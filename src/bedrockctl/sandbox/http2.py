@@ -1,12 +1,12 @@
-"""HTTP/2 with prior knowledge (h2c) on the sandbox's port, beside werkzeug's HTTP/1.1.
+"""HTTP/2 on the sandbox's port, beside werkzeug's HTTP/1.1: h2c with prior knowledge, h2 by ALPN over TLS.
 
 werkzeug's server speaks HTTP/1.1 only, and the AWS SDK for JavaScript v3 sends Bedrock Runtime's streaming
 operations (ConverseStream, InvokeModelWithResponseStream) only over HTTP/2. The keep-alive handler
-(``http11.KeepAliveRequestHandler``) peeks at the first bytes of each new connection: one that opens with the
-HTTP/2 connection preface is handed to ``H2Bridge``, which serves the same WSGI app over HTTP/2 with hypercorn
-(its h2 stack; a2wsgi runs the WSGI app in a thread pool) on a private loopback listener in a thread of its own, and
-copies the bytes between the client's socket and a connection to that listener both ways until either side closes.
-Every other connection stays with werkzeug, unchanged.
+(``http11.KeepAliveRequestHandler``) looks at each new connection: one that chose ``h2`` by ALPN (over TLS) or
+opens with the HTTP/2 connection preface (cleartext; peeked, not read) is handed to ``H2Bridge``, which serves the
+same WSGI app over HTTP/2 with hypercorn (its h2 stack; a2wsgi runs the WSGI app in a thread pool) on a private
+loopback listener in a thread of its own, and copies the bytes between the client's socket and a connection to
+that listener both ways until either side closes. Every other connection stays with werkzeug, unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import contextlib
 import io
 import selectors
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -26,6 +27,21 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 MAX_THREADS = 256
 _CHUNK = 65536
 _GOAWAY = 0x7
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """A server context for ``cert``/``key`` that offers HTTP/2 and HTTP/1.1 by ALPN."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    return context
+
+
+def speaks_h2(sock: socket.socket) -> bool:
+    """Whether the client chose HTTP/2: by ALPN over TLS, else by opening with the preface (prior knowledge)."""
+    if isinstance(sock, ssl.SSLSocket):
+        return sock.selected_alpn_protocol() == "h2"
+    return opens_with_preface(sock)
 
 
 def opens_with_preface(sock: socket.socket) -> bool:
@@ -176,6 +192,8 @@ class H2Bridge:
                     src: socket.socket = key.fileobj  # type: ignore[assignment]
                     try:
                         data = src.recv(_CHUNK)
+                        while isinstance(src, ssl.SSLSocket) and src.pending():  # decrypted, unseen by select
+                            data += src.recv(src.pending())
                         if data:
                             peer[src].sendall(frames.feed(data) if src is client else data)
                     except OSError:
