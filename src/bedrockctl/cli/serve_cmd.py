@@ -85,10 +85,11 @@ def serve(
         tls_cert, tls_key = _self_signed(ctx.settings, host)
     scheme = "https" if tls_cert else "http"
     sys.stderr.write(f"bedrockctl gateway on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})\n")
-    _metrics_dir()
     if http == "2":  # HTTP/2 and HTTP/1.1 on one port (server/serving.py); HTTP/1.1 alone stays on uvicorn
+        _metrics_dir()
         run_http2(Listener(host, port, workers, log_level, tls_cert, tls_key))
         return
+    _metrics_dir()
     uvicorn.run(
         "bedrockctl.server.asgi:app",
         factory=True,
