@@ -3,8 +3,6 @@ skipped tests with the command that would run them."""
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -40,26 +38,10 @@ JS_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 @pytest.fixture(scope="session")
 def js_sdk() -> Path:
     """``node_modules`` with the pinned SDK packages (installed on first use, under a lock for xdist)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.skip("node and npm are needed to run the AWS SDK for JavaScript v3")
-    key = hashlib.sha256(json.dumps(JS_SDK_PACKAGES, sort_keys=True).encode()).hexdigest()[:12]
-    target = Path(__file__).resolve().parents[1] / ".cache" / "js-sdk" / key
-    target.mkdir(parents=True, exist_ok=True)
-    with (target / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / "installed").exists():
-            (target / "package.json").write_text('{"private": true}')
-            specs = [f"{name}@{version}" for name, version in JS_SDK_PACKAGES.items()]
-            cmd = [npm, "install", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", *specs]
-            try:
-                done = subprocess.run(cmd, cwd=target, capture_output=True, text=True, timeout=600, check=False)
-            except subprocess.TimeoutExpired:
-                pytest.skip("npm install of the AWS SDK for JavaScript timed out")
-            if done.returncode != 0:
-                pytest.skip(f"npm install of the AWS SDK for JavaScript failed: {done.stderr.strip()[-300:]}")
-            (target / "installed").write_text("\n".join(JS_SDK_PACKAGES))
-    return target / "node_modules"
+    from npm_tools import npm_install
+
+    specs = [f"{name}@{version}" for name, version in JS_SDK_PACKAGES.items()]
+    return npm_install("js-sdk", specs, what="the AWS SDK for JavaScript v3") / "node_modules"
 
 
 @pytest.fixture
