@@ -74,6 +74,11 @@ class SandboxProcess:
         else:
             raise RuntimeError("sandbox did not start")
 
+    def cpu_s(self) -> float:
+        """User + system CPU seconds the sandbox process has used so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
@@ -85,6 +90,7 @@ def main() -> None:
     ap.add_argument("--regions", type=int, default=17)
     ap.add_argument("--latency-ms", type=int, default=100)
     ap.add_argument("--workers", type=int, default=64)
+    ap.add_argument("--runs", default="discover,sequential", help="which runs, comma-separated (default both)")
     ap.add_argument("--write", action="store_true", help="record the result in bench/RESULTS.md")
     args = ap.parse_args()
 
@@ -108,8 +114,12 @@ def main() -> None:
         regions = [r.region for r in load_catalog().regions if r.partition == "aws"][: args.regions]
         SandboxAdmin(sb.endpoint_url).set_faults({"latency": [{"ms": args.latency_ms}]})
         runs = {}
+        wanted = args.runs.split(",")
         for label, workers in (("discover", args.workers), ("sequential", 1)):
+            if label not in wanted:
+                continue
             base = SessionFactory(AwsSettings(region="us-east-1"))
+            cpu0, sb0 = time.process_time(), sb.cpu_s()
             t0 = time.perf_counter()
             rep = discover(
                 base,
@@ -123,12 +133,16 @@ def main() -> None:
                 probe_timeout=10.0,
             )
             wall = time.perf_counter() - t0
+            cpu, sb_cpu = time.process_time() - cpu0, sb.cpu_s() - sb0
             runs[label] = (wall, rep)
             print(
-                f"{label:10s} workers={workers:3d} wall={wall:7.2f}s targets={rep['targets']} "
+                f"{label:10s} workers={workers:3d} wall={wall:7.2f}s cpu={cpu:6.2f}s sandbox_cpu={sb_cpu:6.2f}s "
+                f"targets={rep['targets']} "
                 f"ok={rep['targets_ok']} assets={rep['asset_count']} dead={list(rep['dead_regions'])}",
                 flush=True,
             )
+        if len(runs) < 2:
+            return
         speedup = runs["sequential"][0] / runs["discover"][0]
         print(f"speedup {speedup:.1f}x")
         if args.write:

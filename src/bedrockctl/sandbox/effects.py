@@ -26,13 +26,13 @@ from typing import Any
 
 from bedrockctl.sandbox import identity
 from bedrockctl.sandbox.core import Caller, InvocationRecord, SandboxRequest
+from bedrockctl.sandbox.retention import Retention
 
 log = logging.getLogger("bedrockctl.sandbox")
 
 EVENT_SOURCE = "bedrock.amazonaws.com"
 LOG_STREAM = "aws/bedrock/modelinvocations"
 METRIC_NAMESPACE = "AWS/Bedrock"
-MAX_EVENTS = 50_000  # per account+region, oldest dropped
 
 
 def _iso(ts: datetime) -> str:
@@ -78,13 +78,15 @@ def _request_parameters(req: SandboxRequest, record: InvocationRecord) -> dict[s
 class Effects:
     """Writers for the invocation log, CloudTrail and CloudWatch; holds the LookupEvents store."""
 
-    def __init__(self) -> None:
+    def __init__(self, retention: Retention | None = None) -> None:
         self._lock = threading.Lock()
         self._events: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.retention = retention if retention is not None else Retention()
 
     def reset(self) -> None:
         with self._lock:
             self._events.clear()
+        self.retention.reset()
 
     def event_count(self) -> int:
         with self._lock:
@@ -102,8 +104,7 @@ class Effects:
         with self._lock:
             store = self._events.setdefault((req.account_id, req.region), [])
             store.append(event)
-            if len(store) > MAX_EVENTS:
-                del store[: len(store) - MAX_EVENTS]
+            self.retention.trim_events(store)
         for step in (self._deliver_trails, self._write_invocation_log, self._put_metrics):
             try:
                 step(req, record, now, event)
@@ -165,7 +166,7 @@ class Effects:
                     f"{account}_CloudTrail_{req.region}_{stamp}_{secrets.token_hex(8)}.json.gz"
                 )
                 body = gzip.compress(json.dumps({"Records": [event]}).encode())
-                _put_s3(trail.bucket_name, key, body, account)
+                _put_s3(trail.bucket_name, key, body, account, self.retention)
 
     # -- invocation logs ------------------------------------------------------------------------------------
     def _write_invocation_log(
@@ -180,7 +181,7 @@ class Effects:
         line = json.dumps(invocation_log_record(req, record, now, include_bodies=text))
         cw = config.get("cloudWatchConfig") or {}
         if cw.get("logGroupName"):
-            _put_log(req.account_id, req.region, cw["logGroupName"], line, now)
+            _put_log(req.account_id, req.region, cw["logGroupName"], line, now, self.retention)
         s3 = config.get("s3Config") or {}
         if s3.get("bucketName"):
             prefix = f"{s3['keyPrefix'].strip('/')}/" if s3.get("keyPrefix") else ""
@@ -188,7 +189,7 @@ class Effects:
                 f"{prefix}AWSLogs/{req.account_id}/BedrockModelInvocationLogs/{req.region}/"
                 f"{now:%Y/%m/%d/%H}/{uuid.uuid4()}.json.gz"
             )
-            _put_s3(s3["bucketName"], key, gzip.compress((line + "\n").encode()), req.account_id)
+            _put_s3(s3["bucketName"], key, gzip.compress((line + "\n").encode()), req.account_id, self.retention)
 
     # -- metrics ----------------------------------------------------------------------------------------------
     def _put_metrics(self, req: SandboxRequest, record: InvocationRecord, now: datetime, event: dict[str, Any]) -> None:
@@ -216,7 +217,10 @@ class Effects:
             {"MetricName": n, "Value": v, "Unit": u, "Dimensions": dims, "Timestamp": now.replace(tzinfo=None)}
             for n, v, u in names
         ]
-        cloudwatch_backends[req.account_id][req.region].put_metric_data(METRIC_NAMESPACE, data)
+        backend = cloudwatch_backends[req.account_id][req.region]
+        with self.retention.lock:
+            backend.put_metric_data(METRIC_NAMESPACE, data)
+            self.retention.trim_metrics(backend, METRIC_NAMESPACE)
 
 
 def invocation_log_record(
@@ -270,19 +274,21 @@ def logging_config(account_id: str, region: str) -> dict[str, Any] | None:
     return dict(cfg.logging_config) if cfg is not None else None
 
 
-def _put_log(account_id: str, region: str, group: str, message: str, now: datetime) -> None:
+def _put_log(account_id: str, region: str, group: str, message: str, now: datetime, retention: Retention) -> None:
     from moto.logs.models import logs_backends
 
     backend = logs_backends[account_id][region]
     if group not in backend.groups:
         log.info("invocation log group %s does not exist; record dropped as AWS would", group)
         return
-    if LOG_STREAM not in backend.groups[group].streams:
-        backend.create_log_stream(group, LOG_STREAM)
-    backend.put_log_events(group, LOG_STREAM, [{"timestamp": int(now.timestamp() * 1000), "message": message}])
+    with retention.lock:
+        if LOG_STREAM not in backend.groups[group].streams:
+            backend.create_log_stream(group, LOG_STREAM)
+        backend.put_log_events(group, LOG_STREAM, [{"timestamp": int(now.timestamp() * 1000), "message": message}])
+        retention.trim_log_stream(backend.groups[group].streams[LOG_STREAM])
 
 
-def _put_s3(bucket: str, key: str, body: bytes, account_id: str) -> None:
+def _put_s3(bucket: str, key: str, body: bytes, account_id: str, retention: Retention) -> None:
     from moto.s3.models import s3_backends
 
     if bucket not in s3_backends.bucket_accounts:
@@ -293,4 +299,6 @@ def _put_s3(bucket: str, key: str, body: bytes, account_id: str) -> None:
     if bucket not in backend.buckets:
         log.info("bucket %s does not exist; delivery dropped as AWS would", bucket)
         return
-    backend.put_object(bucket, key, body)
+    with retention.lock:
+        backend.put_object(bucket, key, body)
+        retention.object_written(backend, bucket, key)

@@ -19,6 +19,7 @@ from typing import Any
 from bedrockctl.sandbox.core import AwsError, InvocationRecord, SandboxRequest
 from bedrockctl.sandbox.effects import Effects
 from bedrockctl.sandbox.faults import Faults
+from bedrockctl.sandbox.retention import weaken_moto_tracking
 from bedrockctl.sandbox.state import reset_all
 
 HANDLER_PACKAGES = (
@@ -59,6 +60,7 @@ def reset_moto() -> None:
 
     BackendDict.reset()
     reset_model_data()
+    weaken_moto_tracking()
 
 
 class Sandbox:
@@ -106,6 +108,7 @@ class Sandbox:
         import moto.core
 
         load_handlers()
+        weaken_moto_tracking()  # docs/sandbox.md, "Memory"
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.stopping.clear()
         self.app = Dispatcher(self, moto_factory=_moto_app)
