@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bedrockctl import __version__
 from bedrockctl.aws.assumed_role import AssumedRoleProvider
 from bedrockctl.aws.errors import translate
+from bedrockctl.aws.http_pool import SharedHttp
 from bedrockctl.aws.sso import sso_token_expiry
 from bedrockctl.errors import NoCredentialsFound
 from bedrockctl.redact import mask_key_id
@@ -156,6 +157,7 @@ class SessionFactory:
         config: Config | None = None,
         clock: Clock | None = None,
         env: dict[str, str] | None = None,
+        http: SharedHttp | None = None,
     ) -> None:
         self.settings = settings or AwsSettings()
         self._injected = session
@@ -166,6 +168,8 @@ class SessionFactory:
         self._session: boto3.Session | None = None
         self._base_method: str | None = None
         self._clients: dict[tuple[Any, ...], BaseClient] = {}
+        self._building: dict[tuple[Any, ...], threading.Lock] = {}  # one lock per client being built
+        self._http = http if http is not None else SharedHttp()  # shared with derived factories
         self._identity: Identity | None = None
         self._roles: list[tuple[str, bool]] = []
         self._assumed: AssumedRoleProvider | None = None  # the last link of the role chain
@@ -196,6 +200,8 @@ class SessionFactory:
 
     def session(self) -> boto3.Session:
         """The session whose credentials every client uses (role assumption applied)."""
+        if self._session is not None:  # resolved once; read without the lock
+            return self._session
         with self._lock:
             if self._session is not None:
                 return self._session
@@ -262,11 +268,18 @@ class SessionFactory:
         return specific or self.settings.endpoint_url or self._env.get("AWS_ENDPOINT_URL") or None
 
     def client(self, service: str, region: str | None = None) -> Any:
-        """A cached client for ``service`` in ``region`` (thread-safe)."""
+        """A cached client for ``service`` in ``region`` (thread-safe): built once per factory, by one thread
+        while others wanting the same client wait; clients for other keys are built meanwhile. Clients of one
+        endpoint share their HTTP connections (``aws/http_pool.py``)."""
         session = self.session()
         region = region or self.region
         key = (id(session), service, region)
+        cached = self._clients.get(key)  # a dict read is atomic: the common case takes no lock
+        if cached is not None:
+            return cached
         with self._lock:
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
             cached = self._clients.get(key)
             if cached is not None:
                 return cached
@@ -276,8 +289,11 @@ class SessionFactory:
                 )
             except BotoCoreError as exc:
                 raise translate(exc, service=service, region=region) from exc
+            self._http.adopt(client, self.config)
             self._clients[key] = client
-            return client
+        with self._lock:
+            self._building.pop(key, None)
+        return client
 
     # -- provenance --------------------------------------------------------------------------------------
     def provenance(self) -> Provenance:
@@ -341,6 +357,7 @@ class SessionFactory:
             config=self.config.merge(extra),
             clock=self._clock,
             env=dict(self._env),
+            http=self._http,
         )
 
     def pinned(self) -> SessionFactory:
@@ -349,7 +366,12 @@ class SessionFactory:
         settings = AwsSettings(**{**self.settings.__dict__})
         settings.role_arn, settings.external_id, settings.role_chain = None, None, []
         pinned = SessionFactory(
-            settings, session=self.session(), config=self.config, clock=self._clock, env=dict(self._env)
+            settings,
+            session=self.session(),
+            config=self.config,
+            clock=self._clock,
+            env=dict(self._env),
+            http=self._http,
         )
         pinned._roles = list(self._roles)
         pinned._assumed = self._assumed
@@ -378,5 +400,10 @@ class SessionFactory:
         settings.role_session_name = session_name or self.settings.role_session_name
         settings.region = region or self.settings.region
         return SessionFactory(
-            settings, session=self._injected, config=self.config, clock=self._clock, env=dict(self._env)
+            settings,
+            session=self._injected,
+            config=self.config,
+            clock=self._clock,
+            env=dict(self._env),
+            http=self._http,
         )

@@ -17,7 +17,7 @@ from bedrockctl.catalog.lifecycle import today
 from bedrockctl.errors import BedrockctlError, ValidationFailed
 from bedrockctl.plugins.aws_bedrock import AwsBedrockPlugin
 from bedrockctl.plugins.aws_sagemaker import AwsSageMakerPlugin
-from bedrockctl.plugins.scan import AccountTarget, Progress, Scanner, ScanResult, scan_config
+from bedrockctl.plugins.scan import AccountTarget, Progress, Scanner, ScanResult, fewer_collections, scan_config
 from bedrockctl.pricing import PriceBook
 from bedrockctl.pricing.hourly import HourlyRate, InstancePrices, Unpriced, commitment_of, provisioned_rate
 
@@ -114,20 +114,21 @@ def discover(
     """Scan, then (with a ``Store``) record the snapshot. Returns the report (assets, errors, dead regions)."""
     factory = scan_factory(base, read_timeout=read_timeout)
     region_list = resolve_regions(regions, base.region)
-    targets = resolve_accounts(
-        factory, accounts, role_name=role_name, external_id=external_id, max_workers=min(16, max_workers)
-    )
-    scanner = Scanner(
-        targets,
-        region_list,
-        plugins,
-        asset_types=asset_types,
-        plugin_config=plugin_config,
-        max_workers=max_workers,
-        probe_timeout=probe_timeout,
-        progress=progress,
-    )
-    result = scanner.run()
+    with fewer_collections():
+        targets = resolve_accounts(
+            factory, accounts, role_name=role_name, external_id=external_id, max_workers=min(16, max_workers)
+        )
+        scanner = Scanner(
+            targets,
+            region_list,
+            plugins,
+            asset_types=asset_types,
+            plugin_config=plugin_config,
+            max_workers=max_workers,
+            probe_timeout=probe_timeout,
+            progress=progress,
+        )
+        result = scanner.run()
     return report(result, targets, region_list, list(plugins), store)
 
 
