@@ -87,7 +87,8 @@ def measure(arms: dict[str, Path], runs: int, warmup: int, cwd: Path) -> dict[tu
 def report(results: dict[tuple[str, str], dict[str, list[float]]], base: str, runs: int) -> str:
     load = os.getloadavg()
     lines = [
-        f"`.venv/bin/python bench/cli/run.py --runs {runs}` on {platform.machine()}, {os.cpu_count()} cores, "
+        f"`.venv/bin/python bench/cli/run.py --base {base} --runs {runs} --write` on {platform.machine()}, "
+        f"{os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average "
         f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end. before = `{base}` (`git archive`), after = this "
         "checkout; same interpreter and packages, alternating runs, whole process (console-script entry point).",

@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         external_id: str | None = typer.Option(None, "--external-id", help="External id for that role."),
         asset_types: str | None = typer.Option(None, "--asset-types", help="Limit to these asset types."),
         log_group: str | None = typer.Option(None, "--log-group", help="Bedrock invocation log group (usage)."),
-        max_workers: int = typer.Option(32, "--max-workers", min=1, max=256, help="Concurrent calls."),
+        max_workers: int = typer.Option(64, "--max-workers", min=1, max=256, help="Concurrent calls."),
         probe_timeout: float = typer.Option(5.0, "--probe-timeout", help="Seconds before a region counts as dead."),
         no_store: bool = typer.Option(False, "--no-store", help="Do not record the snapshot."),
     ) -> None:

@@ -106,7 +106,7 @@ def discover(
     asset_types: dict[str, Sequence[str]] | None = None,
     plugin_config: dict[str, dict[str, Any]] | None = None,
     store: Any = None,
-    max_workers: int = 32,
+    max_workers: int = 64,  # measured: bench/RESULTS.md, "inventory"
     probe_timeout: float = 5.0,
     read_timeout: float = 10.0,
     progress: Progress | None = None,
