@@ -138,8 +138,10 @@ def test_sagemaker_snippet_against_seeded_estate(sandbox_env, estate):
     assert summary["summary"]["idle_endpoints"] == 1 and len(summary["endpoints"]) == 2
 
 
-def test_invocations_paginate_past_1000_events_and_count_cache_tokens(sandbox_env):
+def test_invocations_paginate_past_1000_events_and_count_cache_tokens(sandbox_env, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(sandbox_env.effects.retention, "limit", None)  # keep all 1,030 log events (docs/sandbox.md)
 
     from bedrockctl.sandbox.testing import install_probe_route, signed_request
 
