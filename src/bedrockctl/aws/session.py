@@ -168,7 +168,7 @@ class SessionFactory:
         self._session: boto3.Session | None = None
         self._base_method: str | None = None
         self._clients: dict[tuple[Any, ...], BaseClient] = {}
-        self._building: dict[tuple[Any, ...], threading.Lock] = {}  # one lock per client being built
+        self._building: dict[tuple[Any, ...], threading.Lock] = {}  # one lock per client key
         self._http = http if http is not None else SharedHttp()  # shared with derived factories
         self._identity: Identity | None = None
         self._roles: list[tuple[str, bool]] = []
@@ -268,9 +268,8 @@ class SessionFactory:
         return specific or self.settings.endpoint_url or self._env.get("AWS_ENDPOINT_URL") or None
 
     def client(self, service: str, region: str | None = None) -> Any:
-        """A cached client for ``service`` in ``region`` (thread-safe): built once per factory, by one thread
-        while others wanting the same client wait; clients for other keys are built meanwhile. Clients of one
-        endpoint share their HTTP connections (``aws/http_pool.py``)."""
+        """A cached client for ``service`` in ``region``, built once by one thread (one lock per key); clients of
+        one endpoint share their HTTP connections (``aws/http_pool.py``)."""
         session = self.session()
         region = region or self.region
         key = (id(session), service, region)
@@ -291,8 +290,6 @@ class SessionFactory:
                 raise translate(exc, service=service, region=region) from exc
             self._http.adopt(client, self.config)
             self._clients[key] = client
-        with self._lock:
-            self._building.pop(key, None)
         return client
 
     # -- provenance --------------------------------------------------------------------------------------
