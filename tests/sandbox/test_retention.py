@@ -71,6 +71,12 @@ def test_each_effect_keeps_the_newest_limit(bounded, sandbox_env):
     assert len(data) <= LIMIT * 6 + LIMIT * 6 // 10  # trimmed in batches of 10% over the bound
     assert len(data) < CALLS * 4  # 4 datapoints a call (no cache tokens): some were dropped
 
+    from moto.logs.models import LogEvent
+    from moto.s3.models import FakeKey
+
+    for model in (FakeKey, LogEvent, type(data[0])):  # loaded after the sandbox started, made weak on first use
+        assert isinstance(model.instances_tracked, WeakInstances)
+
 
 def test_unbounded_when_limit_is_none(bounded, sandbox_env):
     sandbox_env.effects.retention.limit = None

@@ -43,6 +43,7 @@ class Retention:
             return
         keys = self._objects.setdefault((id(backend), bucket), deque())
         keys.append(key)
+        weak_tracking(type(backend.buckets[bucket].keys[key]))
         while len(keys) > self.limit:
             old = keys.popleft()
             if bucket in backend.buckets and old in backend.buckets[bucket].keys:
@@ -50,12 +51,14 @@ class Retention:
 
     def trim_log_stream(self, stream: Any) -> None:
         """The invocation-log stream (``aws/bedrock/modelinvocations``). Call with ``lock`` held."""
+        weak_tracking(type(stream.events[-1]))
         if self.limit is not None and len(stream.events) > self.limit:
             del stream.events[: len(stream.events) - self.limit]
 
     def trim_metrics(self, backend: Any, namespace: str) -> None:
         """``namespace``'s datapoints in one account and Region; other namespaces are left alone. Trims in
         batches (10% over the bound) so a call does not rebuild the list. Call with ``lock`` held."""
+        weak_tracking(type(backend.metric_data[-1]))
         if self.limit is None:
             return
         cap = self.limit * METRICS_PER_CALL
@@ -91,13 +94,17 @@ class WeakInstances:
         return sum(1 for r in self._refs if r() is not None)
 
 
+def weak_tracking(cls: type) -> None:
+    """Make sure ``cls`` (a moto model the sandbox just wrote an effect with) tracks its instances weakly: moto
+    loads a service's models on first use, after the sandbox started."""
+    tracked = cls.__dict__.get("instances_tracked")
+    if tracked is not None and not isinstance(tracked, WeakInstances):
+        weaken_moto_tracking()
+
+
 def weaken_moto_tracking() -> None:
-    """Give every moto model class loaded so far (the per-call effects' S3, Logs and CloudWatch models among
-    them) a ``WeakInstances``; run again after moto's ``reset_model_data``, which puts plain lists back."""
-    import moto.cloudtrail.models
-    import moto.cloudwatch.models
-    import moto.logs.models
-    import moto.s3.models  # noqa: F401 - loaded so that their classes are in model_data
+    """Give every moto model class loaded so far a ``WeakInstances``: at start, after moto's
+    ``reset_model_data`` (which puts plain lists back) and when an effect meets a class loaded since."""
     from moto.core.model_instances import model_data
 
     for models in model_data.values():
