@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import shutil
 import socket
 import threading
 import time
@@ -203,3 +205,76 @@ def test_bad_input_is_a_clear_error(serve):
     assert r.status_code == 400 and _sse(r.text) == [
         ("failure", {"status": 400, "code": "ValidationError", "message": "Type a prompt."})
     ]
+
+
+# -- in a browser ------------------------------------------------------------------------------------------------
+def _browser_available() -> bool:
+    from .test_browser import CHROMIUM, sync_playwright
+
+    return sync_playwright is not None and (os.path.exists(CHROMIUM) or shutil.which("chromium") is not None)
+
+
+needs_browser = pytest.mark.skipif(
+    not _browser_available(), reason="playwright or chromium missing (see tests/console/test_browser.py)"
+)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from .test_browser import ARGS, CHROMIUM, sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"), args=ARGS
+        )
+        yield b
+        b.close()
+
+
+@needs_browser
+def test_browser_streams_the_answer_then_shows_the_cost(chromium, serve):
+    from .test_browser import AXE, login
+
+    con = serve({"dev": EnvironmentSettings(name="dev", allowed_models=["claude-3-haiku", "nova-lite"])})
+    page = login(chromium, con, "alice", bypass_csp=True)  # axe is injected as an inline script below
+    page.click("nav >> text=Playground")
+    page.wait_for_url(con.url + "/playground")
+    page.select_option("#pg-model", "claude-3-haiku")
+    page.fill("#pg-prompt", "Say <script>window.pwned=1</script>")
+    # count the answer's updates: the text arrives in pieces, each appended as it comes
+    page.evaluate(
+        """() => { window.pieces = 0;
+        new MutationObserver((records) => { window.pieces += records.length; })
+          .observe(document.getElementById('pg-answer'), {childList: true, characterData: true, subtree: true}); }"""
+    )
+    page.click("#pg-send")
+    page.wait_for_selector("#pg-cost:not([hidden])")
+    answer = page.inner_text("#pg-answer")
+    assert 'I received "Say <script>window.pwned=1</script>"' in answer
+    assert page.evaluate("window.pwned") is None and page.locator("#pg-answer script").count() == 0
+    assert page.evaluate("window.pieces") > 2
+    assert page.url == con.url + "/playground"  # no form post: the answer streamed into the page
+    cost = page.inner_text("#pg-cost-usd")
+    rid = page.inner_text("#pg-request-id")
+    rec = next(r for r in query(con.engine, limit=None) if r.request_id == rid)
+    assert cost == f"${rec.cost_nusd / 1_000_000_000:.9f}" and rec.user_name == "alice" and rec.cost_nusd > 0
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter(v => v.impact === 'critical' || v.impact === 'serious').map(v => v.id)"
+    )
+    assert violations == []
+
+
+@needs_browser
+def test_browser_without_javascript_posts_the_form(chromium, serve):
+    from .test_browser import login
+
+    con = serve({"dev": EnvironmentSettings(name="dev")})
+    page = login(chromium, con, "bob", java_script_enabled=False)
+    page.goto(con.url + "/playground")
+    page.fill("#pg-prompt", "Hello there")
+    page.click("#pg-send")
+    page.wait_for_selector("#pg-cost-usd")
+    assert 'I received "Hello there"' in page.inner_text("#pg-answer")
+    assert page.inner_text("#pg-cost-usd").startswith("$0.")
