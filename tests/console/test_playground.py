@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -158,20 +159,29 @@ def test_without_javascript_the_form_returns_the_whole_answer_escaped(serve):
 
 
 def test_an_exhausted_environment_budget_is_refused_before_the_upstream(serve, sandbox_env):
-    con = serve({"dev": EnvironmentSettings(name="dev", monthly_budget_usd=0.000001)})
+    # room for one short call (input + at most 20 output tokens of Claude 3 Haiku), not for two
+    con = serve({"dev": EnvironmentSettings(name="dev", monthly_budget_usd=0.00005)})
     alice = con.login("alice")
+    with alice.stream("POST", "/playground/stream", data=_form(alice, prompt="Hello", max_tokens="20")) as r:
+        first = _sse(r.read().decode())
+    assert first[-1][0] == "done" and Decimal(first[-1][1]["cost_usd"]) > 0
     before = sandbox_env.effects.event_count()
-    with alice.stream("POST", "/playground/stream", data=_form(alice, prompt="Hello")) as r:
+    with alice.stream("POST", "/playground/stream", data=_form(alice, prompt="Hello", max_tokens="20")) as r:
         events = _sse(r.read().decode())
     assert [e for e, _ in events] == ["failure"]
     failure = events[0][1]
     assert failure["code"] == "ServiceQuotaExceededException" and "budget" in failure["message"].lower()
-    page = alice.post("/playground", data=_form(alice, prompt="Hello"))
+    page = alice.post("/playground", data=_form(alice, prompt="Hello", max_tokens="20"))
     assert page.status_code == 400 and str(escape(failure["message"])) in page.text
     assert sandbox_env.effects.event_count() == before  # no upstream call
     time.sleep(0.3)
-    refused = list(query(con.engine, user="alice", limit=None))
-    assert len(refused) == 2 and all(r.http_status == 400 and r.cost_nusd == 0 for r in refused)
+    records = list(query(con.engine, user="alice", limit=None))
+    assert [r.status for r in records][0] == "ok" and len(records) == 3
+    assert all(r.http_status == 400 and r.cost_nusd == 0 for r in records[1:])
+    assert [r.request_id for r in records[1:]] == [
+        failure["request_id"],
+        page.text.split('id="pg-failure-rid">')[1][:36],
+    ]
 
 
 def test_a_model_outside_the_allowed_list_is_refused(serve, sandbox_env):

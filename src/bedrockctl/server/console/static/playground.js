@@ -22,7 +22,7 @@
     if (event === "delta") {
       $("pg-answer").textContent += data.text;
     } else if (event === "failure") {
-      $("pg-failure").textContent = data.code + ": " + data.message;
+      $("pg-failure").textContent = data.code + ": " + data.message + (data.request_id ? " (request " + data.request_id + ")" : "");
       $("pg-failure").hidden = false;
     } else if (event === "done") {
       $("pg-cost-usd").textContent = "$" + data.cost_usd;
