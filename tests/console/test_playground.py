@@ -176,7 +176,7 @@ def test_an_exhausted_environment_budget_is_refused_before_the_upstream(serve, s
     assert sandbox_env.effects.event_count() == before  # no upstream call
     time.sleep(0.3)
     records = list(query(con.engine, user="alice", limit=None))
-    assert [r.status for r in records][0] == "ok" and len(records) == 3
+    assert len(records) == 3 and records[0].status == "ok"
     assert all(r.http_status == 400 and r.cost_nusd == 0 for r in records[1:])
     assert [r.request_id for r in records[1:]] == [
         failure["request_id"],
