@@ -288,3 +288,44 @@ def test_browser_without_javascript_posts_the_form(chromium, serve):
     page.wait_for_selector("#pg-cost-usd")
     assert 'I received "Hello there"' in page.inner_text("#pg-answer")
     assert page.inner_text("#pg-cost-usd").startswith("$0.")
+
+
+def test_the_in_process_call_answers_as_boto3_over_http_with_the_same_key(serve):
+    """The console's in-process driver (``gateway_call``) against the real thing: boto3 over the network, signed with
+    the same playground key's SigV4 pair, gets the same answer text and the same refusal."""
+    import boto3
+    from botocore.config import Config
+
+    con = serve({"dev": EnvironmentSettings(name="dev", allowed_models=[HAIKU])})
+    alice = con.login("alice")
+    with alice.stream("POST", "/playground/stream", data=_form(alice, model=HAIKU, prompt="Compare me")) as r:
+        events = _sse(r.read().decode())
+    text = "".join(d["text"] for e, d in events if e == "delta")
+    rec = next(r for r in query(con.engine, limit=None) if r.request_id == events[-1][1]["request_id"])
+    keystore = con.app.state["gateway"].keys
+    client = boto3.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=con.url,
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+        aws_access_key_id=rec.key_id,
+        aws_secret_access_key=keystore.secret_for(rec.key_id),
+    )
+    out = client.converse_stream(modelId=HAIKU, messages=[{"role": "user", "content": [{"text": "Compare me"}]}])
+    streamed = "".join(e["contentBlockDelta"]["delta"]["text"] for e in out["stream"] if "contentBlockDelta" in e)
+    assert streamed == text and text
+    with pytest.raises(client.exceptions.AccessDeniedException) as exc:
+        client.converse_stream(modelId="amazon.nova-pro-v1:0", messages=[{"role": "user", "content": [{"text": "x"}]}])
+    with alice.stream("POST", "/playground/stream", data=_form(alice, model="amazon.nova-pro-v1:0", prompt="x")) as r:
+        refused = _sse(r.read().decode())
+    assert refused == [
+        (
+            "failure",
+            {
+                "status": 403,
+                "code": "AccessDeniedException",
+                "message": exc.value.response["Error"]["Message"],
+                "request_id": refused[0][1]["request_id"],
+            },
+        )
+    ]
