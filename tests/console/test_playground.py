@@ -242,8 +242,10 @@ def chromium() -> Iterator[Any]:
 
 
 @needs_browser
-def test_browser_streams_the_answer_then_shows_the_cost(chromium, serve):
-    from .test_browser import AXE, login
+def test_browser_streams_the_answer_then_shows_the_cost(chromium, serve, tmp_path):
+    from .test_browser import AXE, DOCS, login
+
+    shots = DOCS if os.environ.get("BEDROCKCTL_SCREENSHOTS") == "1" else tmp_path
 
     con = serve({"dev": EnvironmentSettings(name="dev", allowed_models=["claude-3-haiku", "nova-lite"])})
     page = login(chromium, con, "alice", bypass_csp=True)  # axe is injected as an inline script below
@@ -268,6 +270,7 @@ def test_browser_streams_the_answer_then_shows_the_cost(chromium, serve):
     rid = page.inner_text("#pg-request-id")
     rec = next(r for r in query(con.engine, limit=None) if r.request_id == rid)
     assert cost == f"${rec.cost_nusd / 1_000_000_000:.9f}" and rec.user_name == "alice" and rec.cost_nusd > 0
+    page.screenshot(path=str(shots / "playground.png"), full_page=True)
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
