@@ -332,3 +332,25 @@ def test_the_in_process_call_answers_as_boto3_over_http_with_the_same_key(serve)
             },
         )
     ]
+
+
+def test_a_rate_limit_shows_the_gateways_message_and_the_default_model_is_preselected(serve):
+    con = serve({"dev": EnvironmentSettings(name="dev", requests_per_hour=1, default_model="nova-lite")})
+    alice = con.login("alice")
+    assert '<option value="nova-lite" selected>' in alice.get("/playground").text
+    ok = alice.post("/playground", data=_form(alice, model="nova-lite", prompt="One"))
+    assert ok.status_code == 200 and str(escape('I received "One"')) in ok.text
+    limited = alice.post("/playground", data=_form(alice, model="nova-lite", prompt="Two"))
+    assert limited.status_code == 429, limited.text
+    assert "ThrottlingException" in limited.text and "I received" not in limited.text
+    records = list(query(con.engine, user="alice", limit=None))
+    assert [r.http_status for r in records] == [200, 429]
+
+
+def test_the_console_without_a_gateway_says_so(console):
+    alice = console.login("alice")
+    page = alice.get("/playground")
+    assert page.status_code == 200 and "The playground needs the gateway" in page.text
+    r = alice.post("/playground", data=_form(alice, prompt="Hi"))
+    assert r.status_code == 503 and "GatewayNotServed" in r.text
+    assert "<td>playground</td>" not in alice.get("/keys").text  # no key minted

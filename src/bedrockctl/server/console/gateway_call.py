@@ -12,9 +12,9 @@ the client disconnected, and the gateway ends the upstream call and settles what
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ from botocore.credentials import ReadOnlyCredentials
 
 from bedrockctl.runtime.wire import AwsCallError, EventDecoder
 
+log = logging.getLogger("bedrockctl.console")
 HOST = "gateway.console.internal"  # the Host the in-process request carries (signed, as any client's)
 
 
@@ -118,8 +119,9 @@ async def converse_stream(app: Any, scope: dict[str, Any], body: bytes, region: 
             yield event
     finally:
         gone.set()  # the reader is done (or left): a stream still running sees its client disconnect
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await asyncio.wait([task])
+        if not task.cancelled() and task.exception() is not None:  # the reader was told (Failed); keep the cause
+            log.error("the gateway failed on a console call", exc_info=task.exception())
 
 
 async def _events(queue: asyncio.Queue[dict[str, Any] | None], region: str) -> AsyncIterator[Event]:

@@ -43,8 +43,11 @@ def _environments(request: Request) -> tuple[list[str], str]:
 def _view(request: Request, form: dict[str, str] | None = None, status: int = 200, **data: Any) -> Response:
     con = console_of(request)
     envs, default = _environments(request)
-    form = form or {}
+    form = dict(form or {})
     env = form.get("environment") or default
+    env_settings = con.settings.environments.get(env)
+    if not form.get("model") and env_settings is not None and env_settings.default_model:
+        form["model"] = env_settings.default_model  # preselected
     return con.render(
         request,
         "playground.html",
