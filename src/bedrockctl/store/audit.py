@@ -38,6 +38,7 @@ class AuditRecord:
     attempts: int
     client: str | None
     record_id: str | None = None  # unique (set when the record is journaled): replays insert it once
+    guardrail_units: int = 0  # guardrail text units assessed (every policy), priced in cost_nusd
 
     def row(self) -> dict[str, Any]:
         return dict(zip(FIELDS, _values(self), strict=True))
