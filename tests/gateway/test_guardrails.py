@@ -11,10 +11,8 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 import anthropic
-import boto3
 import openai
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from bedrockctl.errors import ConfigError
@@ -22,12 +20,12 @@ from bedrockctl.pricing import PriceBook
 from bedrockctl.pricing.rates import Rate, guardrail_rate
 from bedrockctl.server.gateway.guardrails import Guardrails
 from bedrockctl.settings import EnvironmentSettings, build_settings
-from bedrockctl.store.audit import query
 
 from .conftest import HAIKU, RunningGateway
+from .test_protocols import audit
+from .test_protocols import sigv4_client as bedrock_client
 
 MODEL = "claude-3-haiku-20240307"  # the Anthropic API's name of HAIKU
-NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
 ENV_WORD, TEAM_WORD, KEY_WORD = "zebracorn", "quokkaloo", "narwhalix"
 ENV_BLOCKED, TEAM_BLOCKED, KEY_BLOCKED = "Blocked by dev.", "Blocked by team safety.", "Blocked by the key."
 HATE_FILTER = {"type": "HATE", "inputStrength": "HIGH", "outputStrength": "HIGH"}
@@ -69,22 +67,6 @@ def gw(start_gateway: Callable[..., RunningGateway], guardrails: dict[str, tuple
         },
         gateway={"teams": {"safety": {"guardrail_id": team_id, "guardrail_version": team_version}}},
     )
-
-
-def bedrock_client(gw: RunningGateway, key: dict[str, Any]) -> Any:
-    return boto3.client(
-        "bedrock-runtime",
-        region_name="us-east-1",
-        endpoint_url=gw.url,
-        config=NO_RETRY,
-        aws_access_key_id=key["aws_access_key_id"],
-        aws_secret_access_key=key["aws_secret_access_key"],
-    )
-
-
-def audit(gw: RunningGateway) -> list[Any]:
-    gw.flush()
-    return list(query(gw.gateway.engine, limit=None))
 
 
 def units_price(gw: RunningGateway, units: dict[str, int]) -> int:
