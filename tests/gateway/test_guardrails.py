@@ -292,3 +292,11 @@ def test_bad_guardrail_config_is_refused(table: dict[str, str], field: str) -> N
     with pytest.raises(ConfigError) as err:
         Guardrails(build_settings({"gateway": {"teams": {"ml": table}}}, {}), None)
     assert f"gateway.teams.ml: {field}" in err.value.message
+
+
+def test_a_key_with_a_bad_guardrail_is_not_created(gw: RunningGateway) -> None:
+    with pytest.raises(ValueError, match="guardrail_id = 'Bad Id' is invalid"):
+        gw.key(guardrail_id="Bad Id")
+    with pytest.raises(ValueError, match="guardrail_version = 'latest' is invalid"):
+        gw.key(guardrail_id="abc123", guardrail_version="latest")
+    assert gw.gateway.keys.list() == []

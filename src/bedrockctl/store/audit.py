@@ -66,7 +66,8 @@ class AuditRecord:
             "output": {"outputTokenCount": self.output_tokens},
             "metrics": {"latencyMs": self.latency_ms},
             "requestMetadata": {k: v for k, v in meta.items() if v},
-            **({"errorCode": self.status} if self.status != "ok" else {}),
+            # a guardrail's intervention is an answer, as in Bedrock's own invocation logs (not an error)
+            **({"errorCode": self.status} if self.status not in ("ok", "guardrail_intervened") else {}),
         }
 
     def public(self) -> dict[str, Any]:
