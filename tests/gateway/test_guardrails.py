@@ -60,12 +60,16 @@ def guardrails(boto_client: Any) -> dict[str, tuple[str, str]]:
 def gw(start_gateway: Callable[..., RunningGateway], guardrails: dict[str, tuple[str, str]]) -> RunningGateway:
     gid, version = guardrails["env"]
     team_id, team_version = guardrails["team"]
+    key_id, key_version = guardrails["key"]
     return start_gateway(
         environments={
             "dev": EnvironmentSettings(name="dev", guardrail_id=gid, guardrail_version=version),
             "plain": EnvironmentSettings(name="plain"),
         },
-        gateway={"teams": {"safety": {"guardrail_id": team_id, "guardrail_version": team_version}}},
+        gateway={
+            "teams": {"safety": {"guardrail_id": team_id, "guardrail_version": team_version}},
+            "users": {"zoe": {"guardrail_id": key_id, "guardrail_version": key_version}},  # as the key's guardrail
+        },
     )
 
 
@@ -200,9 +204,10 @@ def test_streams_are_blocked_too(gw: RunningGateway) -> None:
     assert all(r.cost_nusd == units_price(gw, {"contentPolicyUnits": 1, "wordPolicyUnits": 1}) for r in rows)
 
 
-def test_key_beats_team_beats_environment(gw: RunningGateway, guardrails: dict[str, tuple[str, str]]) -> None:
+def test_key_beats_user_team_environment(gw: RunningGateway, guardrails: dict[str, tuple[str, str]]) -> None:
     key_id, key_version = guardrails["key"]
     own = gw.key(team="safety", environment="dev", guardrail_id=key_id, guardrail_version=key_version)
+    user = gw.key(user="zoe", team="safety", environment="dev")
     team = gw.key(team="safety", environment="dev")
     env = gw.key(team="ml", environment="dev")
     assert own["guardrail"] == f"{key_id}:{key_version}"
@@ -218,9 +223,10 @@ def test_key_beats_team_beats_environment(gw: RunningGateway, guardrails: dict[s
     assert answer(team, KEY_WORD) != KEY_BLOCKED and answer(team, ENV_WORD) != ENV_BLOCKED
     assert answer(env, ENV_WORD) == ENV_BLOCKED
     assert answer(env, TEAM_WORD) != TEAM_BLOCKED
+    assert answer(user, KEY_WORD) == KEY_BLOCKED and answer(user, TEAM_WORD) != TEAM_BLOCKED
     statuses = [r.status for r in audit(gw)]
     blocked = "guardrail_intervened"
-    assert statuses == [blocked, "ok", "ok", blocked, "ok", "ok", blocked, "ok"]
+    assert statuses == [blocked, "ok", "ok", blocked, "ok", "ok", blocked, "ok", blocked, "ok"]
 
 
 def test_a_caller_cannot_swap_the_guardrail(gw: RunningGateway, guardrails: dict[str, tuple[str, str]]) -> None:
