@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from bedrockctl.errors import ConfigError
 from bedrockctl.pricing import PriceBook
 from bedrockctl.pricing.rates import Rate, guardrail_rate
-from bedrockctl.server.gateway.guardrails import Guardrails
+from bedrockctl.server.gateway.guardrails import Guardrails, GuardrailUse
 from bedrockctl.settings import EnvironmentSettings, build_settings
 
 from .conftest import HAIKU, RunningGateway
@@ -281,6 +281,13 @@ def test_unpriced_units_add_nothing() -> None:
     assert g.cost_nusd({"automatedReasoningPolicyUnits": 7}) == 0
     expected = (3 * content.usd * 1_000_000).to_integral_value(rounding=ROUND_CEILING)
     assert g.cost_nusd({"contentPolicyUnits": 3, "automatedReasoningPolicyUnits": 7}) == int(expected)
+    # units are read from every assessment of a trace, whatever its shape (Converse's, InvokeModel's)
+    use = GuardrailUse(None)
+    usage = {"contentPolicyUnits": 1, "automatedReasoningPolicies": 2, "automatedReasoningPolicyUnits": 3}
+    use.trace(
+        {"input": {"g1": {"invocationMetrics": {"usage": usage}}}, "outputs": [{"invocationMetrics": {"usage": usage}}]}
+    )
+    assert use.units == {"contentPolicyUnits": 2, "automatedReasoningPolicyUnits": 6}
 
 
 @pytest.mark.parametrize(

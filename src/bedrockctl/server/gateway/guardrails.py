@@ -112,7 +112,8 @@ class GuardrailUse:
         ``amazon-bedrock-trace.guardrail``: input and output assessments, in either shape)."""
         for usage in _usages(trace):
             for name, value in usage.items():
-                if isinstance(value, int) and value > 0:
+                # ``*Units`` members (``automatedReasoningPolicies`` counts policies, not units)
+                if name.endswith("Units") and isinstance(value, int) and value > 0:
                     self.units[name] = self.units.get(name, 0) + value
 
     def converse(self, doc: Mapping[str, Any]) -> None:
