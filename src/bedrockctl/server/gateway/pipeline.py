@@ -23,6 +23,7 @@ from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer, used_by
 from bedrockctl.server.gateway.budgets import Alerter, Policy
 from bedrockctl.server.gateway.counters import Counters, Refused, Reservation, SqlCounters
+from bedrockctl.server.gateway.guardrails import Guardrails
 from bedrockctl.server.gateway.http import request_id as http_request_id
 from bedrockctl.server.gateway.metrics import Metrics
 from bedrockctl.server.gateway.options import GatewayOptions, master_secret
@@ -99,6 +100,7 @@ class Gateway:
                 transport=FastTransport(ctx.sessions),  # type: ignore[arg-type]
             )
         self.runtime = runtime
+        self.guardrails = Guardrails(settings, getattr(runtime, "prices", None))  # applied on send, counted on finish
         self.metrics = Metrics()
         self.lease = worker_lease(self)  # reservations held under a lease, audit journal, crash recovery
         self._rates: dict[tuple[str, str], tuple[int, int, int, int] | None] = {}
@@ -264,6 +266,7 @@ class Gateway:
     async def send(self, adm: Admission, build: Callable[[Target], WireRequest]) -> AsyncResponse:
         state = adm.state
         assert state is not None
+        build = self.guardrails.bind(adm, build)
         transport = self.runtime.transport
         while True:
             try:
@@ -283,7 +286,7 @@ class Gateway:
                     raise self._upstream_error(state, exc, err) from None
                 continue
             state.succeeded(target, started, resp.request_id)
-            out: AsyncResponse = resp
+            out: AsyncResponse = self.guardrails.watch(adm, resp)
             return out
 
     @staticmethod
@@ -310,6 +313,7 @@ class Gateway:
 
     def finish(self, adm: Admission, usage: Usage, status: str, http_status: int) -> int:
         cost = self.cost_nusd(adm.target, usage) if status in ("ok", "incomplete") or usage.output_tokens else 0
+        status, cost, guardrail_units = self.guardrails.settle(adm, status, cost)
         used: list[tuple[str, str, int]] = []
         if adm.reservation is not None:
             called = adm.state is not None and bool(adm.state.attempts)
@@ -342,6 +346,7 @@ class Gateway:
                     latency,
                     len(adm.state.attempts) if adm.state else 0,
                     adm.client,
+                    guardrail_units=guardrail_units,
                 ),
                 used,
             )
