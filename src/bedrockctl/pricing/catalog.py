@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bedrockctl.catalog import parse_model_ref
+from bedrockctl.pricing.cost import cost_usd
 
 Tier = Literal["on_demand", "global", "batch"]
-THOUSAND = Decimal(1000)
 
 
 @dataclass(frozen=True)
@@ -98,16 +98,8 @@ class ModelPrice:
     as_of: date
 
     def cost(self, usage: Usage) -> Decimal:
-        """Exact cost in USD. Cache tokens without a published cache price bill at the input price."""
-        cr = self.cache_read_per_1k if self.cache_read_per_1k is not None else self.input_per_1k
-        cw = self.cache_write_per_1k if self.cache_write_per_1k is not None else self.input_per_1k
-        total = (
-            Decimal(usage.input_tokens) * self.input_per_1k
-            + Decimal(usage.output_tokens) * self.output_per_1k
-            + Decimal(usage.cache_read_tokens) * cr
-            + Decimal(usage.cache_write_tokens) * cw
-        )
-        return total / THOUSAND
+        """Exact cost in USD: ``pricing.cost.cost_usd`` (the one cost function)."""
+        return cost_usd(self, usage)
 
     def batch(self) -> ModelPrice | None:
         """The batch-inference price (``None`` when the model has no batch pricing)."""
