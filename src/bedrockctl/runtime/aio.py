@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bedrockctl.runtime import flows
-from bedrockctl.runtime.base import RuntimeBase
-from bedrockctl.runtime.calls import encode_body
-from bedrockctl.runtime.core import Blocking, Chunk, Emit, Flow, Read, Send, Sent, Sleep
+from bedrockctl.runtime.base import ConverseOptions, InvokeOptions, RuntimeBase
+from bedrockctl.runtime.core import Blocking, Chunk, Command, Emit, Failed, Flow, Read, Send, Sleep, Stepper
 from bedrockctl.runtime.local import LocalRequest
 from bedrockctl.runtime.transport import AsyncTransport
 from bedrockctl.runtime.types import ConverseResult, InvokeResult, StreamEvent
 from bedrockctl.runtime.wire import AwsCallError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 class AsyncRuntime(RuntimeBase):
@@ -31,43 +32,36 @@ class AsyncRuntime(RuntimeBase):
 
     # -- the driver ----------------------------------------------------------------------------------------
     async def drive(self, flow: Flow) -> AsyncIterator[Any]:
-        """Perform ``flow``'s commands and yield what it emits; a response it did not hand over is closed at the
-        end, also when the caller abandons the iteration."""
-        reply: Any = None
-        error: AwsCallError | None = None
-        opened: Any = None
+        """Perform ``flow``'s commands and yield what it emits (``core.Stepper`` feeds the outcomes back)."""
+        steps = Stepper(flow)
         try:
-            while True:
-                cmd = flow.send(reply) if error is None else flow.throw(error)
-                reply = error = None
+            while (cmd := steps.next()) is not None:
                 if isinstance(cmd, Emit):
-                    opened = None if isinstance(cmd.value, Sent) else opened
                     yield cmd.value
-                    continue
-                try:
-                    if isinstance(cmd, Send):
-                        reply = opened = await self._send(cmd)
-                    elif isinstance(cmd, Chunk):
-                        reply = await anext(cmd.response.chunks, None)
-                    elif isinstance(cmd, Read):
-                        reply = await cmd.response.read()
-                    elif isinstance(cmd, Blocking):
-                        reply = await asyncio.to_thread(cmd.fn, *cmd.args)
-                    elif isinstance(cmd, Sleep):
-                        await asyncio.sleep(cmd.seconds)
-                except AwsCallError as exc:
-                    error = exc
-        except StopIteration:
-            return
+                else:
+                    steps.done(cmd, await self._perform(cmd))
         finally:
-            flow.close()
-            if opened is not None:
+            if (opened := steps.close()) is not None:
                 await opened.close()
 
-    async def _send(self, cmd: Send) -> Any:
-        if isinstance(cmd.request, LocalRequest):
-            return await self.transport.send_local(cmd.request)
-        return await self.transport.send(cmd.request, cmd.target.region)
+    async def _perform(self, cmd: Command) -> Any:
+        try:
+            if isinstance(cmd, Send):
+                req = cmd.request
+                if isinstance(req, LocalRequest):
+                    return await self.transport.send_local(req)
+                return await self.transport.send(req, cmd.target.region)
+            if isinstance(cmd, Chunk):
+                return await anext(cmd.response.chunks, None)
+            if isinstance(cmd, Read):
+                return await cmd.response.read()
+            if isinstance(cmd, Blocking):
+                return await asyncio.to_thread(cmd.fn, *cmd.args)
+            if isinstance(cmd, Sleep):
+                await asyncio.sleep(cmd.seconds)
+        except AwsCallError as exc:
+            return Failed(exc)
+        return None
 
     async def _result(self, flow: Flow) -> Any:
         out = None
@@ -75,74 +69,27 @@ class AsyncRuntime(RuntimeBase):
             out = item
         return out
 
-    # -- the operations ------------------------------------------------------------------------------------
+    # -- the operations (options: ``base.ConverseOptions`` / ``base.InvokeOptions``) ---------------------------
     async def converse(
-        self,
-        model: str | None = None,
-        messages: list[dict[str, Any]] | None = None,
-        *,
-        tags: dict[str, str] | None = None,
-        guardrail: tuple[str, str] | None = None,
-        guardrail_trace: bool = True,
-        use_cache: bool = True,
-        **kwargs: Any,
+        self, model: str | None = None, messages: list[dict[str, Any]] | None = None, **options: Unpack[ConverseOptions]
     ) -> ConverseResult:
-        model, payload = self.converse_request(model, messages, guardrail, guardrail_trace, kwargs)
-        result: ConverseResult = await self._result(flows.converse(self, model, payload, tags, use_cache))
+        result: ConverseResult = await self._result(self.converse_flow(model, messages, False, options))
         return result
 
     async def converse_stream(
-        self,
-        model: str | None = None,
-        messages: list[dict[str, Any]] | None = None,
-        *,
-        tags: dict[str, str] | None = None,
-        guardrail: tuple[str, str] | None = None,
-        guardrail_trace: bool = True,
-        use_cache: bool = True,
-        **kwargs: Any,
+        self, model: str | None = None, messages: list[dict[str, Any]] | None = None, **options: Unpack[ConverseOptions]
     ) -> AsyncIterator[StreamEvent]:
-        model, payload = self.converse_request(model, messages, guardrail, guardrail_trace, kwargs)
-        async for event in self.drive(flows.converse_stream(self, model, payload, tags, use_cache)):
+        async for event in self.drive(self.converse_flow(model, messages, True, options)):
             yield event
 
     async def invoke_model(
-        self,
-        model: str | None,
-        body: dict[str, Any] | bytes | str,
-        *,
-        content_type: str = "application/json",
-        accept: str = "application/json",
-        tags: dict[str, str] | None = None,
-        guardrail: tuple[str, str] | None = None,
-        guardrail_trace: bool = True,
-        use_cache: bool = True,
+        self, model: str | None, body: dict[str, Any] | bytes | str, **options: Unpack[InvokeOptions]
     ) -> InvokeResult:
-        flow = flows.invoke(
-            self,
-            self.model_or_default(model),
-            encode_body(body),
-            content_type=content_type,
-            accept=accept,
-            tags=tags,
-            guardrail=guardrail or self.guardrail,
-            trace=guardrail_trace,
-            use_cache=use_cache,
-        )
-        result: InvokeResult = await self._result(flow)
+        result: InvokeResult = await self._result(self.invoke_flow(model, body, False, options))
         return result
 
     async def invoke_model_stream(
-        self,
-        model: str | None,
-        body: dict[str, Any] | bytes | str,
-        *,
-        tags: dict[str, str] | None = None,
-        guardrail: tuple[str, str] | None = None,
-        guardrail_trace: bool = True,
+        self, model: str | None, body: dict[str, Any] | bytes | str, **options: Unpack[InvokeOptions]
     ) -> AsyncIterator[StreamEvent]:
-        model = self.model_or_default(model)
-        g = guardrail or self.guardrail
-        flow = flows.invoke_stream(self, model, encode_body(body), tags=tags, guardrail=g, trace=guardrail_trace)
-        async for event in self.drive(flow):
+        async for event in self.drive(self.invoke_flow(model, body, True, options)):
             yield event

@@ -9,16 +9,18 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bedrockctl.runtime import flows
-from bedrockctl.runtime.base import RuntimeBase
-from bedrockctl.runtime.calls import encode_body
-from bedrockctl.runtime.core import Blocking, Chunk, Emit, Flow, Read, Send, Sent, Sleep
+from bedrockctl.runtime.base import ConverseOptions, InvokeOptions, RuntimeBase
+from bedrockctl.runtime.core import Blocking, Chunk, Command, Emit, Failed, Flow, Read, Send, Sleep, Stepper
 from bedrockctl.runtime.local import LocalRequest
 from bedrockctl.runtime.transport import SyncTransport
 from bedrockctl.runtime.types import AgentResult, ConverseResult, InvokeResult, StreamEvent
 from bedrockctl.runtime.wire import AwsCallError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 class Runtime(RuntimeBase):
@@ -33,43 +35,36 @@ class Runtime(RuntimeBase):
 
     # -- the driver ----------------------------------------------------------------------------------------
     def drive(self, flow: Flow) -> Iterator[Any]:
-        """Perform ``flow``'s commands and yield what it emits; a response it did not hand over is closed at the
-        end, also when the caller abandons the iteration."""
-        reply: Any = None
-        error: AwsCallError | None = None
-        opened: Any = None
+        """Perform ``flow``'s commands and yield what it emits (``core.Stepper`` feeds the outcomes back)."""
+        steps = Stepper(flow)
         try:
-            while True:
-                cmd = flow.send(reply) if error is None else flow.throw(error)
-                reply = error = None
+            while (cmd := steps.next()) is not None:
                 if isinstance(cmd, Emit):
-                    opened = None if isinstance(cmd.value, Sent) else opened
                     yield cmd.value
-                    continue
-                try:
-                    if isinstance(cmd, Send):
-                        reply = opened = self._send(cmd)
-                    elif isinstance(cmd, Chunk):
-                        reply = next(cmd.response.chunks, None)
-                    elif isinstance(cmd, Read):
-                        reply = cmd.response.read()
-                    elif isinstance(cmd, Blocking):
-                        reply = cmd.fn(*cmd.args)
-                    elif isinstance(cmd, Sleep):
-                        time.sleep(cmd.seconds)
-                except AwsCallError as exc:
-                    error = exc
-        except StopIteration:
-            return
+                else:
+                    steps.done(cmd, self._perform(cmd))
         finally:
-            flow.close()
-            if opened is not None:
+            if (opened := steps.close()) is not None:
                 opened.close()
 
-    def _send(self, cmd: Send) -> Any:
-        if isinstance(cmd.request, LocalRequest):
-            return self.transport.send_local(cmd.request)
-        return self.transport.send(cmd.request, cmd.target.region)
+    def _perform(self, cmd: Command) -> Any:
+        try:
+            if isinstance(cmd, Send):
+                req = cmd.request
+                if isinstance(req, LocalRequest):
+                    return self.transport.send_local(req)
+                return self.transport.send(req, cmd.target.region)
+            if isinstance(cmd, Chunk):
+                return next(cmd.response.chunks, None)
+            if isinstance(cmd, Read):
+                return cmd.response.read()
+            if isinstance(cmd, Blocking):
+                return cmd.fn(*cmd.args)
+            if isinstance(cmd, Sleep):
+                time.sleep(cmd.seconds)
+        except AwsCallError as exc:
+            return Failed(exc)
+        return None
 
     def _result(self, flow: Flow) -> Any:
         out = None
@@ -77,82 +72,33 @@ class Runtime(RuntimeBase):
             out = item
         return out
 
-    # -- Converse ------------------------------------------------------------------------------------------
+    # -- the operations (options: ``base.ConverseOptions`` / ``base.InvokeOptions``) ---------------------------
     def converse(
-        self,
-        model: str | None = None,
-        messages: list[dict[str, Any]] | None = None,
-        *,
-        tags: dict[str, str] | None = None,
-        guardrail: tuple[str, str] | None = None,
-        guardrail_trace: bool = True,
-        use_cache: bool = True,
-        **kwargs: Any,
+        self, model: str | None = None, messages: list[dict[str, Any]] | None = None, **options: Unpack[ConverseOptions]
     ) -> ConverseResult:
-        """One Converse call. ``kwargs``: prompt, system, max_tokens, temperature, top_p, stop_sequences, tools,
-        tool_choice, images=[(bytes, "png")], extra={...} (see ``converse_payload``)."""
-        model, payload = self.converse_request(model, messages, guardrail, guardrail_trace, kwargs)
-        result: ConverseResult = self._result(flows.converse(self, model, payload, tags, use_cache))
+        """One Converse call: ``messages`` and/or ``prompt=``, with system, max_tokens, temperature, top_p,
+        stop_sequences, tools, tool_choice, images=[(bytes, "png")], extra={...}, tags, guardrail, use_cache."""
+        result: ConverseResult = self._result(self.converse_flow(model, messages, False, options))
         return result
 
     def converse_stream(
-        self,
-        model: str | None = None,
-        messages: list[dict[str, Any]] | None = None,
-        *,
-        tags: dict[str, str] | None = None,
-        guardrail: tuple[str, str] | None = None,
-        guardrail_trace: bool = True,
-        use_cache: bool = True,
-        **kwargs: Any,
+        self, model: str | None = None, messages: list[dict[str, Any]] | None = None, **options: Unpack[ConverseOptions]
     ) -> Iterator[StreamEvent]:
         """Yields ``text`` deltas, ``tool_use`` events, ``stop`` and a final ``usage`` event (with ``meta``)."""
-        model, payload = self.converse_request(model, messages, guardrail, guardrail_trace, kwargs)
-        yield from self.drive(flows.converse_stream(self, model, payload, tags, use_cache))
+        yield from self.drive(self.converse_flow(model, messages, True, options))
 
-    # -- InvokeModel ---------------------------------------------------------------------------------------
     def invoke_model(
-        self,
-        model: str | None,
-        body: dict[str, Any] | bytes | str,
-        *,
-        content_type: str = "application/json",
-        accept: str = "application/json",
-        tags: dict[str, str] | None = None,
-        guardrail: tuple[str, str] | None = None,
-        guardrail_trace: bool = True,
-        use_cache: bool = True,
+        self, model: str | None, body: dict[str, Any] | bytes | str, **options: Unpack[InvokeOptions]
     ) -> InvokeResult:
-        """InvokeModel with a raw (model-native) body; usage from the token-count headers."""
-        flow = flows.invoke(
-            self,
-            self.model_or_default(model),
-            encode_body(body),
-            content_type=content_type,
-            accept=accept,
-            tags=tags,
-            guardrail=guardrail or self.guardrail,
-            trace=guardrail_trace,
-            use_cache=use_cache,
-        )
-        result: InvokeResult = self._result(flow)
+        """InvokeModel with a model-native body; usage from the token-count headers."""
+        result: InvokeResult = self._result(self.invoke_flow(model, body, False, options))
         return result
 
     def invoke_model_stream(
-        self,
-        model: str | None,
-        body: dict[str, Any] | bytes | str,
-        *,
-        tags: dict[str, str] | None = None,
-        guardrail: tuple[str, str] | None = None,
-        guardrail_trace: bool = True,
+        self, model: str | None, body: dict[str, Any] | bytes | str, **options: Unpack[InvokeOptions]
     ) -> Iterator[StreamEvent]:
         """InvokeModelWithResponseStream: ``chunk`` events (native JSON), then ``usage``."""
-        model = self.model_or_default(model)
-        g = guardrail or self.guardrail
-        yield from self.drive(
-            flows.invoke_stream(self, model, encode_body(body), tags=tags, guardrail=g, trace=guardrail_trace)
-        )
+        yield from self.drive(self.invoke_flow(model, body, True, options))
 
     # -- InvokeAgent ---------------------------------------------------------------------------------------
     def invoke_agent_stream(

@@ -78,6 +78,48 @@ class Sent:
     started: float
 
 
+@dataclass(slots=True)
+class Failed:
+    """The outcome of a command whose transport raised: thrown into the flow."""
+
+    error: AwsCallError
+
+
+class Stepper:
+    """The half of a driver that does no I/O: feeds each outcome to the flow (``Failed`` ones thrown in), hands
+    out the next command, and keeps the response to close when the flow ends (unless it was emitted: then the
+    caller owns it)."""
+
+    __slots__ = ("flow", "opened", "outcome")
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.outcome: Any = None
+        self.opened: Any = None
+
+    def next(self) -> Command | None:
+        """The next command, or ``None`` when the flow has ended."""
+        outcome, self.outcome = self.outcome, None
+        try:
+            cmd = self.flow.throw(outcome.error) if isinstance(outcome, Failed) else self.flow.send(outcome)
+        except StopIteration:
+            return None
+        if isinstance(cmd, Emit) and isinstance(cmd.value, Sent):
+            self.opened = None
+        return cmd
+
+    def done(self, cmd: Command, outcome: Any) -> None:
+        self.outcome = outcome
+        if isinstance(cmd, Send) and not isinstance(outcome, Failed):
+            self.opened = outcome
+
+    def close(self) -> Any:
+        """End the flow; the response the driver must still close, if any."""
+        self.flow.close()
+        opened, self.opened = self.opened, None
+        return opened
+
+
 def attempts(state: CallState, build: Callable[[Target], Any]) -> Generator[Command, Any, Sent]:
     """Walk the plan until a route answers: the next route (``CallState.next``), the backoff before a new round,
     the request ``build(target)``, and after a failure the verdict of ``CallState.failed`` (raises the translated
