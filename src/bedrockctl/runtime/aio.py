@@ -35,14 +35,29 @@ class AsyncRuntime(RuntimeBase):
         """Perform ``flow``'s commands and yield what it emits (``core.Stepper`` feeds the outcomes back)."""
         steps = Stepper(flow)
         try:
-            while (cmd := steps.next()) is not None:
-                if isinstance(cmd, Emit):
-                    yield cmd.value
-                else:
-                    steps.done(cmd, await self._perform(cmd))
+            while (emitted := await self._until_emit(steps)) is not None:
+                yield emitted.value
         finally:
             if (opened := steps.close()) is not None:
                 await opened.close()
+
+    async def run(self, flow: Flow) -> Any:
+        """Perform ``flow`` up to what it emits first, and return that (a flow that emits once: a result, or the
+        gateway's ``core.handover``); no async generator on the way."""
+        steps = Stepper(flow)
+        try:
+            emitted = await self._until_emit(steps)
+        finally:
+            if (opened := steps.close()) is not None:
+                await opened.close()
+        return None if emitted is None else emitted.value
+
+    async def _until_emit(self, steps: Stepper) -> Emit | None:
+        while (cmd := steps.next()) is not None:
+            if isinstance(cmd, Emit):
+                return cmd
+            steps.done(cmd, await self._perform(cmd))
+        return None
 
     async def _perform(self, cmd: Command) -> Any:
         try:
@@ -63,17 +78,11 @@ class AsyncRuntime(RuntimeBase):
             return Failed(exc)
         return None
 
-    async def _result(self, flow: Flow) -> Any:
-        out = None
-        async for item in self.drive(flow):
-            out = item
-        return out
-
     # -- the operations (options: ``base.ConverseOptions`` / ``base.InvokeOptions``) ---------------------------
     async def converse(
         self, model: str | None = None, messages: list[dict[str, Any]] | None = None, **options: Unpack[ConverseOptions]
     ) -> ConverseResult:
-        result: ConverseResult = await self._result(self.converse_flow(model, messages, False, options))
+        result: ConverseResult = await self.run(self.converse_flow(model, messages, False, options))
         return result
 
     async def converse_stream(
@@ -85,7 +94,7 @@ class AsyncRuntime(RuntimeBase):
     async def invoke_model(
         self, model: str | None, body: dict[str, Any] | bytes | str, **options: Unpack[InvokeOptions]
     ) -> InvokeResult:
-        result: InvokeResult = await self._result(self.invoke_flow(model, body, False, options))
+        result: InvokeResult = await self.run(self.invoke_flow(model, body, False, options))
         return result
 
     async def invoke_model_stream(

@@ -257,18 +257,15 @@ class Gateway:
 
     # -- upstream ------------------------------------------------------------------------------------------
     async def send(self, adm: Admission, build: Callable[[Target], WireRequest]) -> AsyncResponse:
-        """The call core's attempts (``runtime.core.handover``) driven by the runtime's async driver over the
-        gateway's transport; the answering response is returned unread."""
+        """The call core's attempts (``runtime.core.handover``) driven by the runtime's async driver
+        (``AsyncRuntime.run``) over the gateway's transport; the answering response is returned unread."""
         state = adm.state
         assert state is not None
-        sent: Sent | None = None
         try:
-            async for item in self.runtime.drive(handover(state, build)):
-                sent = item
+            sent: Sent = await self.runtime.run(handover(state, build))
         except BedrockctlError as exc:
             adm.target = state.target
             raise self._upstream_error(state, exc) from None
-        assert sent is not None
         adm.target = sent.target
         out: AsyncResponse = sent.response
         return out
