@@ -8,7 +8,7 @@ own SigV4 transport (``server/gateway/upstream.py``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from typing import TYPE_CHECKING, Any
 
 from bedrockctl.runtime.base import ConverseOptions, InvokeOptions, RuntimeBase
@@ -41,16 +41,16 @@ class AsyncRuntime(RuntimeBase):
             if (opened := steps.close()) is not None:
                 await opened.close()
 
-    async def run(self, flow: Flow) -> Any:
-        """Perform ``flow`` up to what it emits first, and return that (a flow that emits once: a result, or the
-        gateway's ``core.handover``); no async generator on the way."""
+    async def run(self, flow: Generator[Command, Any, Any]) -> Any:
+        """Perform ``flow`` up to what it emits first and return that, or what it returns (``core.attempts``
+        returns the answering route and response: the gateway's case); no async generator on the way."""
         steps = Stepper(flow)
         try:
             emitted = await self._until_emit(steps)
         finally:
             if (opened := steps.close()) is not None:
                 await opened.close()
-        return None if emitted is None else emitted.value
+        return steps.result if emitted is None else emitted.value
 
     async def _until_emit(self, steps: Stepper) -> Emit | None:
         while (cmd := steps.next()) is not None:

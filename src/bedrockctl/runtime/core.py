@@ -13,9 +13,10 @@ fail over, give up), what the answer says -- live in the flows (``attempts`` her
 - ``Blocking(fn, args)`` -> ``fn(*args)``: a store or cache call (the async driver runs it in a thread);
 - ``Emit(value)`` -> ``None``: a result or a stream event for the caller.
 
-Drivers: ``Runtime.drive`` (sync, httpx), ``AsyncRuntime.drive`` (asyncio, httpx; the gateway's ``Gateway.send``
-drives ``attempts`` through it over its own SigV4 transport). A driver closes the last response it was handed when
-the flow ends or is abandoned.
+Drivers: ``Runtime.drive`` (sync, httpx), ``AsyncRuntime.drive`` / ``AsyncRuntime.run`` (asyncio, httpx; the
+gateway's ``Gateway.send`` runs ``attempts`` alone through ``run`` over its own SigV4 transport and gets the
+answering response back unread). A driver closes the last response it was handed when the flow ends or is
+abandoned, unless the flow returned it.
 """
 
 from __future__ import annotations
@@ -86,27 +87,28 @@ class Failed:
 
 
 class Stepper:
-    """The half of a driver that does no I/O: feeds each outcome to the flow (``Failed`` ones thrown in), hands
-    out the next command, and keeps the response to close when the flow ends (unless it was emitted: then the
-    caller owns it)."""
+    """The half of a driver that does no I/O: feeds each outcome to the flow (``Failed`` ones thrown in) and hands
+    out the next command; keeps the last response to close when the flow ends, unless the flow returned it (as
+    ``Sent``: ``attempts`` alone, the gateway's case) -- then the caller reads and closes it."""
 
-    __slots__ = ("flow", "opened", "outcome")
+    __slots__ = ("flow", "opened", "outcome", "result")
 
-    def __init__(self, flow: Flow) -> None:
+    def __init__(self, flow: Generator[Command, Any, Any]) -> None:
         self.flow = flow
         self.outcome: Any = None
         self.opened: Any = None
+        self.result: Any = None  # what the flow returned
 
     def next(self) -> Command | None:
         """The next command, or ``None`` when the flow has ended."""
         outcome, self.outcome = self.outcome, None
         try:
-            cmd = self.flow.throw(outcome.error) if isinstance(outcome, Failed) else self.flow.send(outcome)
-        except StopIteration:
+            return self.flow.throw(outcome.error) if isinstance(outcome, Failed) else self.flow.send(outcome)
+        except StopIteration as stop:
+            self.result = stop.value
+            if isinstance(stop.value, Sent):
+                self.opened = None
             return None
-        if isinstance(cmd, Emit) and isinstance(cmd.value, Sent):
-            self.opened = None
-        return cmd
 
     def done(self, cmd: Command, outcome: Any) -> None:
         self.outcome = outcome
@@ -136,13 +138,6 @@ def attempts(state: CallState, build: Callable[[Target], Any]) -> Generator[Comm
             continue
         state.succeeded(target, started, resp.request_id)
         return Sent(target, resp, started)
-
-
-def handover(state: CallState, build: Callable[[Target], Any]) -> Flow:
-    """Only the attempts, the answering response emitted (as ``Sent``) for the caller to read and close: the
-    gateway, which passes the answer through."""
-    sent = yield from attempts(state, build)
-    yield Emit(sent)
 
 
 def converse_body(target: Target, data: bytes) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 from bedrockctl.errors import BedrockctlError
 from bedrockctl.pricing.cost import Rates, cost_nusd
 from bedrockctl.runtime.calls import CallState, price_of
-from bedrockctl.runtime.core import Sent, handover
+from bedrockctl.runtime.core import Sent, attempts
 from bedrockctl.runtime.errors import ModelNotAllowed
 from bedrockctl.runtime.resolve import Target, canonical_model_id
 from bedrockctl.runtime.transport import AsyncResponse
@@ -257,12 +257,12 @@ class Gateway:
 
     # -- upstream ------------------------------------------------------------------------------------------
     async def send(self, adm: Admission, build: Callable[[Target], WireRequest]) -> AsyncResponse:
-        """The call core's attempts (``runtime.core.handover``) driven by the runtime's async driver
+        """The call core's attempts (``runtime.core.attempts``) run by the runtime's async driver
         (``AsyncRuntime.run``) over the gateway's transport; the answering response is returned unread."""
         state = adm.state
         assert state is not None
         try:
-            sent: Sent = await self.runtime.run(handover(state, build))
+            sent: Sent = await self.runtime.run(attempts(state, build))
         except BedrockctlError as exc:
             adm.target = state.target
             raise self._upstream_error(state, exc) from None
