@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from procs import free_port, wait_http  # noqa: E402
+from procs import free_port, stop, wait_http  # noqa: E402
 from run import CONVERSE, FAKE_ENV, ROOT, Arm, setup, start, wrk  # noqa: E402
 
 
@@ -80,13 +80,7 @@ def main() -> None:
                 cpu[name].append((ra["cpu_us"], rb["cpu_us"]))
                 print(f"#{rep} {name}: A {ra['cpu_us']:.0f} us/req, B {rb['cpu_us']:.0f} us/req", flush=True)
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(procs)
         shutil.rmtree(tmp, ignore_errors=True)
     base = f"{args.base} ({rev.stdout.strip()})"
     print(f"\nA = this tree, B = {base}; c={args.concurrency}, {args.requests} requests a cell, {args.repeat} pairs")

@@ -72,3 +72,14 @@ def wait_http(port: int, path: str, proc: subprocess.Popen[bytes], timeout: floa
                 return
         time.sleep(0.3)
     raise RuntimeError(f"server on port {port} not ready after {timeout}s")
+
+
+def stop(procs: list[subprocess.Popen[bytes]], timeout: float = 15) -> None:
+    """Terminate the processes, then kill those still running after ``timeout`` seconds."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
