@@ -328,6 +328,13 @@ def test_local_model_answers_non_json(driver: Callable[..., Driver], local_serve
 
 
 @CLIENTS_ONLY
+def test_local_model_streams_non_json(driver: Callable[..., Driver], local_server: Any) -> None:
+    call = driver({**ONE_REGION, "local": local_server(200, b"data: <html>not an event</html>\n\n")})
+    out = call.converse_stream("local:llama3.2", _user("hi"))
+    assert "InvalidResponse" in out.error and "not an event" in out.error
+
+
+@CLIENTS_ONLY
 def test_local_model_error_keeps_its_text(driver: Callable[..., Driver], local_server: Any) -> None:
     call = driver({**ONE_REGION, "local": local_server(500, b"model 'llama3.2' not found, try pulling it first")})
     out = call.converse("local:llama3.2", _user("hi"))

@@ -77,7 +77,18 @@ class SSEToConverse:
             raw = line[5:].strip()
             if raw == b"[DONE]":
                 continue
-            doc = json.loads(raw)
+            try:
+                doc = json.loads(raw)
+            except ValueError as exc:
+                text = raw[:120].decode("utf-8", "replace")
+                raise AwsCallError(
+                    "InvalidResponse",
+                    f"the local upstream sent non-JSON ({exc}): {text!r}",
+                    502,
+                    None,
+                    "ConverseStream",
+                    "local",
+                ) from None
             if not self.started:
                 self.started = True
                 yield "messageStart", {"role": "assistant"}
