@@ -46,11 +46,14 @@ class AsyncRuntime(RuntimeBase):
         returns the answering route and response: the gateway's case); no async generator on the way."""
         steps = Stepper(flow)
         try:
-            emitted = await self._until_emit(steps)
+            while (cmd := steps.next()) is not None:
+                if isinstance(cmd, Emit):
+                    return cmd.value
+                steps.done(cmd, await self._perform(cmd))
+            return steps.result
         finally:
             if (opened := steps.close()) is not None:
                 await opened.close()
-        return steps.result if emitted is None else emitted.value
 
     async def _until_emit(self, steps: Stepper) -> Emit | None:
         while (cmd := steps.next()) is not None:

@@ -264,9 +264,9 @@ class Gateway:
         try:
             sent: Sent = await self.runtime.run(attempts(state, build))
         except BedrockctlError as exc:
-            adm.target = state.target
             raise self._upstream_error(state, exc) from None
-        adm.target = sent.target
+        finally:
+            adm.target = state.target  # the route of the latest attempt: the one that answered, if any did
         out: AsyncResponse = sent.response
         return out
 
