@@ -57,9 +57,8 @@ class CallState:
                     delay = self.retrier.delay(self._last_error, self._round) * self.backoff_base
             target = self.plan[self._pos]
             self._pos += 1
-            healthy = [t for t in self.plan if not self.stats.is_down(t)]
-            if self.stats.is_down(target) and healthy:
-                continue
+            if self.stats.is_down(target) and any(not self.stats.is_down(t) for t in self.plan):
+                continue  # a route in its cooldown is skipped while another is up
             self.target = target
             return target, delay
         return self.plan[0], delay  # pragma: no cover - every route down: try the first anyway
