@@ -16,7 +16,7 @@ from typing import Any
 
 from bedrockctl.analytics.errors import ReportSpecError
 from bedrockctl.aws.inference_profiles import ProfileResolver
-from bedrockctl.pricing import PriceBook, Usage
+from bedrockctl.pricing import PriceBook, Usage, cost_usd
 
 # Calls through the gateway run under the gateway's AWS identity; the person is the key's user, which the gateway
 # stamps into requestMetadata (``gateway_user``).
@@ -194,7 +194,7 @@ def run_report(
             price, reason = _profile_price(book, profiles, str(model))
         row = rows.setdefault(key, {g.name: v for g, v in zip(groups, key, strict=True)})
         if price is not None:
-            row["cost_usd"] += price.cost(usage)
+            row["cost_usd"] += cost_usd(price, usage)
         elif i or o or cr or cw or inv:
             if i or o or cr or cw:
                 row["unpriced_invocations"] += inv

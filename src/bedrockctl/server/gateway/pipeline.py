@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bedrockctl.errors import BedrockctlError
-from bedrockctl.runtime.calls import CallState
-from bedrockctl.runtime.errors import AllRoutesFailed, ModelNotAllowed
+from bedrockctl.pricing.cost import Rates, cost_nusd
+from bedrockctl.runtime.calls import CallState, price_of
+from bedrockctl.runtime.core import Sent, attempts
+from bedrockctl.runtime.errors import ModelNotAllowed
 from bedrockctl.runtime.resolve import Target, canonical_model_id
 from bedrockctl.runtime.transport import AsyncResponse
 from bedrockctl.runtime.types import Usage
-from bedrockctl.runtime.wire import AwsCallError, WireRequest
+from bedrockctl.runtime.wire import WireRequest
 from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer, used_by
 from bedrockctl.server.gateway.budgets import Alerter, Policy
@@ -103,7 +105,7 @@ class Gateway:
         self.guardrails = Guardrails(settings, getattr(runtime, "prices", None))  # applied on send, counted on finish
         self.metrics = Metrics()
         self.lease = worker_lease(self)  # reservations held under a lease, audit journal, crash recovery
-        self._rates: dict[tuple[str, str], tuple[int, int, int, int] | None] = {}
+        self._rates: dict[tuple[str, str], Rates | None] = {}
         self._plans: dict[tuple[str, str], tuple[float, list[Target]]] = {}
         self._allowed: dict[tuple[str, str], str | None] = {}
         self._task: asyncio.Task[None] | None = None
@@ -194,22 +196,13 @@ class Gateway:
         self._plans[ck] = (now, targets)
         return targets
 
-    def rates(self, target: Target) -> tuple[int, int, int, int] | None:
-        """Prices per token in pico-USD: input, output, cache read, cache write (None: unpriced)."""
+    def rates(self, target: Target) -> Rates | None:
+        """The route's price as integer ``pricing.Rates`` (``[0:4]``: input, output, cache read, cache write, in
+        pico-USD per token at the usual scale of 9), cached; None: unpriced."""
         ck = (target.model_id, target.region)
         if ck not in self._rates:
-            prices = self.runtime.prices
-            mp = None
-            if prices is not None:
-                mp = prices.price_for(target.model_id, target.region)
-                if mp is None and target.base_model:
-                    mp = prices.price_for(target.base_model, target.region)
-            if mp is None:
-                self._rates[ck] = None
-            else:
-                cr = mp.cache_read_per_1k if mp.cache_read_per_1k is not None else mp.input_per_1k
-                cw = mp.cache_write_per_1k if mp.cache_write_per_1k is not None else mp.input_per_1k
-                self._rates[ck] = tuple(int(v * 1_000_000_000) for v in (mp.input_per_1k, mp.output_per_1k, cr, cw))  # type: ignore[assignment]
+            price = price_of(self.runtime.prices, target)
+            self._rates[ck] = None if price is None else Rates.of(price)
         return self._rates[ck]
 
     async def admit(
@@ -264,52 +257,32 @@ class Gateway:
 
     # -- upstream ------------------------------------------------------------------------------------------
     async def send(self, adm: Admission, build: Callable[[Target], WireRequest]) -> AsyncResponse:
+        """The call core's attempts (``runtime.core.attempts``) run by the runtime's async driver
+        (``AsyncRuntime.run``) over the gateway's transport; the answering response is returned unread."""
         state = adm.state
         assert state is not None
         build = self.guardrails.bind(adm, build)
-        transport = self.runtime.transport
-        while True:
-            try:
-                target, delay = state.next()
-            except AllRoutesFailed as exc:
-                raise self._upstream_error(state, exc) from None
-            if delay:
-                await asyncio.sleep(delay)
-            started = time.perf_counter()
-            adm.target = target
-            try:
-                resp = await transport.send(build(target), target.region)
-            except AwsCallError as err:
-                try:
-                    state.failed(target, err, started)
-                except BedrockctlError as exc:
-                    raise self._upstream_error(state, exc, err) from None
-                continue
-            state.succeeded(target, started, resp.request_id)
-            out: AsyncResponse = self.guardrails.watch(adm, resp)
-            return out
+        try:
+            sent: Sent = await self.runtime.run(attempts(state, build))
+        except BedrockctlError as exc:
+            raise self._upstream_error(state, exc) from None
+        finally:
+            adm.target = state.target  # the route of the latest attempt: the one that answered, if any did
+        out: AsyncResponse = self.guardrails.watch(adm, sent.response)
+        return out
 
     @staticmethod
-    def _upstream_error(state: CallState, exc: BedrockctlError, err: AwsCallError | None = None) -> errors.GatewayError:
-        last = err or state._last_error
+    def _upstream_error(state: CallState, exc: BedrockctlError) -> errors.GatewayError:
+        last = state.last_error
         if last is not None:
             return errors.upstream(last.code, last.message, last.status or (502 if last.transport else None))
         return errors.upstream("ServiceUnavailableException", exc.message, 503)
 
     # -- settle --------------------------------------------------------------------------------------------
     def cost_nusd(self, target: Target | None, usage: Usage) -> int:
-        if target is None:
-            return 0
-        r = self.rates(target)
-        if r is None:
-            return 0
-        pico = (
-            usage.input_tokens * r[0]
-            + usage.output_tokens * r[1]
-            + usage.cache_read_tokens * r[2]
-            + usage.cache_write_tokens * r[3]
-        )
-        return -(-pico // 1000)
+        """What the call cost in nano-USD: ``pricing.cost_nusd`` (the one cost function); 0 when unpriced."""
+        rates = self.rates(target) if target is not None else None
+        return 0 if rates is None else cost_nusd(rates, usage)
 
     def finish(self, adm: Admission, usage: Usage, status: str, http_status: int) -> int:
         cost = self.cost_nusd(adm.target, usage) if status in ("ok", "incomplete") or usage.output_tokens else 0
