@@ -26,6 +26,7 @@ from bedrockctl.server.gateway.counters import Counters, Refused, Reservation, S
 from bedrockctl.server.gateway.http import request_id as http_request_id
 from bedrockctl.server.gateway.metrics import Metrics
 from bedrockctl.server.gateway.options import GatewayOptions, master_secret
+from bedrockctl.server.gateway.overshoot import OvershootGuard
 from bedrockctl.settings import EnvironmentSettings
 from bedrockctl.store.keys import KeyRecord, KeyStore
 
@@ -73,6 +74,7 @@ class Gateway:
         )
         self.policy = Policy(self.opts, settings.environments)
         self.alerter = Alerter(engine, self.policy, self.opts, ctx.sessions)
+        self.overshoot = OvershootGuard(engine, self.alerter)
         self.audit = AuditLog(
             engine,
             ledger=ledger_writer(settings) if self.opts.ledger else None,
@@ -122,6 +124,7 @@ class Gateway:
         await self.flush(everything=True)
         await asyncio.get_running_loop().run_in_executor(None, self.audit.ship)
         self.counters.close()
+        self.overshoot.close()
         await self.runtime.aclose()
 
     async def _background(self) -> None:
@@ -154,7 +157,12 @@ class Gateway:
                 self.audit._buf[:0] = batch
         budget_keys = [k for k in applied if k in self.policy.budgets and applied[k][0]]
         if budget_keys:
-            await loop.run_in_executor(None, self.alerter.check, budget_keys, self.counters.store.read)
+            await loop.run_in_executor(None, self.alerter.check, budget_keys, self._read_counters)
+
+    def _read_counters(self, keys: list[Any]) -> dict[Any, tuple[int, int, int]]:
+        values = self.counters.store.read(keys)
+        self.overshoot.note_read(values)  # closures made by other workers
+        return values
 
     # -- admission -----------------------------------------------------------------------------------------
     def check_model(self, key: KeyRecord, env: EnvironmentSettings | None, model: str) -> None:
@@ -236,6 +244,8 @@ class Gateway:
         targets = self.plan(chosen, operation)
         specs = self.policy.specs(key, now)
         if specs:
+            self.overshoot.check(specs)
+            est_input, max_tokens = max(est_input, 0), max(max_tokens, 0)  # never a negative reservation
             est_tokens = est_input + max_tokens
             cost = 0
             if self.policy.has_budget(specs):
@@ -314,9 +324,9 @@ class Gateway:
         cost = self.cost_nusd(adm.target, usage) if status in ("ok", "incomplete") or usage.output_tokens else 0
         if adm.reservation is not None:
             called = adm.state is not None and bool(adm.state.attempts)
-            self.counters.settle(
-                adm.reservation, {"budget": cost, "requests": 1 if called else 0, "tokens": usage.total_tokens}
-            )
+            actual = {"budget": cost, "requests": 1 if called else 0, "tokens": usage.total_tokens}
+            self.counters.settle(adm.reservation, actual)
+            self.overshoot.settled(adm.reservation, actual, adm.key.environment)
         latency = int((time.perf_counter() - adm.started) * 1000)
         target = adm.target
         self.metrics.observe(adm.protocol, status, latency, usage, cost)
