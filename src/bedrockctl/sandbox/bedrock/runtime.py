@@ -249,9 +249,12 @@ def _invoke(
         raise AwsError("ValidationException", NO_STREAM)
     body = _json_body(req)
     validate.check_native(body, resolved.model_id)
-    extras = invoke_extras(req.headers, body, isinstance(fmt, AnthropicMessages))
-    prompt = fmt.parse(body)
-    direct = fmt.direct(body, prompt, resolved.model_id)  # embeddings and images: no chat, no guardrail
+    try:
+        extras = invoke_extras(req.headers, body, isinstance(fmt, AnthropicMessages))
+        prompt = fmt.parse(body)
+        direct = fmt.direct(body, prompt, resolved.model_id)
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:  # a body of the wrong shape: Bedrock's 400
+        raise AwsError("ValidationException", MALFORMED) from exc  # embeddings and images: no chat, no guardrail
     if direct is not None:
         return body, resolved, fmt, direct, extras
     guard_id = req.headers.get("X-Amzn-Bedrock-GuardrailIdentifier")

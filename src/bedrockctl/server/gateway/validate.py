@@ -144,7 +144,7 @@ def _content(content: Any, param: str, role: str) -> None:
         raise _invalid(f"'{param}' must be a string or an array of content parts.", param)
     for j, part in enumerate(content):
         where = f"{param}[{j}]"
-        if not isinstance(part, dict) or part.get("type") not in _PART_TYPES:
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str) or part["type"] not in _PART_TYPES:
             raise _invalid(f"'{where}' must be an object with 'type' 'text' or 'image_url'.", where)
         if part["type"] == "text":
             _string(part.get("text"), f"{where}.text")
@@ -161,7 +161,7 @@ def _message(m: Any, i: int) -> None:
     if not isinstance(m, dict):
         raise _invalid(f"'{where}' must be an object.", where)
     role = m.get("role")
-    if role not in _ROLES:
+    if not isinstance(role, str) or role not in _ROLES:
         raise _invalid(f"'{where}.role' must be one of {', '.join(sorted(_ROLES))}.", f"{where}.role")
     _content(m.get("content"), f"{where}.content", role)
     if role == "tool":
@@ -203,7 +203,7 @@ def _tools(tools: Any) -> None:
 
 
 def _tool_choice(choice: Any) -> None:
-    if choice is None or choice in _TOOL_CHOICES:
+    if choice is None or (isinstance(choice, str) and choice in _TOOL_CHOICES):
         return
     fn = choice.get("function") if isinstance(choice, dict) else None
     if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
