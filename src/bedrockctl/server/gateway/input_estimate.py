@@ -40,7 +40,7 @@ UNKNOWN_MEDIA_TOKENS = 200_000  # a video/audio/S3 object when the context windo
 _ASCII = bytes(range(128))
 _NOT_DIGITS = bytes(b for b in range(256) if not 48 <= b <= 57)
 _MEDIA = frozenset({"image", "video", "audio"})
-_NATIVE_MEDIA_KEYS = frozenset({"bytes", "data", "image", "images", "inputImage", "b64_json", "url"})
+_OPAQUE = frozenset({"input", "json", "inputSchema", "input_schema"})  # caller data: all text, never media
 
 
 def text_tokens(text: str | bytes) -> int:
@@ -98,7 +98,9 @@ class InputEstimator:
             return value
         out: dict[str, Any] = {}
         for k, v in value.items():
-            if k in _MEDIA and isinstance(v, dict) and "source" in v:
+            if k in _OPAQUE:
+                out[k] = v
+            elif k in _MEDIA and isinstance(v, dict) and "source" in v:
                 media[0] += self.image_tokens if k == "image" else self.whole_window
                 out[k] = {key: item for key, item in v.items() if key != "source"}
             elif k == "document" and isinstance(v, dict) and isinstance(v.get("source"), dict):
@@ -121,9 +123,11 @@ class InputEstimator:
 
     # -- InvokeModel (each provider's own body) -------------------------------------------------------------------
     def native(self, doc: Any) -> int:
-        """Input tokens of a model-native JSON body: all of it, media blocks bounded as in Converse."""
+        """Input tokens of a model-native JSON body: all of it, as text, but for the media blocks of the Messages
+        API (``{"type": "image" | "document", "source": ...}``) and of Nova (as in Converse). A bare base64 string
+        (Titan's ``inputImage``, Cohere's ``images``) counts as text: the context window caps it."""
         media = [0]
-        skeleton = self._strip_native(doc, media, "")
+        skeleton = self._strip_native(doc, media)
         total = json_tokens(skeleton) + media[0]
         if isinstance(doc, dict):
             messages = doc.get("messages")
@@ -135,20 +139,16 @@ class InputEstimator:
                 total += TOOLS_TOKENS
         return self._cap(total)
 
-    def _strip_native(self, value: Any, media: list[int], key: str) -> Any:
+    def _strip_native(self, value: Any, media: list[int]) -> Any:
         if isinstance(value, list):
-            return [self._strip_native(v, media, key) for v in value]
-        if isinstance(value, str):
-            if key in _NATIVE_MEDIA_KEYS and len(value) > 1024:
-                media[0] += self.image_tokens
-                return ""
-            return value
+            return [self._strip_native(v, media) for v in value]
         if not isinstance(value, dict):
             return value
         kind = value.get("type")
         source = value.get("source")
         if kind == "document" and isinstance(source, dict) and isinstance(source.get("data"), str):
-            media[0] += len(source["data"]) * 3 // 4 + 3
+            data = source["data"]  # base64, or the text itself ("type": "text")
+            media[0] += max(len(data) * 3 // 4 + 3, text_tokens(data) if source.get("type") == "text" else 0)
             return {k: v for k, v in value.items() if k != "source"}
         if kind == "image" and isinstance(source, dict):
             media[0] += self.image_tokens
@@ -158,13 +158,16 @@ class InputEstimator:
             return {k: v for k, v in value.items() if k != "source"}
         out: dict[str, Any] = {}
         for k, v in value.items():
+            if k in _OPAQUE:
+                out[k] = v
+                continue
             if k in _MEDIA and isinstance(v, dict) and "source" in v:
                 media[0] += self.image_tokens if k == "image" else self.whole_window
                 continue
             if k == "document" and isinstance(v, dict) and isinstance(v.get("source"), dict):
                 media[0] += self._document(v)
                 continue
-            out[k] = self._strip_native(v, media, k)
+            out[k] = self._strip_native(v, media)
         return out
 
     def raw(self, body: bytes) -> int:
