@@ -1,0 +1,271 @@
+"""Reservations that cannot be gamed or under-run: tool-heavy bodies against a budget (a real ``bedrockctl serve``,
+1 worker on SQLite and 4 on PostgreSQL), absurd output limits refused before anything is reserved, and a call that
+costs more than it reserved closing its budget everywhere with an alert."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from bedrockctl.runtime.types import Usage
+from bedrockctl.server.gateway.counters import SqlCounters
+from bedrockctl.server.gateway.overshoot import CLOSED, OVERSHOOT_THRESHOLD
+from bedrockctl.settings import EnvironmentSettings
+from bedrockctl.store import Store
+from bedrockctl.store.alerts import AlertLedger
+from bedrockctl.store.audit import query
+from bedrockctl.store.keys import KeyStore
+
+from .conftest import HAIKU, RunningGateway
+from .test_policy import bedrock, month_window
+
+PG_URL = os.environ.get("BEDROCKCTL_TEST_PG_URL")
+SECRET = "reservations-test-secret"
+PROPS = {f"customer_account_shipping_destination_property_number_{i:02d}": {"type": "string"} for i in range(40)}
+TOOLS = [
+    {"toolSpec": {"name": f"form_{n}", "inputSchema": {"json": {"type": "object", "properties": PROPS}}}}
+    for n in range(3)
+]
+TOOL_HEAVY = {
+    "messages": [{"role": "user", "content": [{"text": "fill in the form"}]}],
+    "toolConfig": {"tools": TOOLS},
+    "inferenceConfig": {"maxTokens": 10},
+}
+TOOL_BODY = json.dumps(TOOL_HEAVY).encode()
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(tmp: Path, store_url: str, schema: str | None, budget_usd: float, workers: int) -> Iterator[str]:
+    """``bedrockctl serve --workers N`` in a process of its own, in front of the sandbox (AWS_ENDPOINT_URL)."""
+    cfg = tmp / "bedrockctl.toml"
+    schema_line = f'store_schema = "{schema}"' if schema else ""
+    cfg.write_text(f"""
+[aws]
+region = "us-east-1"
+retry_attempts = 1
+
+[store]
+url = "{store_url}"
+data_dir = "{tmp}"
+
+[environments.prod]
+monthly_budget_usd = {budget_usd!r}
+
+[gateway]
+master_secret = "{SECRET}"
+{schema_line}
+ledger = false
+flush_interval = 0.05
+lease_idle_seconds = 0.2
+key_cache_ttl = 1
+""")
+    port = _port()
+    env = {**os.environ, "BEDROCKCTL_CONFIG": str(cfg)}
+    cmd = [sys.executable, "-m", "bedrockctl.cli.serve_cmd", "serve", "--workers", str(workers), "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "serve exited")
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("bedrockctl serve did not become ready")
+            time.sleep(0.2)
+        yield url
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(20)
+
+
+def cost_of_one_tool_heavy_call(start_gateway: Any) -> int:
+    probe = start_gateway()
+    bedrock(probe, probe.key()).converse(modelId=HAIKU, **TOOL_HEAVY)
+    probe.flush()
+    (row,) = list(query(probe.gateway.engine, limit=None))
+    assert row.input_tokens > 1_400  # the schema's keys are billed (the probe saw 1,486 per tool)
+    return int(row.cost_nusd)
+
+
+async def _fire(url: str, token: str, n: int) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=n)) as client:
+        headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+        return await asyncio.gather(
+            *[client.post(f"{url}/model/{HAIKU}/converse", content=TOOL_BODY, headers=headers) for _ in range(n)]
+        )
+
+
+def check_spend_within_cap(url: str, token: str, engine: Any, cap: int, per_call: int) -> dict[str, int]:
+    window = month_window(time.time())
+    responses = asyncio.run(_fire(url, token, 200))
+    ok = [r for r in responses if r.status_code == 200]
+    refused = [r for r in responses if r.status_code != 200]
+    assert all(
+        r.status_code == 400 and r.headers["x-amzn-errortype"].startswith("ServiceQuotaExceededException")
+        for r in refused
+    ), {(r.status_code, r.text[:200]) for r in refused}
+    assert 10 <= len(ok) <= 50
+    deadline = time.monotonic() + 20
+    while True:  # settlements and idle leases flushed by every worker
+        ((used, reserved, got_cap),) = SqlCounters(engine).read([("budget:env:prod", window)]).values()
+        if reserved == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert got_cap == cap and reserved == 0
+    assert used <= cap  # the guarantee
+    assert used == len(ok) * per_call  # every admitted call charged in full
+    figures = {"admitted": len(ok), "refused": len(refused), "used_nusd": used, "cap_nusd": cap}
+    print(figures)
+    return figures
+
+
+def test_tool_heavy_budget_one_worker_sqlite(start_gateway: Any, tmp_path: Path) -> None:
+    per_call = cost_of_one_tool_heavy_call(start_gateway)
+    url_db = f"sqlite:///{tmp_path / 'serve.db'}"
+    store = Store(url_db)
+    token = KeyStore(store.engine, SECRET.encode()).create(user="ana", team="ml", environment="prod")["token"]
+    try:
+        with serve(tmp_path, url_db, None, (50 * per_call + 0.5) / 1e9, workers=1) as url:
+            check_spend_within_cap(url, token, store.engine, 50 * per_call, per_call)
+    finally:
+        store.close()
+
+
+@pytest.mark.skipif(not PG_URL, reason="BEDROCKCTL_TEST_PG_URL is not set (a PostgreSQL URL to test on)")
+def test_tool_heavy_budget_four_workers_postgres(start_gateway: Any, tmp_path: Path) -> None:
+    assert PG_URL is not None
+    per_call = cost_of_one_tool_heavy_call(start_gateway)
+    schema = f"gwres_{uuid.uuid4().hex[:12]}"
+    store = Store(PG_URL, schema=schema)
+    token = KeyStore(store.engine, SECRET.encode()).create(user="ana", team="ml", environment="prod")["token"]
+    try:
+        with serve(tmp_path, PG_URL, schema, (50 * per_call + 0.5) / 1e9, workers=4) as url:
+            check_spend_within_cap(url, token, store.engine, 50 * per_call, per_call)
+    finally:
+        with store.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        store.close()
+
+
+# -- absurd output limits ---------------------------------------------------------------------------------------
+def _counters(gw: RunningGateway) -> list[tuple[Any, ...]]:
+    time.sleep(0.2)  # what is left of settled reservations goes back to the store once idle
+    gw.flush()
+    with gw.gateway.engine.connect() as conn:
+        rows = conn.execute(text("SELECT scope, win, cap, used, reserved FROM gateway_counters ORDER BY scope"))
+        return [tuple(r) for r in rows]
+
+
+def test_absurd_max_tokens_are_refused_and_leave_limits_unchanged(start_gateway: Any) -> None:
+    gw = start_gateway(
+        {"prod": EnvironmentSettings(name="prod", monthly_budget_usd=10.0)},
+        gateway={"lease_fraction": 0.0, "lease_idle_seconds": 0.05},
+    )
+    key = gw.key(environment="prod", limits={"tpm": 1_000, "rpm": 1_000})
+    c = bedrock(gw, key)
+    c.converse(
+        modelId=HAIKU, messages=[{"role": "user", "content": [{"text": "hello"}]}], inferenceConfig={"maxTokens": 50}
+    )
+    before = _counters(gw)
+    assert {r[0].split(":")[0] for r in before} == {"budget", "tpm", "rpm"} and all(r[4] == 0 for r in before)
+    http = httpx.Client(base_url=gw.url, headers={"authorization": f"Bearer {key['token']}"})
+    msgs = [{"role": "user", "content": [{"text": "hello"}]}]
+    for value in (-1_000_000_000, -5, 0, 4097, 2**31, 2**63, 1e30, "abc", True):
+        for suffix in ("converse", "converse-stream"):
+            r = http.post(f"/model/{HAIKU}/{suffix}", json={"messages": msgs, "inferenceConfig": {"maxTokens": value}})
+            assert r.status_code == 400 and r.headers["x-amzn-errortype"].startswith("ValidationException"), r.text
+            assert "maxTokens" in r.json()["message"]
+        r = http.post(
+            f"/model/{HAIKU}/invoke",
+            json={
+                "anthropic_version": "bedrock-2023-05-31",
+                "max_tokens": value,
+                "messages": [{"role": "user", "content": "hi"}],
+            },
+        )
+        assert r.status_code == 400 and "max_tokens" in r.json()["message"], r.text
+        for name in ("max_tokens", "max_completion_tokens"):
+            r = http.post(
+                "/v1/chat/completions",
+                json={"model": HAIKU, "messages": [{"role": "user", "content": "x"}], name: value},
+            )
+            assert r.status_code == 400, r.text
+            assert r.json()["error"]["type"] == "invalid_request_error" and r.json()["error"]["param"] == name
+    assert _counters(gw) == before  # nothing reserved, nothing settled
+    # and the token limit still binds: each call reserves its estimate + 50 output tokens against 1,000 a minute
+    admitted = 0
+    for _ in range(60):
+        try:
+            c.converse(modelId=HAIKU, messages=msgs, inferenceConfig={"maxTokens": 50})
+            admitted += 1
+        except c.exceptions.ThrottlingException:
+            pass
+    tpm = next(r for r in _counters(gw) if r[0].startswith("tpm:"))
+    print({"tpm_admitted": admitted, "tpm_used": tpm[3], "tpm_cap": tpm[2]})
+    assert 0 < admitted < 60 and tpm[3] <= tpm[2], (admitted, _counters(gw))
+
+
+# -- a call that costs more than it reserved ----------------------------------------------------------------------
+def test_overshoot_is_charged_closes_the_budget_everywhere_and_alerts(start_gateway: Any) -> None:
+    envs = {"prod": EnvironmentSettings(name="prod", monthly_budget_usd=5.0)}
+    gw = start_gateway(envs)
+    other = start_gateway(envs)  # a second worker on the same store
+    key = gw.key(environment="prod")
+    record = gw.gateway.keys.lookup(key["key_id"])
+    assert record is not None
+    assert gw.loop is not None
+
+    async def overspend() -> tuple[int, int]:
+        adm = await gw.gateway.admit(record, "bedrock", "Converse", HAIKU, 10, 10, None)
+        assert adm.reservation is not None and adm.state is not None
+        adm.target = adm.state.plan[0]
+        reserved = next(n for s, n in adm.reservation.items if s.kind == "budget")
+        # the model reports far more input than the request could hold by the estimate
+        cost = gw.gateway.finish(adm, Usage(input_tokens=400_000, output_tokens=10), "ok", 200)
+        return reserved, cost
+
+    reserved, cost = asyncio.run_coroutine_threadsafe(overspend(), gw.loop).result(10)
+    assert cost > reserved
+    gw.gateway.overshoot.close()  # waits for the closing write and the alert
+    window = month_window(gw.gateway.window_clock())
+    gw.flush()
+    ((used, held, _cap),) = SqlCounters(gw.gateway.engine).read([("budget:env:prod", window)]).values()
+    assert used == cost  # charged in full
+    assert held >= CLOSED  # closed for every worker
+    # this worker refuses at once, the other one at the database
+    for running in (gw, other):
+        c = bedrock(running, key)
+        with pytest.raises(c.exceptions.ServiceQuotaExceededException) as exc:
+            c.converse(modelId=HAIKU, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+        message = exc.value.response["Error"]["Message"]
+        assert ("Budget closed" if running is gw else "Budget exceeded") in message, message
+    alerts = [d for d in AlertLedger(gw.gateway.engine).recent(50) if d.key.threshold == OVERSHOOT_THRESHOLD]
+    assert alerts and {a.status for a in alerts} == {"sent"}  # the log channel at least
+    assert alerts[0].payload["type"] == "bedrockctl.budget_overshoot"
+    assert alerts[0].payload["excess_usd"] == pytest.approx((cost - reserved) / 1e9)
