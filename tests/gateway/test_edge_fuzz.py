@@ -224,28 +224,26 @@ CRAFTED_CHAT = [
 ]
 
 
-@pytest.mark.parametrize("suffix", ["converse", "converse-stream"])
-def test_fuzz_converse_routes(harness: Harness, suffix: str) -> None:
-    for body in CRAFTED_CONVERSE:
+BEDROCK_ROUTES = [
+    ("converse", CONVERSE, CRAFTED_CONVERSE, [HAIKU, NOVA, f"us.{HAIKU}", "haiku"]),
+    ("converse-stream", CONVERSE, CRAFTED_CONVERSE, [HAIKU, NOVA, f"us.{HAIKU}", "haiku"]),
+    ("invoke", NATIVE, CRAFTED_NATIVE, [HAIKU, f"us.{HAIKU}", NOVA]),
+    ("invoke-with-response-stream", NATIVE, CRAFTED_NATIVE, [HAIKU, f"us.{HAIKU}", NOVA]),
+]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "template", "crafted", "models"), BEDROCK_ROUTES, ids=[r[0] for r in BEDROCK_ROUTES]
+)
+def test_fuzz_bedrock_routes(
+    harness: Harness, suffix: str, template: dict[str, Any], crafted: list[bytes], models: list[str]
+) -> None:
+    for body in crafted:
         resp = harness.post(f"/model/{HAIKU}/{suffix}", body)
         assert resp.status_code == 400 and resp.headers["x-amzn-errortype"].startswith("ValidationException"), body
 
     @FUZZ
-    @given(model=st.sampled_from([HAIKU, NOVA, f"us.{HAIKU}", "haiku"]), body=bodies(CONVERSE))
-    def run(model: str, body: bytes) -> None:
-        assert_bedrock_answer(harness.post(f"/model/{model}/{suffix}", body))
-
-    run()
-
-
-@pytest.mark.parametrize("suffix", ["invoke", "invoke-with-response-stream"])
-def test_fuzz_invoke_routes(harness: Harness, suffix: str) -> None:
-    for body in CRAFTED_NATIVE:
-        resp = harness.post(f"/model/{HAIKU}/{suffix}", body)
-        assert resp.status_code == 400 and resp.headers["x-amzn-errortype"].startswith("ValidationException"), body
-
-    @FUZZ
-    @given(model=st.sampled_from([HAIKU, f"us.{HAIKU}", NOVA]), body=bodies(NATIVE))
+    @given(model=st.sampled_from(models), body=bodies(template))
     def run(model: str, body: bytes) -> None:
         assert_bedrock_answer(harness.post(f"/model/{model}/{suffix}", body))
 

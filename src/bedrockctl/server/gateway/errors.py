@@ -134,11 +134,20 @@ def validation(
     )
 
 
-def over_budget(label: str, limit_usd: float, hard_stop_pct: float, resets_at: float, scope: str) -> GatewayError:
-    msg = (
-        f"Budget exceeded: {label} of ${limit_usd:,.2f} reached its hard stop at {hard_stop_pct:g}%; "
-        f"it resets at {iso(resets_at)}."
-    )
+def over_budget(
+    label: str, limit_usd: float, hard_stop_pct: float, resets_at: float, scope: str, *, closed: bool = False
+) -> GatewayError:
+    """A budget's refusal: spent to its hard stop, or ``closed`` after a call cost more than it reserved."""
+    if closed:
+        msg = (
+            f"Budget closed: a call cost more than it reserved on {label} of ${limit_usd:,.2f}, so the budget is "
+            f"closed until {iso(resets_at)} (an administrator was alerted)."
+        )
+    else:
+        msg = (
+            f"Budget exceeded: {label} of ${limit_usd:,.2f} reached its hard stop at {hard_stop_pct:g}%; "
+            f"it resets at {iso(resets_at)}."
+        )
     return GatewayError(
         400,
         "ServiceQuotaExceededException",

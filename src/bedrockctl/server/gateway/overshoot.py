@@ -114,20 +114,7 @@ class OvershootGuard:
 
 
 def closed_error(spec: CounterSpec) -> errors.GatewayError:
-    msg = (
-        f"Budget closed: a call cost more than it reserved on {spec.label} of ${spec.limit:,.2f}, so the budget is "
-        f"closed until {errors.iso(spec.resets_at)} (an administrator was alerted)."
-    )
-    return errors.GatewayError(
-        400,
-        "ServiceQuotaExceededException",
-        msg,
-        openai_status=429,
-        openai_type="insufficient_quota",
-        openai_code="budget_exceeded",
-        headers={"x-bedrockctl-budget": spec.scope, "x-bedrockctl-budget-resets": errors.iso(spec.resets_at)},
-        audit_status="budget_exceeded",
-    )
+    return errors.over_budget(spec.label, spec.limit, 100.0, spec.resets_at, spec.scope, closed=True)
 
 
 def _log_failure(future: Future[None]) -> None:
