@@ -30,11 +30,20 @@ FUZZ = settings(
     max_examples=CASES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
+DATA_URL = f"data:image/png;base64,{PIXEL}"
 CONVERSE = {
     "messages": [
         {"role": "user", "content": [{"text": "hi"}]},
         {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "f", "input": {"a": 1}}}]},
-        {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "ok"}]}}]},
+        {
+            "role": "user",
+            "content": [
+                {"toolResult": {"toolUseId": "t1", "content": [{"text": "ok"}]}},
+                {"image": {"format": "png", "source": {"bytes": PIXEL}}},
+                {"document": {"format": "txt", "name": "notes", "source": {"bytes": "aGVsbG8="}}},
+            ],
+        },
     ],
     "system": [{"text": "be brief"}],
     "inferenceConfig": {"maxTokens": 5, "temperature": 0.5, "topP": 0.9, "stopSequences": ["END"]},
@@ -47,14 +56,25 @@ NATIVE = {
     "anthropic_version": "bedrock-2023-05-31",
     "max_tokens": 5,
     "system": "be brief",
-    "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+    "messages": [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "hi"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PIXEL}},
+            ],
+        }
+    ],
     "temperature": 0.2,
 }
 CHAT = {
     "model": "haiku",
     "messages": [
         {"role": "system", "content": "be brief"},
-        {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": DATA_URL}}],
+        },
         {
             "role": "assistant",
             "content": None,

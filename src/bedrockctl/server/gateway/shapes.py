@@ -58,6 +58,8 @@ def _check(shape: Shape, value: Any, path: str, depth: int) -> Problem | None:
     if depth > _DEPTH:
         return Problem(path, f"The request at '{path}' is nested too deeply.")
     kind = shape.type_name
+    if shape.metadata.get("document"):
+        return None  # any JSON (tool inputs and schemas, additionalModelRequestFields)
     if kind == "structure":
         assert isinstance(shape, StructureShape)
         return _structure(shape, value, path, depth)
@@ -102,7 +104,7 @@ def _check(shape: Shape, value: Any, path: str, depth: int) -> Problem | None:
     if kind == "timestamp":
         ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
         return None if ok else _fail(path, value, "be a timestamp")
-    return None  # document (any JSON) and anything newer
+    return None  # anything newer
 
 
 def _structure(shape: StructureShape, value: Any, path: str, depth: int, in_body: bool = False) -> Problem | None:
