@@ -15,7 +15,7 @@ from botocore.config import Config
 
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.catalog import bedrock_regions
-from bedrockctl.services.doctor import credentials, models, network, permissions, region, resources
+from bedrockctl.services.doctor import access, credentials, models, network, permissions, region, resources
 from bedrockctl.services.doctor.model import Check, DoctorOptions, Facts, Report, Resolver, Timer, system_resolver
 from bedrockctl.settings import AwsSettings
 
@@ -52,10 +52,12 @@ def run(
     env: Mapping[str, str] | None = None,
     configured_models: Sequence[str] = (),
     configured_refs: Sequence[tuple[str, str]] = (),
+    now: Callable[[], datetime] | None = None,
 ) -> Report:
     """Run the doctor. ``sessions`` (else one built from ``settings`` with short timeouts), ``resolver`` (DNS,
-    injectable for tests), ``configured_models`` (what ``--model all`` adds to the models seen in CloudWatch),
-    ``configured_refs`` ((where, model) pairs from the configuration, checked for end of life)."""
+        injectable for tests), ``configured_models`` (what ``--model all`` adds to the models seen in CloudWatch),
+        ``configured_refs`` ((where, model) pairs from the configuration, checked for end of life), ``now`` (the
+    clock the age checks read)."""
     options = options or DoctorOptions()
     started_at = datetime.now(UTC)
     timer = Timer()
@@ -70,6 +72,7 @@ def run(
         region=chosen_region,
         resolver=resolver or system_resolver,
         env=env if env is not None else os.environ,
+        now=now or (lambda: datetime.now(UTC)),
     )
     checks = credentials.credential_phase(facts)
     checks.append(region.region_set_check(facts))
@@ -97,6 +100,7 @@ def _tasks(facts: Facts, configured_models: list[str]) -> list[Task]:
     for service in network.services(facts):
         tasks.append((f"network.reach[{service}]", functools.partial(_one, network.reach_check, facts, service)))
     tasks.append(("permissions", lambda: permissions.permission_checks(facts)))
+    tasks.append(("access", lambda: access.access_checks(facts)))
     wanted = [m for m in opts.models if m != "all"]
     if "all" in opts.models:
         wanted = models.models_in_use(facts, [*wanted, *[m for m in configured_models if m not in wanted]])
