@@ -91,6 +91,15 @@ CHAT = {
     "stream": False,
     "stream_options": {"include_usage": True},
 }
+MESSAGES = {  # the Anthropic Messages API
+    "model": HAIKU,
+    "max_tokens": 5,
+    "system": "be brief",
+    "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+    "tools": [{"name": "f", "input_schema": {"type": "object"}}],
+    "stream": False,
+}
+COUNT = {"input": {"converse": {"messages": CONVERSE["messages"][:1], "system": [{"text": "be brief"}]}}}
 EMBED = {"model": "amazon.titan-embed-text-v2:0", "input": ["hello", "world"], "encoding_format": "float"}
 
 scalars = (
@@ -201,6 +210,14 @@ def assert_openai_answer(resp: httpx.Response) -> None:
         assert error["param"] is None or isinstance(error["param"], str)
 
 
+def assert_anthropic_answer(resp: httpx.Response) -> None:
+    assert resp.status_code < 500, (resp.status_code, resp.text)
+    if resp.status_code >= 400:
+        doc = resp.json()
+        assert doc["type"] == "error" and set(doc["error"]) == {"type", "message"}
+        assert isinstance(doc["error"]["message"], str) and doc["error"]["message"]
+
+
 def _with(template: dict[str, Any], **changes: Any) -> bytes:
     doc = copy.deepcopy(template)
     for dotted, value in changes.items():
@@ -249,6 +266,7 @@ BEDROCK_ROUTES = [
     ("converse-stream", CONVERSE, CRAFTED_CONVERSE, [HAIKU, NOVA, f"us.{HAIKU}", "haiku"]),
     ("invoke", NATIVE, CRAFTED_NATIVE, [HAIKU, f"us.{HAIKU}", NOVA]),
     ("invoke-with-response-stream", NATIVE, CRAFTED_NATIVE, [HAIKU, f"us.{HAIKU}", NOVA]),
+    ("count-tokens", COUNT, [_with(COUNT, input="abc"), _with(COUNT, input={"converse": 1})], [HAIKU]),
 ]
 
 
@@ -291,5 +309,20 @@ def test_fuzz_embeddings(harness: Harness) -> None:
     @given(body=bodies(EMBED) | bodies({**EMBED, "model": "cohere.embed-english-v3"}))
     def run(body: bytes) -> None:
         assert_openai_answer(harness.post("/v1/embeddings", body))
+
+    run()
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/anthropic/v1/messages", "/v1/messages/count_tokens"])
+def test_fuzz_anthropic_messages(harness: Harness, path: str) -> None:
+    crafted = (_with(MESSAGES, max_tokens=-5), _with(MESSAGES, max_tokens=2**63), _with(MESSAGES, max_tokens=1e30))
+    for body in crafted if path.endswith("/messages") else ():  # count_tokens takes no max_tokens
+        resp = harness.post(path, body)
+        assert resp.status_code == 400 and resp.json()["error"]["type"] == "invalid_request_error", resp.text
+
+    @settings(FUZZ, max_examples=CASES // 2)
+    @given(body=bodies(MESSAGES) | bodies({**MESSAGES, "stream": True}))
+    def run(body: bytes) -> None:
+        assert_anthropic_answer(harness.post(path, body))
 
     run()

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from bedrockctl.catalog import get_model
 from bedrockctl.runtime.resolve import canonical_model_id
 from bedrockctl.server.gateway import errors, shapes
@@ -86,6 +88,18 @@ def converse(operation: str, doc: Any, limits: ModelLimits) -> None:
     cfg = doc.get("inferenceConfig")
     if isinstance(cfg, dict) and cfg.get("maxTokens") is not None:
         max_tokens(cfg["maxTokens"], "inferenceConfig.maxTokens", limits)
+
+
+def count_tokens(body: bytes) -> None:
+    """A CountTokens body (``{"input": {"converse": {...}}}`` or ``{"invokeModel": {"body": ...}}``), as Bedrock
+    checks it."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise _invalid("The request body is not valid JSON.", None) from None
+    problem = shapes.check_body("CountTokens", doc)
+    if problem is not None:
+        raise _invalid(f"1 validation error detected: {problem.message}", problem.path)
 
 
 def native(doc: Any, paths: Sequence[tuple[str, ...]], limits: ModelLimits) -> None:
