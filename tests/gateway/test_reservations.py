@@ -7,9 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,7 +27,7 @@ from bedrockctl.store.alerts import AlertLedger
 from bedrockctl.store.audit import query
 from bedrockctl.store.keys import KeyStore
 
-from .conftest import HAIKU, RunningGateway
+from .conftest import HAIKU, RunningGateway, serve_process
 from .test_policy import bedrock, month_window
 
 PG_URL = os.environ.get("BEDROCKCTL_TEST_PG_URL")
@@ -53,12 +50,6 @@ TYPICAL = {  # a short system prompt and a question of a few lines
     ],
     "inferenceConfig": {"maxTokens": 50},
 }
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -86,24 +77,8 @@ flush_interval = 0.05
 lease_idle_seconds = 0.2
 key_cache_ttl = 1
 """)
-    port = _port()
-    env = {**os.environ, "BEDROCKCTL_CONFIG": str(cfg)}
-    cmd = [sys.executable, "-m", "bedrockctl.cli.serve_cmd", "serve", "--workers", str(workers), "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = serve_process(cfg, "--workers", str(workers))
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "serve exited")
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("bedrockctl serve did not become ready")
-            time.sleep(0.2)
         yield url
     finally:
         if proc.poll() is None:
