@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from bedrockctl.runtime.types import Usage
+from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.counters import SqlCounters
 from bedrockctl.server.gateway.overshoot import CLOSED, OVERSHOOT_THRESHOLD
 from bedrockctl.settings import EnvironmentSettings
@@ -240,16 +241,21 @@ def test_overshoot_is_charged_closes_the_budget_everywhere_and_alerts(start_gate
     assert gw.loop is not None
 
     async def overspend() -> tuple[int, int]:
-        adm = await gw.gateway.admit(record, "bedrock", "Converse", HAIKU, 10, 10, None)
-        assert adm.reservation is not None and adm.state is not None
-        adm.target = adm.state.plan[0]
-        reserved = next(n for s, n in adm.reservation.items if s.kind == "budget")
-        # the model reports far more input than the request could hold by the estimate
-        cost = gw.gateway.finish(adm, Usage(input_tokens=400_000, output_tokens=10), "ok", 200)
+        """Three calls in flight at once; all three report far more input than their requests could hold."""
+        in_flight = [await gw.gateway.admit(record, "bedrock", "Converse", HAIKU, 10, 10, None) for _ in range(3)]
+        reserved = cost = 0
+        for i, adm in enumerate(in_flight):
+            assert adm.reservation is not None and adm.state is not None
+            adm.target = adm.state.plan[0]
+            reserved += next(n for s, n in adm.reservation.items if s.kind == "budget")
+            cost += gw.gateway.finish(adm, Usage(input_tokens=400_000, output_tokens=10), "ok", 200)
+            if i == 0:  # from the first excess on, nothing new is admitted; the calls in flight still settle
+                with pytest.raises(errors.GatewayError, match="Budget closed"):
+                    await gw.gateway.admit(record, "bedrock", "Converse", HAIKU, 10, 10, None)
         return reserved, cost
 
     reserved, cost = asyncio.run_coroutine_threadsafe(overspend(), gw.loop).result(10)
-    assert cost > reserved
+    assert cost > reserved  # the overshoot: the excess of the three calls in flight, no more
     gw.gateway.overshoot.close()  # waits for the closing write and the alert
     window = month_window(gw.gateway.window_clock())
     gw.flush()
@@ -266,4 +272,4 @@ def test_overshoot_is_charged_closes_the_budget_everywhere_and_alerts(start_gate
     alerts = [d for d in AlertLedger(gw.gateway.engine).recent(50) if d.key.threshold == OVERSHOOT_THRESHOLD]
     assert alerts and {a.status for a in alerts} == {"sent"}  # the log channel at least
     assert alerts[0].payload["type"] == "bedrockctl.budget_overshoot"
-    assert alerts[0].payload["excess_usd"] == pytest.approx((cost - reserved) / 1e9)
+    assert alerts[0].payload["excess_usd"] == pytest.approx((cost - reserved) / 3 / 1e9)  # the first call's
