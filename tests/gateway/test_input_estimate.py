@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from bedrockctl.sandbox.bedrock import tokens as sandbox_tokens
 from bedrockctl.server.gateway.input_estimate import InputEstimator, json_tokens, text_tokens
+from bedrockctl.server.gateway.streaming import PartialUsage
 from bedrockctl.server.gateway.validate import model_limits
 
 from .conftest import HAIKU
@@ -217,3 +218,16 @@ def test_text_bound_exceeds_the_sandbox_tokenizer_and_half_the_bytes(text: str) 
 )
 def test_json_bound_exceeds_the_sandbox_tokenizer_keys_included(value: Any) -> None:
     assert json_tokens(value) >= sandbox_tokens.json_tokens(value)
+
+
+def test_an_estimated_stream_output_never_passes_the_output_limit() -> None:
+    """A stream cut short is charged an estimate (its input's, and the text relayed); with the estimate's generous
+    ratios the relayed text could count more than the call may produce, so it stops at the call's output limit:
+    our own estimate never makes a call look as if it overspent its reservation."""
+    partial = PartialUsage(est_input=120, max_output=5)
+    for _ in range(20):
+        partial.feed("contentBlockDelta", {"delta": {"text": "Hello"}})
+    assert partial.usage().input_tokens == 120 and partial.usage().output_tokens == 5
+    unbounded = PartialUsage(est_input=120)
+    unbounded.feed("contentBlockDelta", {"delta": {"text": "Hello"}})
+    assert unbounded.usage().output_tokens == text_tokens("Hello")

@@ -123,7 +123,7 @@ async def _stream(
     await send({"type": "http.response.start", "status": 200, "headers": [*_SSE, (b"request-id", rid.encode())]})
     decoder = EventDecoder("InvokeModelWithResponseStream", adm.target.region if adm.target else "")
     writer = wire.StreamWriter(model)
-    partial = PartialUsage(est)
+    partial = PartialUsage(est, adm.max_tokens)
     status, http_status = "incomplete", 200
     watch = ClientWatch(receive)
     try:

@@ -186,7 +186,7 @@ async def stream(
     region = adm.target.region if adm.target else ""
     decoder = EventDecoder(operation, region)
     usage: dict[str, Any] | None = None
-    partial = PartialUsage(est_input)
+    partial = PartialUsage(est_input, adm.max_tokens)
     status, http_status = "incomplete", 200
     watch = ClientWatch(receive) if receive is not None else None
     try:

@@ -108,7 +108,7 @@ async def chat(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> N
     writer = ChunkWriter(model, rid, include_usage)
     decoder = EventDecoder("ConverseStream", adm.target.region if adm.target else "")
     status, http_status = "incomplete", 200
-    partial = PartialUsage(est)
+    partial = PartialUsage(est, adm.max_tokens)
     watch = ClientWatch(receive)
     try:
         async for chunk in resp.chunks:

@@ -47,6 +47,7 @@ class Admission:
     state: CallState | None = None
     reservation: Reservation | None = None
     est_tokens: int = 0
+    max_tokens: int = 0  # the output limit the call was admitted with (bounds an estimated output)
     target: Target | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -241,6 +242,7 @@ class Gateway:
         adm = Admission(
             key, protocol, operation, model, chosen, client, request_id or http_request_id(), time.perf_counter()
         )
+        adm.max_tokens = max(max_tokens, 0)
         targets = self.plan(chosen, operation)
         specs = self.policy.specs(key, now)
         if specs:

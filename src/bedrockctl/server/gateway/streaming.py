@@ -53,10 +53,11 @@ class ClientWatch:
 class PartialUsage:
     """The usage of a stream cut short, from the events relayed so far."""
 
-    __slots__ = ("est_input", "input_tokens", "output_tokens", "text_tokens")
+    __slots__ = ("est_input", "input_tokens", "max_output", "output_tokens", "text_tokens")
 
-    def __init__(self, est_input: int) -> None:
+    def __init__(self, est_input: int, max_output: int | None = None) -> None:
         self.est_input = est_input
+        self.max_output = max_output  # an estimated output never passes the call's output limit
         self.input_tokens: int | None = None  # exact, when the stream said
         self.output_tokens: int | None = None
         self.text_tokens = 0  # counted from the text relayed
@@ -97,8 +98,11 @@ class PartialUsage:
         if text:
             self.text_tokens += text_tokens(text) if isinstance(text, str) else json_tokens(text)
 
+    def _estimated_output(self) -> int:
+        return min(self.text_tokens, self.max_output) if self.max_output else self.text_tokens
+
     def usage(self) -> Usage:
         return Usage(
             input_tokens=self.input_tokens if self.input_tokens is not None else self.est_input,
-            output_tokens=self.output_tokens if self.output_tokens is not None else self.text_tokens,
+            output_tokens=self.output_tokens if self.output_tokens is not None else self._estimated_output(),
         )
