@@ -90,12 +90,18 @@ class InputEstimator:
             total += TOOLS_TOKENS
         return self._cap(total)
 
-    def _strip(self, value: Any, media: list[int]) -> Any:
-        """``value`` without media payloads (their bounds added to ``media[0]``)."""
+    def _strip(self, value: Any, media: list[int], native: bool = False) -> Any:
+        """``value`` without media payloads (their bounds added to ``media[0]``); ``native``: also the media blocks
+        of the Messages API (``{"type": "image" | "document" | ..., "source": ...}``)."""
         if isinstance(value, list):
-            return [self._strip(v, media) for v in value]
+            return [self._strip(v, media, native) for v in value]
         if not isinstance(value, dict):
             return value
+        if native and isinstance(value.get("type"), str) and value.get("source") is not None:
+            bound = self._native_block(value["type"], value["source"])
+            if bound is not None:
+                media[0] += bound
+                return {k: v for k, v in value.items() if k != "source"}
         out: dict[str, Any] = {}
         for k, v in value.items():
             if k in _OPAQUE:
@@ -107,8 +113,19 @@ class InputEstimator:
                 media[0] += self._document(v)
                 out[k] = {key: item for key, item in v.items() if key != "source"}
             else:
-                out[k] = self._strip(v, media)
+                out[k] = self._strip(v, media, native)
         return out
+
+    def _native_block(self, kind: str, source: Any) -> int | None:
+        """The bound of a Messages API media block (None: not one)."""
+        if kind == "document" and isinstance(source, dict) and isinstance(source.get("data"), str):
+            data = source["data"]  # base64, or the text itself ("type": "text")
+            return max(len(data) * 3 // 4 + 3, text_tokens(data) if source.get("type") == "text" else 0)
+        if kind == "image" and isinstance(source, dict):
+            return self.image_tokens
+        if kind in ("video", "audio"):
+            return self.whole_window
+        return None
 
     def _document(self, doc: dict[str, Any]) -> int:
         source = doc["source"]
@@ -127,7 +144,7 @@ class InputEstimator:
         API (``{"type": "image" | "document", "source": ...}``) and of Nova (as in Converse). A bare base64 string
         (Titan's ``inputImage``, Cohere's ``images``) counts as text: the context window caps it."""
         media = [0]
-        skeleton = self._strip_native(doc, media)
+        skeleton = self._strip(doc, media, native=True)
         total = json_tokens(skeleton) + media[0]
         if isinstance(doc, dict):
             messages = doc.get("messages")
@@ -138,37 +155,6 @@ class InputEstimator:
             if doc.get("tools") or doc.get("toolConfig"):
                 total += TOOLS_TOKENS
         return self._cap(total)
-
-    def _strip_native(self, value: Any, media: list[int]) -> Any:
-        if isinstance(value, list):
-            return [self._strip_native(v, media) for v in value]
-        if not isinstance(value, dict):
-            return value
-        kind = value.get("type")
-        source = value.get("source")
-        if kind == "document" and isinstance(source, dict) and isinstance(source.get("data"), str):
-            data = source["data"]  # base64, or the text itself ("type": "text")
-            media[0] += max(len(data) * 3 // 4 + 3, text_tokens(data) if source.get("type") == "text" else 0)
-            return {k: v for k, v in value.items() if k != "source"}
-        if kind == "image" and isinstance(source, dict):
-            media[0] += self.image_tokens
-            return {k: v for k, v in value.items() if k != "source"}
-        if kind in ("video", "audio") and source is not None:
-            media[0] += self.whole_window
-            return {k: v for k, v in value.items() if k != "source"}
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if k in _OPAQUE:
-                out[k] = v
-                continue
-            if k in _MEDIA and isinstance(v, dict) and "source" in v:
-                media[0] += self.image_tokens if k == "image" else self.whole_window
-                continue
-            if k == "document" and isinstance(v, dict) and isinstance(v.get("source"), dict):
-                media[0] += self._document(v)
-                continue
-            out[k] = self._strip_native(v, media)
-        return out
 
     def raw(self, body: bytes) -> int:
         """A body that is not JSON: one token per byte."""
