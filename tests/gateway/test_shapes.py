@@ -60,5 +60,7 @@ def test_the_probes_bodies() -> None:
     assert problem(inferenceConfig={"stopSequences": 123}).startswith("inferenceConfig.stopSequences:")
     assert problem(toolConfig={"tools": [1]}).startswith("toolConfig.tools[0]:")
     assert "exactly one of" in problem(messages=[{"role": "user", "content": [{"text": "a", "image": None, "x": 1}]}])
+    assert "at least 1" in problem(requestMetadata={"": "x"})  # map keys have their shape too
+    assert "exactly one of" in problem(messages=[{"role": "user", "content": [{"text": "a", "image": None}]}])
     assert check_body("Converse", {**CONVERSE, "inferenceConfig": {"maxTokens": 4096}}) is None
     assert check_body("Converse", {**CONVERSE, "additionalModelRequestFields": [1, "any JSON"]}) is None

@@ -80,7 +80,9 @@ def _check(shape: Shape, value: Any, path: str, depth: int) -> Problem | None:
         if not isinstance(value, dict):
             return _fail(path, value, "be an object")
         for k, item in value.items():
-            problem = _check(shape.value, item, f"{path}.{k}", depth + 1)
+            problem = _check(shape.key, k, f"{path}.{k}", depth + 1) or _check(
+                shape.value, item, f"{path}.{k}", depth + 1
+            )
             if problem:
                 return problem
         return None
@@ -111,11 +113,10 @@ def _structure(shape: StructureShape, value: Any, path: str, depth: int, in_body
     if not isinstance(value, dict):
         return _fail(path or "body", value, "be an object")
     members = shape.members
-    if shape.metadata.get("union"):
-        present = [k for k, v in value.items() if v is not None]
-        if len(present) != 1:
-            where = path or "body"
-            return Problem(where, f"The value at '{where}' must set exactly one of: {', '.join(members)}.")
+    one_set = len(value) == 1 and next(iter(value.values())) is not None  # as botocore counts union members
+    if shape.metadata.get("union") and not one_set:
+        where = path or "body"
+        return Problem(where, f"The value at '{where}' must set exactly one of: {', '.join(members)}.")
     for name in shape.required_members:
         member = members[name]
         if in_body and member.serialization.get("location"):
