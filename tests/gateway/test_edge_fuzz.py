@@ -304,23 +304,27 @@ def test_fuzz_chat_completions(harness: Harness, prefix: str) -> None:
     run()
 
 
-def test_fuzz_embeddings(harness: Harness) -> None:
-    @settings(FUZZ, max_examples=CASES // 2)
+@pytest.mark.parametrize("prefix", ["", "/openai"])
+def test_fuzz_embeddings(harness: Harness, prefix: str) -> None:
+    @settings(FUZZ, max_examples=CASES // 4)
     @given(body=bodies(EMBED) | bodies({**EMBED, "model": "cohere.embed-english-v3"}))
     def run(body: bytes) -> None:
-        assert_openai_answer(harness.post("/v1/embeddings", body))
+        assert_openai_answer(harness.post(f"{prefix}/v1/embeddings", body))
 
     run()
 
 
-@pytest.mark.parametrize("path", ["/v1/messages", "/anthropic/v1/messages", "/v1/messages/count_tokens"])
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/messages", "/anthropic/v1/messages", "/v1/messages/count_tokens", "/anthropic/v1/messages/count_tokens"],
+)
 def test_fuzz_anthropic_messages(harness: Harness, path: str) -> None:
     crafted = (_with(MESSAGES, max_tokens=-5), _with(MESSAGES, max_tokens=2**63), _with(MESSAGES, max_tokens=1e30))
     for body in crafted if path.endswith("/messages") else ():  # count_tokens takes no max_tokens
         resp = harness.post(path, body)
         assert resp.status_code == 400 and resp.json()["error"]["type"] == "invalid_request_error", resp.text
 
-    @settings(FUZZ, max_examples=CASES // 2)
+    @settings(FUZZ, max_examples=CASES // 2 if path.endswith("/messages") else CASES // 4)
     @given(body=bodies(MESSAGES) | bodies({**MESSAGES, "stream": True}))
     def run(body: bytes) -> None:
         assert_anthropic_answer(harness.post(path, body))
