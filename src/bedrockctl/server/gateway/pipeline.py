@@ -29,6 +29,7 @@ from bedrockctl.server.gateway.guardrails import Guardrails
 from bedrockctl.server.gateway.http import request_id as http_request_id
 from bedrockctl.server.gateway.metrics import Metrics
 from bedrockctl.server.gateway.options import GatewayOptions, master_secret
+from bedrockctl.server.gateway.overshoot import OvershootGuard
 from bedrockctl.server.gateway.recovery import worker_lease
 from bedrockctl.settings import EnvironmentSettings
 from bedrockctl.store.keys import KeyRecord, KeyStore
@@ -50,6 +51,7 @@ class Admission:
     state: CallState | None = None
     reservation: Reservation | None = None
     est_tokens: int = 0
+    max_tokens: int = 0  # the output limit the call was admitted with (bounds an estimated output)
     target: Target | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -77,6 +79,7 @@ class Gateway:
         )
         self.policy = Policy(self.opts, settings.environments)
         self.alerter = Alerter(engine, self.policy, self.opts, ctx.sessions)
+        self.overshoot = OvershootGuard(engine, self.alerter)
         self.audit = AuditLog(
             engine,
             ledger=ledger_writer(settings) if self.opts.ledger else None,
@@ -130,6 +133,7 @@ class Gateway:
         await self.flush(everything=True)
         await asyncio.get_running_loop().run_in_executor(None, self.audit.ship)
         self.counters.close()
+        self.overshoot.close()
         await self.lease.stop()
         await self.runtime.aclose()
 
@@ -156,7 +160,12 @@ class Gateway:
         loop = asyncio.get_running_loop()
         budget_keys = [k for k in applied if k in self.policy.budgets and applied[k][0]]
         if budget_keys:
-            await loop.run_in_executor(None, self.alerter.check, budget_keys, self.counters.store.read)
+            await loop.run_in_executor(None, self.alerter.check, budget_keys, self._read_counters)
+
+    def _read_counters(self, keys: list[Any]) -> dict[Any, tuple[int, int, int]]:
+        values = self.counters.store.read(keys)
+        self.overshoot.note_read(values)  # closures made by other workers
+        return values
 
     # -- admission -----------------------------------------------------------------------------------------
     def check_model(self, key: KeyRecord, env: EnvironmentSettings | None, model: str) -> None:
@@ -226,9 +235,12 @@ class Gateway:
         adm = Admission(
             key, protocol, operation, model, chosen, client, request_id or http_request_id(), time.perf_counter()
         )
+        adm.max_tokens = max(max_tokens, 0)
         targets = self.plan(chosen, operation)
         specs = self.policy.specs(key, now)
         if specs:
+            self.overshoot.check(specs)
+            est_input, max_tokens = max(est_input, 0), max(max_tokens, 0)  # never a negative reservation
             est_tokens = est_input + max_tokens
             cost = 0
             if self.policy.has_budget(specs):
@@ -293,6 +305,7 @@ class Gateway:
             actual = {"budget": cost, "requests": 1 if called else 0, "tokens": usage.total_tokens}
             used = used_by(adm.reservation, actual)
             self.counters.settle(adm.reservation, actual)
+            self.overshoot.settled(adm.reservation, actual, adm.key.environment)
         latency = int((time.perf_counter() - adm.started) * 1000)
         target = adm.target
         self.metrics.observe(adm.protocol, status, latency, usage, cost)
