@@ -7,6 +7,7 @@ import os
 import typer
 
 from bedrockctl.cli.output import Col, current, emit, print_table
+from bedrockctl.cli.regions import region_option
 from bedrockctl.redact import redact_text
 from bedrockctl.services.policy import parse_features
 
@@ -23,7 +24,9 @@ def register(app: typer.Typer) -> None:
     )
     def doctor(
         profile: str | None = typer.Option(None, "--profile", help="AWS profile (overrides the global one)."),
-        region: str | None = typer.Option(None, "--region", help="Region to check (overrides the global one)."),
+        region: str | None = typer.Option(
+            None, "--region", callback=region_option, help="Region to check (overrides the global one)."
+        ),
         all_regions: bool = typer.Option(False, "--all-regions", help="Check the models in every Bedrock region."),
         model: list[str] = typer.Option(
             [], "--model", help="Model id / profile id / ARN (repeatable); 'all' = every model you use."

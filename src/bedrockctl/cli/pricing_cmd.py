@@ -10,6 +10,7 @@ import typer
 
 from bedrockctl.cli.money import money
 from bedrockctl.cli.output import Col, current, emit, print_table
+from bedrockctl.cli.regions import region_option
 from bedrockctl.files import write_private
 
 pricing_app = typer.Typer(help="The Bedrock price catalog (per 1,000 tokens, USD).", no_args_is_help=True)
@@ -23,7 +24,9 @@ pricing_app = typer.Typer(help="The Bedrock price catalog (per 1,000 tokens, USD
 )
 def show(
     model: str | None = typer.Option(None, "--model", help="Model id, inference profile id or ARN."),
-    region: str | None = typer.Option(None, "--region", help="Region (default: the configured one or us-east-1)."),
+    region: str | None = typer.Option(
+        None, "--region", callback=region_option, help="Region (default: the configured one or us-east-1)."
+    ),
 ) -> None:
     """Prices per model (on-demand, global profile, cache read/write, batch, provisioned throughput)."""
     from bedrockctl.pricing import PriceBook

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+from bedrockctl.aws.regions import region_problem
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.catalog import load_catalog
 from bedrockctl.catalog.lifecycle import today
@@ -36,6 +37,13 @@ def resolve_regions(spec: str | Sequence[str] | None, default: str | None) -> li
     if items == ["all"]:
         return [r.region for r in load_catalog().regions if r.partition == "aws"]
     return list(dict.fromkeys(items))
+
+
+def usable_regions(regions: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """``regions`` split by the one Region rule (``aws.regions``): those to scan, and the others with the reason
+    each is skipped (unknown, or without Amazon Bedrock). Decided from botocore's data: no network call."""
+    skipped = {r: problem for r in regions if (problem := region_problem(r)) is not None}
+    return [r for r in regions if r not in skipped], skipped
 
 
 def resolve_accounts(
@@ -113,7 +121,7 @@ def discover(
 ) -> dict[str, Any]:
     """Scan, then (with a ``Store``) record the snapshot. Returns the report (assets, errors, dead regions)."""
     factory = scan_factory(base, read_timeout=read_timeout)
-    region_list = resolve_regions(regions, base.region)
+    region_list, skipped = usable_regions(resolve_regions(regions, base.region))
     targets = resolve_accounts(
         factory, accounts, role_name=role_name, external_id=external_id, max_workers=min(16, max_workers)
     )
@@ -128,7 +136,7 @@ def discover(
         progress=progress,
     )
     result = scanner.run()
-    return report(result, targets, region_list, list(plugins), store)
+    return {**report(result, targets, region_list, list(plugins), store), "skipped_regions": skipped}
 
 
 def report(
