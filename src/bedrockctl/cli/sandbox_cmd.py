@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
         from bedrockctl.extras import require
 
         require("sandbox", feature="bedrockctl sandbox")
+        from bedrockctl.cli.ports import check_port
+
+        check_port(host, port)
         from bedrockctl.sandbox.server import serve_cli
 
         serve_cli(host=host, port=port, seed=seed)

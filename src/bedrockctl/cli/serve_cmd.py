@@ -56,6 +56,7 @@ def serve(
     require("server", feature="bedrockctl serve")
     import uvicorn
 
+    from bedrockctl.cli.ports import check_port
     from bedrockctl.server.gateway.options import GatewayOptions, master_secret
     from bedrockctl.store.gateway import open_engine
 
@@ -77,6 +78,7 @@ def serve(
     scheme = "https" if tls_cert else "http"
     sys.stderr.write(f"bedrockctl gateway on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})\n")
     _metrics_dir()
+    check_port(host, port)
     uvicorn.run(
         "bedrockctl.server.asgi:app",
         factory=True,
