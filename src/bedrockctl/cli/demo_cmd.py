@@ -51,11 +51,6 @@ def register(app: typer.Typer) -> None:
         from bedrockctl.extras import require
 
         require("all", feature="bedrockctl demo")
-        from bedrockctl.cli.ports import check_port
-
-        gateway_port = tls_port if tls_port is not None else (port + 1 if port else 0)
-        for number, flag in ((port, "--port"), (gateway_port, "--tls-port"), (sandbox_port, "--sandbox-port")):
-            check_port("127.0.0.1", number, flag)
         from bedrockctl.demo.runner import Demo
 
         cli = current()
