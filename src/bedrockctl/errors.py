@@ -193,7 +193,7 @@ class InferenceProfileRequired(ValidationFailed):
     title = "On-demand throughput isn't supported for this model"
     default_remediation = (
         "Call the model through an inference profile (e.g. `us.<model-id>`); "
-        "`bedrockctl models --model <id>` shows the profiles for your region."
+        "`bedrockctl doctor --model <id>` names the profile to use in your region."
     )
 
 

@@ -76,7 +76,13 @@ def register(app: typer.Typer) -> None:
         if ctx.settings.defaults.model:
             configured.insert(0, ctx.settings.defaults.model)
         refs = configured_model_refs(ctx.settings, os.environ)
-        report = run(options, settings=ctx.settings.aws, configured_models=configured, configured_refs=refs)
+        report = run(
+            options,
+            settings=ctx.settings.aws,
+            configured_models=configured,
+            configured_refs=refs,
+            sources=ctx.settings.sources,
+        )
         emit(report.to_dict(), table=lambda _: _render(report), records="checks")  # JSON schema: docs/doctor.md
         raise typer.Exit(report.exit_code)
 

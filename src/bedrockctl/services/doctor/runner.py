@@ -15,7 +15,7 @@ from botocore.config import Config
 
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.catalog import bedrock_regions
-from bedrockctl.services.doctor import credentials, models, network, permissions, region, resources
+from bedrockctl.services.doctor import credentials, enabled, models, network, permissions, quotas, region, resources
 from bedrockctl.services.doctor.model import Check, DoctorOptions, Facts, Report, Resolver, Timer, system_resolver
 from bedrockctl.settings import AwsSettings
 
@@ -52,10 +52,12 @@ def run(
     env: Mapping[str, str] | None = None,
     configured_models: Sequence[str] = (),
     configured_refs: Sequence[tuple[str, str]] = (),
+    sources: Mapping[str, str] | None = None,
 ) -> Report:
     """Run the doctor. ``sessions`` (else one built from ``settings`` with short timeouts), ``resolver`` (DNS,
     injectable for tests), ``configured_models`` (what ``--model all`` adds to the models seen in CloudWatch),
-    ``configured_refs`` ((where, model) pairs from the configuration, checked for end of life)."""
+    ``configured_refs`` ((where, model) pairs from the configuration, checked for end of life), ``sources`` (where
+    each setting came from: ``Settings.sources``)."""
     options = options or DoctorOptions()
     started_at = datetime.now(UTC)
     timer = Timer()
@@ -70,6 +72,7 @@ def run(
         region=chosen_region,
         resolver=resolver or system_resolver,
         env=env if env is not None else os.environ,
+        sources=dict(sources or {}),
     )
     checks = credentials.credential_phase(facts)
     checks.append(region.region_set_check(facts))
@@ -99,7 +102,9 @@ def _tasks(facts: Facts, configured_models: list[str]) -> list[Task]:
     tasks.append(("permissions", lambda: permissions.permission_checks(facts)))
     wanted = [m for m in opts.models if m != "all"]
     if "all" in opts.models:
-        wanted = models.models_in_use(facts, [*wanted, *[m for m in configured_models if m not in wanted]])
+        found, how = enabled.models_enabled(facts)
+        tasks.append(("models.all", lambda: [how]))
+        wanted = list(dict.fromkeys([*wanted, *configured_models, *found]))
     regions = list(bedrock_regions()) if opts.all_regions else [facts.region]
     for reg in regions:
         rfacts = facts if reg == facts.region else dataclasses.replace(facts, region=reg)
@@ -108,7 +113,7 @@ def _tasks(facts: Facts, configured_models: list[str]) -> list[Task]:
         for m in wanted:
             tasks.append((f"models[{m}@{reg}]", functools.partial(models.model_checks, rfacts, m)))
     for m in wanted:
-        tasks.append((f"quotas[{m}]", functools.partial(_one, resources.quota_check, facts, m)))
+        tasks.append((f"quotas[{m}]", functools.partial(_one, quotas.quota_check, facts, m)))
     if opts.agent_id:
         tasks.append(("agent", lambda: resources.agent_checks(facts)))
     if opts.guardrail_id:
