@@ -29,7 +29,9 @@ def register(app: typer.Typer) -> None:
         ),
         all_regions: bool = typer.Option(False, "--all-regions", help="Check the models in every Bedrock region."),
         model: list[str] = typer.Option(
-            [], "--model", help="Model id / profile id / ARN (repeatable); 'all' = every model you use."
+            [],
+            "--model",
+            help="Model id / profile id / ARN / alias (repeatable); 'all' = the catalog models enabled in the account.",
         ),
         agent_id: str | None = typer.Option(None, "--agent-id", help="Agent to check."),
         agent_alias_id: str | None = typer.Option(None, "--agent-alias-id", help="Agent alias to check."),

@@ -34,7 +34,9 @@ def register(app: typer.Typer) -> None:
         features: str = typer.Option(
             "discover,invoke", "--features", help=f"Comma-separated: {','.join(FEATURE_NAMES)}."
         ),
-        model: list[str] = typer.Option([], "--model", help="Model id, inference profile id or ARN (repeatable)."),
+        model: list[str] = typer.Option(
+            [], "--model", help="Model id, inference profile id, ARN or alias (repeatable)."
+        ),
         region: str | None = typer.Option(
             None, "--region", callback=region_option, help="Region of the ARNs (default: the configured one)."
         ),

@@ -23,7 +23,7 @@ pricing_app = typer.Typer(help="The Bedrock price catalog (per 1,000 tokens, USD
     "  bedrockctl pricing show --output text --query 'prices[].[model_id,input_per_1k,output_per_1k]'",
 )
 def show(
-    model: str | None = typer.Option(None, "--model", help="Model id, inference profile id or ARN."),
+    model: str | None = typer.Option(None, "--model", help="Model id, inference profile id, ARN or alias."),
     region: str | None = typer.Option(
         None, "--region", callback=region_option, help="Region (default: the configured one or us-east-1)."
     ),
@@ -35,6 +35,9 @@ def show(
     book = PriceBook.load_for(ctx.settings)
     where = region or ctx.settings.aws.region or "us-east-1"
     if model:
+        from bedrockctl.runtime.resolve import canonical_model_id
+
+        model = canonical_model_id(model)  # an alias names the model it stands for
         price = book.price_for(model, where)
         if price is None:
             data: dict[str, Any] = {"model": model, "region": where, "price": None, "priced": False}

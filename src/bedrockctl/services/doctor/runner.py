@@ -15,6 +15,7 @@ from botocore.config import Config
 
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.catalog import bedrock_regions
+from bedrockctl.runtime.resolve import canonical_model_id
 from bedrockctl.services.doctor import credentials, enabled, models, network, permissions, quotas, region, resources
 from bedrockctl.services.doctor.model import Check, DoctorOptions, Facts, Report, Resolver, Timer, system_resolver
 from bedrockctl.settings import AwsSettings
@@ -100,11 +101,11 @@ def _tasks(facts: Facts, configured_models: list[str]) -> list[Task]:
     for service in network.services(facts):
         tasks.append((f"network.reach[{service}]", functools.partial(_one, network.reach_check, facts, service)))
     tasks.append(("permissions", lambda: permissions.permission_checks(facts)))
-    wanted = [m for m in opts.models if m != "all"]
+    wanted = [canonical_model_id(m) for m in opts.models if m != "all"]  # aliases: the one resolver
     if "all" in opts.models:
         found, how = enabled.models_enabled(facts)
         tasks.append(("models.all", lambda: [how]))
-        wanted = list(dict.fromkeys([*wanted, *configured_models, *found]))
+        wanted = list(dict.fromkeys([*wanted, *map(canonical_model_id, configured_models), *found]))
     regions = list(bedrock_regions()) if opts.all_regions else [facts.region]
     for reg in regions:
         rfacts = facts if reg == facts.region else dataclasses.replace(facts, region=reg)
