@@ -52,3 +52,34 @@ def test_model_all_is_the_enabled_catalog_models(workspace: Workspace, boto_clie
     assert embed["data"]["dimensions"] > 0
     failing = [c for c in report["checks"] if c["id"] == "models.access" and c["status"] == "fail"]
     assert not failing, [(c["target"], c["evidence"]) for c in failing]
+
+
+def _quota(workspace: Workspace, model: str) -> dict[str, Any]:
+    return _check(_doctor(workspace, "--model", model), "quotas", model)
+
+
+def test_quota_check_reads_service_quotas_and_the_peak_minute(workspace: Workspace, boto_client: Any) -> None:
+    """The model's on-demand tokens-per-minute quota against its busiest minute (input + output tokens)."""
+    from bedrockctl.sandbox.quotas import DEFAULT_TOKENS_PER_MINUTE, set_bedrock_quota
+
+    runtime = boto_client("bedrock-runtime")
+    answer = runtime.converse(modelId=NOVA_LITE, messages=[{"role": "user", "content": [{"text": "hello there"}]}])
+    used = answer["usage"]["inputTokens"] + answer["usage"]["outputTokens"]
+    check = _quota(workspace, NOVA_LITE)
+    assert check["status"] == "pass", check
+    assert check["data"] == {
+        "quota": DEFAULT_TOKENS_PER_MINUTE,
+        "peak_tokens_per_minute": used,
+        "quota_code": check["data"]["quota_code"],
+    }
+    assert "On-demand model inference tokens per minute for Nova Lite" in check["evidence"]
+    account = boto_client("sts").get_caller_identity()["Account"]
+    set_bedrock_quota(account, "us-east-1", "Nova Lite", used)  # the peak reaches the quota
+    over = _quota(workspace, NOVA_LITE)
+    assert over["status"] == "fail" and "request-service-quota-increase" in over["remediation"], over
+
+
+def test_quota_check_says_why_it_skips(workspace: Workspace) -> None:
+    check = _quota(workspace, TITAN_EMBED)  # no tokens-per-minute quota is named for an embedding model here
+    assert check["status"] == "skip", check
+    assert "tokens-per-minute quota named for Titan Text Embeddings V2" in check["evidence"]

@@ -26,6 +26,7 @@ HANDLER_PACKAGES = (
     "bedrockctl.sandbox.iam_sim",
     "bedrockctl.sandbox.sts_sim",
     "bedrockctl.sandbox.billing",
+    "bedrockctl.sandbox.quotas",
 )
 SEEDS = ("empty", "demo")
 
