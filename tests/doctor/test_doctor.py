@@ -273,7 +273,7 @@ def test_models_all_is_a_health_check_of_enabled_models(sandbox_env: Sandbox) ->
     access = report.get("models.access", nova)
     assert access is not None and access.status == "pass" and "ms" in access.evidence
     quotas = report.get("quotas", nova)
-    assert quotas is not None and quotas.status == "skip" and "Service Quotas" in quotas.evidence, quotas
+    assert quotas is not None and quotas.status == "pass" and "tokens per minute for Nova Lite" in quotas.evidence
 
 
 def test_cli_json_and_exit_code(sandbox_env: Sandbox, sandbox_admin: SandboxAdmin) -> None:
