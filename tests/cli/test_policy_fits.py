@@ -46,6 +46,8 @@ FEATURE_COMMANDS: dict[str, list[list[str]]] = {
     "pricing": [["pricing", "update"]],
     "doctor": [["doctor", "--features", "discover", "--timeout", "1"]],
 }
+# the sandbox serves no Price List API: pricing update fails (BRC-CAP-003) after its call is recorded
+EXITS = {"pricing": (8,)}
 NEEDS = {"inventory idle": {"discover", "sagemaker"}}  # commands that need more than one feature
 
 
@@ -82,7 +84,7 @@ def test_policy_lists_every_action_the_commands_call(feature: str, demo_estate: 
         for command in FEATURE_COMMANDS[feature]:
             needs = NEEDS.get(" ".join(command[:2]), {feature} | ({"discover"} if feature == "accounts" else set()))
             res = demo_estate.run(*command, "--output", "json", env=calls.env)
-            assert res.exit_code in (0, 1), (command, res.output)
+            assert res.exit_code in EXITS.get(command[0], (0, 1)), (command, res.output)
             called = calls.actions()
             assert called, (command, "no AWS call recorded")
             missing = called - _policy_actions(demo_estate, *needs)

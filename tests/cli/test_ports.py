@@ -46,8 +46,38 @@ def test_busy_port_names_the_flag(case: str, busy_port: int, workspace: Workspac
     assert f"choose another with {flag}" in people.stderr and "Traceback" not in people.output
 
 
-def test_demo_default_gateway_port_is_checked(busy_port: int, workspace: Workspace) -> None:
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@pytest.fixture
+def busy_after_free() -> Iterator[int]:
+    """A port another socket listens on, whose predecessor is free (other processes of the machine use ports)."""
+    held: list[socket.socket] = []
+    try:
+        while True:
+            taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.append(taken)
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = int(taken.getsockname()[1])
+            if _free(port - 1):
+                yield port
+                return
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_demo_default_gateway_port_is_checked(busy_after_free: int, workspace: Workspace) -> None:
     """Without --tls-port the gateway listens on --port + 1: a busy one is named as --tls-port."""
+    busy_port = busy_after_free
     res = workspace.run("demo", "--no-serve", "--port", str(busy_port - 1), "--output", "json")
     error = json.loads(res.stdout)["error"]
     assert error["code"] == "BRC-DEMO-001" and error["details"]["port"] == busy_port, error

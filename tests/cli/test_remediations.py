@@ -74,13 +74,20 @@ def test_parse_rejects_what_does_not_exist(line: str) -> None:
         parse(line)
 
 
-def test_doctor_remediations_parse(workspace: Workspace) -> None:
-    """doctor builds remediations from what it finds: those of a run against the sandbox parse too."""
+def test_doctor_remediations_parse(workspace: Workspace, boto_client: Any, sandbox_admin: Any) -> None:
+    """doctor builds remediations from what it finds: those of a run against the sandbox parse too (as an IAM user
+    without permissions under the sandbox's IAM enforcement, so the permission checks name their commands)."""
     import json
 
+    iam = boto_client("iam")
+    iam.create_user(UserName="nobody")
+    key = iam.create_access_key(UserName="nobody")["AccessKey"]
+    sandbox_admin.set_faults({"iam_enforcement": True})
+    env = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
     res = workspace.run(
-        "doctor", "--model", "all", "--model", "anthropic.claude-nope-v1:0", "--invoke", "--timeout", "1", "--features",
-        "discover,invoke,agents,usage,budgets,sagemaker", "--output", "json",
+        "doctor", "--model", "anthropic.claude-3-haiku-20240307-v1:0", "--model", "anthropic.claude-nope-v1:0",
+        "--invoke", "--timeout", "1", "--features", "discover,invoke,agents,usage,budgets,sagemaker",
+        "--output", "json", env=env,
     )  # fmt: skip
     assert res.exit_code in (0, 1, 2), res.output
     lines = {line for check in json.loads(res.stdout)["checks"] for line in COMMAND.findall(check["remediation"] or "")}

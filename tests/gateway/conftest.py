@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
@@ -18,6 +22,7 @@ from bedrockctl.aws.session import SessionFactory
 from bedrockctl.context import AppContext
 from bedrockctl.security.tls import ensure_local_tls
 from bedrockctl.server import create_app
+from bedrockctl.server.gateway.hardening import uvicorn_options
 from bedrockctl.server.gateway.pipeline import Gateway
 from bedrockctl.settings import AwsSettings, EnvironmentSettings, Settings, StoreSettings
 
@@ -45,10 +50,10 @@ class RunningGateway:
         asyncio.run_coroutine_threadsafe(self.gateway.flush(), self.loop).result(10)
 
 
-def free_socket() -> socket.socket:
+def free_socket(host: str = "127.0.0.1") -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((host, 0))
     return sock
 
 
@@ -80,6 +85,7 @@ def start_gateway(sandbox_env: Any, tmp_path: Path) -> Iterator[Callable[..., Ru
         gateway: dict[str, Any] | None = None,
         settings: Settings | None = None,
         tls: bool = False,
+        host: str = "127.0.0.1",
     ) -> RunningGateway:
         """A gateway on a free port; ``tls=True`` serves HTTPS with a certificate from a fresh local CA (``.ca``), as
         bearer-token clients need (botocore >= 1.44 refuses to send a bearer token over plain HTTP)."""
@@ -89,19 +95,19 @@ def start_gateway(sandbox_env: Any, tmp_path: Path) -> Iterator[Callable[..., Ru
         gw = app.state["gateway"]
         started_at = time.time()
         gw.window_clock = lambda: started_at  # the test owns the calendar: no window ends during its requests
-        sock = free_socket()
+        sock = free_socket(host)
         local = ensure_local_tls(tmp_path / "tls") if tls else None  # the CA `serve --tls self-signed` uses
         config = uvicorn.Config(
             app,
             lifespan="on",
             log_level="warning",
-            access_log=False,
             loop="asyncio",
             ssl_certfile=str(local.cert) if local else None,
             ssl_keyfile=str(local.key) if local else None,
+            **uvicorn_options(gw.opts),  # what `bedrockctl serve` gives uvicorn: header timeout, keep-alive
         )
         server = uvicorn.Server(config)
-        url = f"{'https' if tls else 'http'}://127.0.0.1:{sock.getsockname()[1]}"
+        url = f"{'https' if tls else 'http'}://{host}:{sock.getsockname()[1]}"
         running = RunningGateway(url, gw, server, None, ca=local.ca_cert if local else None)  # type: ignore[arg-type]
 
         def run() -> None:
@@ -129,3 +135,30 @@ def start_gateway(sandbox_env: Any, tmp_path: Path) -> Iterator[Callable[..., Ru
 @pytest.fixture
 def gw(start_gateway: Callable[..., RunningGateway]) -> RunningGateway:
     return start_gateway()
+
+
+def serve_process(config: Path, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """``bedrockctl serve --port <free> *args`` with ``config``, once its /readyz answers 200 (stderr piped)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bedrockctl.cli.main", "serve", "--port", str(port), *args],
+        env={**os.environ, "BEDROCKCTL_CONFIG": str(config), **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "serve exited")
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"serve {' '.join(args)} did not come up")
+        time.sleep(0.2)

@@ -4,7 +4,6 @@ over both workers (prometheus_client multiprocess mode), and the run starts from
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,10 @@ from bedrockctl.server.gateway.metrics import prepare_multiprocess_dir, remove_m
 from bedrockctl.store import Store
 from bedrockctl.store.keys import KeyStore
 
+from .conftest import serve_process
+
 SECRET = "metrics-test-master-secret"
 CHAT = {"model": "haiku", "messages": [{"role": "user", "content": "count me"}], "max_tokens": 16}
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _samples(text: str) -> dict[str, list[Any]]:
@@ -63,26 +58,8 @@ def test_one_scrape_sums_every_worker(sandbox_env: Any, tmp_path: Path) -> None:
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     _stale_run(metrics_dir)
-    port = _port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bedrockctl.cli.main", "serve", "--workers", "2", "--port", str(port)],
-        env={**os.environ, "BEDROCKCTL_CONFIG": str(cfg), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = serve_process(cfg, "--workers", "2", env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "serve exited"
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "serve --workers 2 did not come up"
-            time.sleep(0.2)
-
         # Each request on a new connection, until both workers have answered some (the request id's first 24
         # characters are per process).
         headers = {"authorization": f"Bearer {key['token']}"}

@@ -51,3 +51,12 @@ class UsageStoreBusy(UsageError):
     default_remediation = (
         "Wait for the other `bedrockctl usage ingest` (or the gateway's ledger write) to finish and retry."
     )
+
+
+class BillExportError(UsageError):
+    code = "BRC-USG-008"
+    title = "The bill export cannot be read"
+    default_remediation = (
+        "Give --cur a CUR 2.0 export (AWS Data Exports, COST_AND_USAGE_REPORT; Parquet or CSV) as s3://bucket/prefix, "
+        "a folder or a file, with the CUR 2.0 column names (line_item_usage_start_date, line_item_unblended_cost, ...)."
+    )

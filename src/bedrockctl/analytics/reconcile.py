@@ -164,6 +164,28 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def reconcile_with_cur(
+    month: str, cur: str, *, store: Any, book: PriceBook | None = None, s3: Any = None, tolerance: str = "0.0001"
+) -> dict[str, Any]:
+    """The month's CUR 2.0 Bedrock lines joined to our estimate (``analytics.billgap``), as plain JSON data."""
+    from decimal import InvalidOperation
+
+    from bedrockctl.analytics.billgap import estimate, reconcile_cur
+    from bedrockctl.analytics.cur import read_cur
+
+    start, end = month_range(month)
+    try:
+        tol = Decimal(tolerance)
+    except InvalidOperation as exc:
+        raise ReportSpecError(f"bad --tolerance {tolerance!r}: a USD amount such as 0.0001") from exc
+    if not tol.is_finite() or tol < 0:
+        raise ReportSpecError(f"bad --tolerance {tolerance!r}: a USD amount such as 0.0001")
+    lines = read_cur(cur, start, end, s3=s3)
+    est = estimate(store, start, end, book or PriceBook.load())
+    out: dict[str, Any] = _plain(reconcile_cur(month, start, end, lines, est, tol))
+    return out
+
+
 def reconcile(month: str, *, store: Any, ce: Any, book: PriceBook | None = None) -> Reconciliation:
     from bedrockctl.analytics.reports import duckdb_runner, run_report
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from bedrockctl.analytics.errors import ReportSpecError
+from bedrockctl.aws.inference_profiles import ProfileResolver
 from bedrockctl.pricing import PriceBook, Usage
 
 # Calls through the gateway run under the gateway's AWS identity; the person is the key's user, which the gateway
@@ -159,8 +160,11 @@ def run_report(
     until: str | None = None,
     book: PriceBook | None = None,
     today: date | None = None,
+    profiles: ProfileResolver | None = None,
 ) -> Report:
-    """Run the report with ``run(sql) -> (column names, rows)`` (DuckDB locally, Athena at scale)."""
+    """Run the report with ``run(sql) -> (column names, rows)`` (DuckDB locally, Athena at scale). ``profiles``
+    resolves application inference profile ARNs to the model they route to (priced in the profile's Region);
+    without it, or when a profile cannot be read, their calls are listed as unpriced with the reason."""
     groups = parse_by(by)
     start, end = period(days, since, until, today)
     usage_sql, cost_sql = report_sql(groups, start, end)
@@ -184,6 +188,9 @@ def run_report(
         price = book.price_for(str(model), region) if model else None
         if price is None and base:
             price = book.price(str(base), region)
+        reason = None
+        if price is None and ":application-inference-profile/" in str(model):
+            price, reason = _profile_price(book, profiles, str(model))
         row = rows.setdefault(key, {g.name: v for g, v in zip(groups, key, strict=True)})
         if price is not None:
             row["cost_usd"] += price.cost(usage)
@@ -192,6 +199,8 @@ def run_report(
                 row["unpriced_invocations"] += inv
             u = unpriced.setdefault((str(model), region), {"model_id": model, "region": region, "invocations": 0})
             u["invocations"] += inv
+            if reason:
+                u["reason"] = reason
     out_rows = sorted(rows.values(), key=lambda x: (-x["cost_usd"], -x["invocations"], str(list(x.values())[:n])))
     totals: dict[str, Any] = {m: sum(r.get(m, 0) for r in out_rows) for m in METRICS if m != "unique_users"}
     totals["unique_users"] = _total_users(run, start, end)
@@ -204,6 +213,19 @@ def run_report(
         period={"since": start.isoformat() if start else None, "until": end.isoformat() if end else None},
         price_list={"source": book.source[0] if book.source else "", "as_of": book.as_of.isoformat()},
     )
+
+
+def _profile_price(book: PriceBook, profiles: ProfileResolver | None, arn: str) -> tuple[Any, str | None]:
+    """The price of a call through an application inference profile, or None and why."""
+    if profiles is None:
+        return None, "application inference profile: not resolved (no AWS access for this report)"
+    resolved = profiles.resolve(arn)
+    if resolved is None:
+        return None, f"application inference profile: {profiles.failures.get(arn, 'unknown')}"
+    price = book.price(resolved.model_id, resolved.region, "global" if resolved.global_routing else "on_demand")
+    if price is None:
+        return None, f"no price for {resolved.model_id} in {resolved.region}"
+    return price, None
 
 
 def _total_users(run: Runner, start: datetime | None, end: datetime | None) -> int:

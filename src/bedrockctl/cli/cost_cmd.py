@@ -106,20 +106,45 @@ RECONCILE_EPILOG = """Examples:
   bedrockctl cost reconcile --month 2026-11
 
   bedrockctl cost reconcile --month 2026-10 --json
+
+  bedrockctl cost reconcile --month 2026-11 --cur s3://billing-exports/bedrock-cur2/data/
+
+  bedrockctl cost reconcile --month 2026-11 --cur ./cur2-export/ --output json --query 'gaps[?cause!=`rounding`]'
 """
 
 
 @cost_app.command("reconcile", epilog=RECONCILE_EPILOG)
 def reconcile_cmd(
     month: str = typer.Option(..., "--month", help="The month to reconcile (YYYY-MM)."),
+    cur: str | None = typer.Option(
+        None, "--cur", help="A CUR 2.0 export (Parquet or CSV): s3://bucket/prefix, a folder or a file."
+    ),
+    tolerance: str = typer.Option(
+        "0.0001", "--tolerance", help="USD per day/Region/model/dimension taken as rounding."
+    ),
 ) -> None:
-    """Our estimate vs Cost Explorer's Bedrock cost by usage type, and the gap explained."""
+    """Our estimate vs the bill: Cost Explorer by usage type, or a CUR 2.0 export joined by day, usage type and model
+    with each gap's likely cause and a calibration factor per model."""
     from bedrockctl.analytics.reconcile import reconcile
     from bedrockctl.analytics.store import UsageStore
     from bedrockctl.aws.errors import aws_errors
     from bedrockctl.pricing import PriceBook
 
     ctx = current().app()
+    if cur is not None:
+        from bedrockctl.analytics.reconcile import reconcile_with_cur
+
+        s3 = ctx.sessions.client("s3", ctx.settings.aws.region or "us-east-1") if cur.startswith("s3://") else None
+        data = reconcile_with_cur(
+            month,
+            cur,
+            store=UsageStore.for_settings(ctx.settings),
+            book=PriceBook.load_for(ctx.settings),
+            s3=s3,
+            tolerance=tolerance,
+        )
+        emit(data, table=_cur_table, records="gaps")
+        return
     with aws_errors(service="ce", operation="GetCostAndUsage"):
         rec = reconcile(
             month,
@@ -169,6 +194,53 @@ def _reconcile_table(data: dict[str, Any]) -> None:
     ]
     for line in lines:
         out.print("  " + line)
+
+
+def _cur_table(data: dict[str, Any]) -> None:
+    from rich.text import Text
+
+    out = current().out
+    print_table(
+        f"Bill (CUR 2.0) vs estimate, Bedrock, {data['month']}: gaps by day, Region, model and dimension",
+        [
+            Col("day"),
+            Col("region"),
+            Col("model", drop=3),
+            Col("dimension", drop=4),
+            Col("bill USD", money=True),
+            Col("estimate USD", money=True, drop=2),
+            Col("gap USD", money=True),
+            Col("cause"),
+        ],
+        [
+            (
+                g["day"],
+                g["region"],
+                g["model"],
+                g["dimension"],
+                g["bill_usd"],
+                g["estimate_usd"],
+                g["gap_usd"],
+                g["cause"],
+            )
+            for g in data["gaps"]
+            if g["cause"] != "rounding"
+        ],
+    )
+    out.print(
+        Text.assemble(
+            ("Bill", "bold"), f" {money(data['bill_usd'])} USD  ",
+            ("Estimate", "bold"), f" {money(data['estimate_usd'])} USD  ",
+            ("Gap", "bold"), f" {money(data['gap_usd'])} USD  ",
+            ("Unexplained", "bold"), f" {money(data['unexplained_usd'])} USD",
+        )
+    )  # fmt: skip
+    for cause, usd in data["causes"].items():
+        out.print(f"  {cause}: {money(usd)} USD")
+    for region in data["regions_without_logs"]:
+        out.print(f"  invocation logging off in {region}: the bill has Bedrock usage there, the logs none")
+    for c in data["calibration"]:
+        out.print(f"  calibration {c['model']}: x{c['factor'] if c['factor'] is not None else '-'}")
 
 
 def register(app: typer.Typer) -> None:

@@ -36,12 +36,28 @@ def create(
     tpd: int | None = typer.Option(None, "--tpd", help="Tokens per day."),
     monthly: float | None = typer.Option(None, "--monthly-budget", help="Key budget per month, USD."),
     daily: float | None = typer.Option(None, "--daily-budget", help="Key budget per day, USD."),
+    for_client: str | None = typer.Option(
+        None, "--for", help="Also print a ready client configuration: claude-code (settings.json and env lines)."
+    ),
+    gateway_url: str = typer.Option(
+        "http://127.0.0.1:8080", "--gateway-url", help="The gateway's URL as clients reach it (with --for)."
+    ),
+    max_output_tokens: int | None = typer.Option(
+        None, "--max-output-tokens", help="CLAUDE_CODE_MAX_OUTPUT_TOKENS (default: the model's, at most 8192)."
+    ),
+    ca_file: str | None = typer.Option(
+        None, "--ca-file", help="CA bundle clients must trust (serve --tls self-signed prints it)."
+    ),
 ) -> None:
     """Create a key. The token and the secret access key are shown once and never stored.
 
     Example: bedrockctl keys create --user ana --team ml --env prod --model haiku --rpm 60 --expires 90d
 
     Example: TOKEN=$(bedrockctl keys create --user ci --team ml --query token --output text)
+
+    Example: bedrockctl keys create --user ana --team ml --for claude-code --gateway-url https://gw.example:8443
+    --model us.anthropic.claude-sonnet-4-5-20250929-v1:0 --model us.anthropic.claude-haiku-4-5-20251001-v1:0
+    --query claude_code --output json > ~/.claude/settings.json
     """
     from bedrockctl.services import gateway_admin
 
@@ -59,6 +75,27 @@ def create(
         }.items()
         if v is not None
     }
+    client_settings = None
+    if for_client is not None:
+        if for_client != "claude-code":
+            raise typer.BadParameter(f"{for_client!r}: the only client is claude-code", param_hint="--for")
+        from bedrockctl.services import claude_code
+
+        ctx = current().app()
+        region = str(current().flags.get("aws.region") or ctx.sessions.region or "us-east-1")
+        allowed = list(models) or gateway_admin.environment_models(ctx.settings, environment)
+
+        def client_settings(token: str) -> dict[str, Any]:
+            return claude_code.settings_for(
+                token,
+                gateway_url=gateway_url,
+                region=region,
+                allowed=allowed,
+                max_tokens=max_output_tokens,
+                ca_file=ca_file,
+            )
+
+        client_settings("")  # refuse before a key is created that Claude Code could not use
     created = gateway_admin.create_key(
         current().app().settings,
         user=user,
@@ -69,8 +106,13 @@ def create(
         limits=limits,
         expires_in=_duration(expires),
     )
+    if client_settings is not None:
+        from bedrockctl.services.claude_code import env_lines
+
+        created["claude_code"] = client_settings(str(created["token"]))
+        created["claude_code_env"] = env_lines(created["claude_code"])
     # output redacts secrets; this is the one place they must be shown (once)
-    emit(created, table=_created_table, reveal=SHOWN_ONCE)
+    emit(created, table=_created_table, reveal=(*SHOWN_ONCE, "claude_code", "claude_code_env"))
 
 
 SHOWN_ONCE = ("token", "aws_secret_access_key")
@@ -78,11 +120,22 @@ SHOWN_ONCE = ("token", "aws_secret_access_key")
 
 def _created_table(created: dict[str, Any]) -> None:
     out = current().out
-    print_kv(f"Gateway key {created['key_id']}", {k: v for k, v in created.items() if k not in SHOWN_ONCE})
+    hidden = (*SHOWN_ONCE, "claude_code", "claude_code_env")
+    print_kv(f"Gateway key {created['key_id']}", {k: v for k, v in created.items() if k not in hidden})
     out.print("Shown once, store them now:")
     out.print(f"  token (Bearer / OpenAI api_key / AWS_BEARER_TOKEN_BEDROCK): {created['token']}")
     out.print(f"  aws_access_key_id:     {created['aws_access_key_id']}")
     out.print(f"  aws_secret_access_key: {created['aws_secret_access_key']}")
+    if "claude_code" in created:
+        from rich.text import Text
+
+        from bedrockctl.services.claude_code import settings_json
+
+        out.print("Claude Code: save as ~/.claude/settings.json (or .claude/settings.json in a project):")
+        out.print(Text(settings_json(created["claude_code"])))
+        out.print("or set in the shell:")
+        for line in created["claude_code_env"]:
+            out.print(Text(line))
 
 
 @keys_app.command("list")

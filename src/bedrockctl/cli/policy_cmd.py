@@ -10,6 +10,7 @@ import typer
 from bedrockctl.cli.output import current, emit
 from bedrockctl.cli.regions import region_option
 from bedrockctl.services.policy import FEATURE_NAMES, build_policy, parse_tags
+from bedrockctl.services.policy_guards import InvokeGuards
 
 
 def _account(account: str | None) -> str | None:
@@ -28,7 +29,10 @@ def register(app: typer.Typer) -> None:
         "anthropic.claude-3-haiku-20240307-v1:0"
         "\n\n  bedrockctl policy --features invoke --model us.anthropic.claude-sonnet-4-5-20250929-v1:0 "
         "--source-cidr 10.0.0.0/8 --explain\n\n  bedrockctl policy --features usage,budgets --json > policy.json"
-        "\n\n  bedrockctl policy --features invoke --query 'policy.Statement[].Sid' --output text",
+        "\n\n  bedrockctl policy --features invoke --query 'policy.Statement[].Sid' --output text"
+        "\n\n  bedrockctl policy --features invoke --model us.amazon.nova-lite-v1:0 --require-guardrail "
+        "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc123def456:1 --bearer-token-type short-term "
+        "--profile-region us-east-1",
     )
     def policy(
         features: str = typer.Option(
@@ -47,6 +51,22 @@ def register(app: typer.Typer) -> None:
         ),
         source_cidr: list[str] = typer.Option([], "--source-cidr", help="Require aws:SourceIp in this CIDR."),
         vpc_endpoint: list[str] = typer.Option([], "--vpc-endpoint", help="Require aws:SourceVpce (vpce-...)."),
+        require_guardrail: str | None = typer.Option(
+            None,
+            "--require-guardrail",
+            help="Guardrail ARN:VERSION every model call must apply (bedrock:GuardrailIdentifier; others denied).",
+        ),
+        bearer_token_type: list[str] = typer.Option(
+            [],
+            "--bearer-token-type",
+            help="Allow Bedrock API keys of this type: short-term, long-term (repeatable), or none to deny them all "
+            "(bedrock:bearerTokenType).",
+        ),
+        profile_region: list[str] = typer.Option(
+            [],
+            "--profile-region",
+            help="Allow calls through inference profiles in this Region only (repeatable; InferenceProfileArn).",
+        ),
         explain: bool = typer.Option(False, "--explain", help="Say why each statement and resource is there."),
     ) -> None:
         """Print a least-privilege IAM policy document (stdout) for the features asked for."""
@@ -60,6 +80,7 @@ def register(app: typer.Typer) -> None:
             require_tags=parse_tags(require_tag),
             source_cidrs=source_cidr,
             vpc_endpoints=vpc_endpoint,
+            guards=InvokeGuards.parse(require_guardrail, bearer_token_type, profile_region),
         )
         data = {"policy": result.document, "explain": result.explain(), "warnings": result.warnings}
         emit(data, table=lambda _: _render(result, explain))

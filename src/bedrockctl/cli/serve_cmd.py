@@ -78,6 +78,8 @@ def serve(
     scheme = "https" if tls_cert else "http"
     sys.stderr.write(f"bedrockctl gateway on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})\n")
     _metrics_dir()
+    from bedrockctl.server.gateway.hardening import uvicorn_options
+
     check_port(host, port)
     uvicorn.run(
         "bedrockctl.server.asgi:app",
@@ -86,13 +88,12 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
         lifespan="on",
-        access_log=False,
         log_level=log_level,
         timeout_graceful_shutdown=10,
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
+        **uvicorn_options(opts, ctx.settings.logging),  # http protocol (header timeout), keep-alive, logs
     )
 
 

@@ -111,7 +111,13 @@ def load_report(by: str | None, days: int | None, since: str | None, until: str 
     con = store.connect()
     try:
         return run_report(
-            duckdb_runner(con), by, days=days, since=since, until=until, book=PriceBook.load_for(ctx.settings)
+            duckdb_runner(con),
+            by,
+            days=days,
+            since=since,
+            until=until,
+            book=PriceBook.load_for(ctx.settings),
+            profiles=_profiles(ctx),
         )
     finally:
         con.close()
@@ -191,7 +197,15 @@ def athena_report(
         raise ReportSpecError(f"bad --athena-output {output!r}: use s3://bucket/prefix/")
     ctx = current().app()
     runner = AthenaRunner(ctx.sessions.client("athena"), database=database, output_location=output, workgroup=workgroup)
-    return run_report(runner, by, days=days, since=since, until=until, book=PriceBook.load_for(ctx.settings))
+    book = PriceBook.load_for(ctx.settings)
+    return run_report(runner, by, days=days, since=since, until=until, book=book, profiles=_profiles(ctx))
+
+
+def _profiles(ctx: Any) -> Any:
+    """Application inference profile ARNs in the logs are priced through the model they route to."""
+    from bedrockctl.aws.inference_profiles import ProfileResolver
+
+    return ProfileResolver(lambda region: ctx.sessions.client("bedrock", region))
 
 
 EXPORT_EPILOG = """Examples:

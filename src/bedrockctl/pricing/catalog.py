@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bedrockctl.catalog import parse_model_ref
+from bedrockctl.pricing.rates import Context, RateRecord, ServiceTier, Ttl, lookup
 
 Tier = Literal["on_demand", "global", "batch"]
 THOUSAND = Decimal(1000)
@@ -36,6 +37,7 @@ class Usage:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # cache writes with the 1-hour TTL (``cache_write_tokens``: the 5-minute ones)
 
 
 @dataclass(frozen=True)
@@ -44,19 +46,32 @@ class TokenPrices:
     output: Decimal
     cache_read: Decimal | None = None
     cache_write: Decimal | None = None
+    cache_write_1h: Decimal | None = None
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> TokenPrices:
         def d(key: str) -> Decimal | None:
             return Decimal(str(raw[key])) if raw.get(key) is not None else None
 
-        return cls(Decimal(str(raw["input"])), Decimal(str(raw["output"])), d("cache_read"), d("cache_write"))
+        return cls(
+            Decimal(str(raw["input"])),
+            Decimal(str(raw["output"])),
+            d("cache_read"),
+            d("cache_write"),
+            d("cache_write_1h"),
+        )
 
     def scaled(self, factor: Decimal) -> TokenPrices:
         def s(v: Decimal | None) -> Decimal | None:
             return None if v is None else v * factor
 
-        return TokenPrices(self.input * factor, self.output * factor, s(self.cache_read), s(self.cache_write))
+        return TokenPrices(
+            self.input * factor,
+            self.output * factor,
+            s(self.cache_read),
+            s(self.cache_write),
+            s(self.cache_write_1h),
+        )
 
     def to_dict(self) -> dict[str, str | None]:
         return {
@@ -64,6 +79,7 @@ class TokenPrices:
             "output": str(self.output),
             "cache_read": None if self.cache_read is None else str(self.cache_read),
             "cache_write": None if self.cache_write is None else str(self.cache_write),
+            "cache_write_1h": None if self.cache_write_1h is None else str(self.cache_write_1h),
         }
 
 
@@ -96,16 +112,36 @@ class ModelPrice:
     provisioned: ProvisionedPrices | None
     source: str
     as_of: date
+    cache_write_1h_per_1k: Decimal | None = None
+    long_context_threshold: int | None = None  # above this many input tokens (incl. cache) a call bills long_context
+    long_context: TokenPrices | None = None
 
     def cost(self, usage: Usage) -> Decimal:
-        """Exact cost in USD. Cache tokens without a published cache price bill at the input price."""
+        """Exact cost in USD. Cache tokens without a published cache price bill at the input price (a 1-hour
+        cache write without its own price at the 5-minute one); a call above the long-context threshold bills
+        every token at the long-context rates."""
+        if self.long_context is not None and self.long_context_threshold is not None:
+            prompt = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
+            if prompt + usage.cache_write_1h_tokens > self.long_context_threshold:
+                lc = self.long_context
+                return replace(
+                    self,
+                    input_per_1k=lc.input,
+                    output_per_1k=lc.output,
+                    cache_read_per_1k=lc.cache_read,
+                    cache_write_per_1k=lc.cache_write,
+                    cache_write_1h_per_1k=lc.cache_write_1h,
+                    long_context=None,
+                ).cost(usage)
         cr = self.cache_read_per_1k if self.cache_read_per_1k is not None else self.input_per_1k
         cw = self.cache_write_per_1k if self.cache_write_per_1k is not None else self.input_per_1k
+        cw1h = self.cache_write_1h_per_1k if self.cache_write_1h_per_1k is not None else cw
         total = (
             Decimal(usage.input_tokens) * self.input_per_1k
             + Decimal(usage.output_tokens) * self.output_per_1k
             + Decimal(usage.cache_read_tokens) * cr
             + Decimal(usage.cache_write_tokens) * cw
+            + Decimal(usage.cache_write_1h_tokens) * cw1h
         )
         return total / THOUSAND
 
@@ -114,7 +150,13 @@ class ModelPrice:
         if self.batch_discount is None:
             return None
         f = Decimal(1) - self.batch_discount
-        p = TokenPrices(self.input_per_1k, self.output_per_1k, self.cache_read_per_1k, self.cache_write_per_1k)
+        p = TokenPrices(
+            self.input_per_1k,
+            self.output_per_1k,
+            self.cache_read_per_1k,
+            self.cache_write_per_1k,
+            self.cache_write_1h_per_1k,
+        )
         s = p.scaled(f)
         return replace(
             self,
@@ -123,6 +165,8 @@ class ModelPrice:
             output_per_1k=s.output,
             cache_read_per_1k=s.cache_read,
             cache_write_per_1k=s.cache_write,
+            cache_write_1h_per_1k=s.cache_write_1h,
+            long_context=None if self.long_context is None else self.long_context.scaled(f),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,6 +179,9 @@ class ModelPrice:
             "output_per_1k": str(self.output_per_1k),
             "cache_read_per_1k": None if self.cache_read_per_1k is None else str(self.cache_read_per_1k),
             "cache_write_per_1k": None if self.cache_write_per_1k is None else str(self.cache_write_per_1k),
+            "cache_write_1h_per_1k": None if self.cache_write_1h_per_1k is None else str(self.cache_write_1h_per_1k),
+            "long_context_threshold": self.long_context_threshold,
+            "long_context_per_1k": None if self.long_context is None else self.long_context.to_dict(),
             "batch_discount": None if self.batch_discount is None else str(self.batch_discount),
             "provisioned_per_unit_hour": None
             if prov is None
@@ -172,6 +219,7 @@ class PriceBook:
     batch_discount: Decimal
     entries: dict[str, PriceEntry]
     path: str = "package:bedrockctl/pricing/data/prices.json"
+    doc: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the JSON, for ``rates``
 
     # --- loading -------------------------------------------------------------------------------------------
     @classmethod
@@ -183,6 +231,7 @@ class PriceBook:
             batch_discount=Decimal(str(doc.get("batch_discount", "0.5"))),
             entries={mid: PriceEntry.parse(mid, raw) for mid, raw in (doc.get("models") or {}).items()},
             path=path,
+            doc=doc,
         )
 
     @classmethod
@@ -219,8 +268,11 @@ class PriceBook:
         if e is None:
             return None
         prices = e.region_overrides.get(region, e.on_demand)
+        long_ctx = (self.doc.get("models") or {}).get(e.model_id, {}).get("long_context") or {}
+        long_prices, threshold = long_ctx.get("on_demand"), long_ctx.get("threshold_tokens")
         if tier == "global" and e.global_ is not None:
             prices = e.global_
+            long_prices = long_ctx.get("global") or long_prices
         elif tier == "global":
             tier = "on_demand"
         mp = ModelPrice(
@@ -235,6 +287,9 @@ class PriceBook:
             provisioned=e.provisioned,
             source=self.source[0] if self.source else "",
             as_of=self.as_of,
+            cache_write_1h_per_1k=prices.cache_write_1h,
+            long_context_threshold=int(threshold) if long_prices and threshold is not None else None,
+            long_context=TokenPrices.parse(long_prices) if long_prices and threshold is not None else None,
         )
         if tier == "batch":
             return mp.batch()
@@ -254,6 +309,19 @@ class PriceBook:
         if mp is not None and batch:
             return mp.batch()
         return mp
+
+    def rates(
+        self,
+        model_ref: str,
+        region: str,
+        *,
+        tier: ServiceTier = "default",
+        ttl: Ttl = "5m",
+        context: Context = "standard",
+    ) -> RateRecord | None:
+        """Every token rate of one way of calling ``model_ref`` from ``region``, each with ``source`` and
+        ``as_of``; a missing dimension is in ``unpriced`` with the reason (``pricing.rates.lookup``)."""
+        return lookup(self, model_ref, region, tier=tier, ttl=ttl, context=context)
 
     def cost(self, model_ref: str, region: str, usage: Usage) -> Decimal | None:
         mp = self.price_for(model_ref, region)

@@ -95,6 +95,7 @@ class Dispatcher:
                     "aws4_request, SignedHeaders=host, Signature=0"
                 )
             if signing != "bedrock":
+                self.moto.route_rest_paths(service)
                 return self.moto.call(environ, start_response, request_id)
             found = find_moto_operation(method, raw_path)
             if found is not None:  # moto trusts its input: AWS's validation first

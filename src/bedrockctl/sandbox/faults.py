@@ -10,6 +10,7 @@ Configuration (JSON, also ``Sandbox(faults=...)``)::
      "not_ready": [{"model": "...", "region": "..."}],        # 429 ModelNotReadyException
      "access_denied": [{"model": "...", "account": "..."}],  # 403 AccessDeniedException
      "expired_keys": ["ASIA..."],             # these access keys' credentials have expired now
+     "stream_pace": [{"ms": 50, "model": "...", "region": "..."}],  # a pause between two events of a stream
      "iam_enforcement": true,                 # evaluate IAM policies for Bedrock calls (see iam_sim.py)
      "seed": 7, "hang_seconds": 30}
 
@@ -19,7 +20,9 @@ requested model id (model id, profile id or ARN) equals or contains it. Region f
 (``throttle``, ``quota``, ``not_ready``, ``access_denied``) apply to the Bedrock runtime routes
 (bedrock-runtime, bedrock-agent-runtime). ``expired_keys`` makes every request signed with one of those keys
 fail with ExpiredTokenException / ExpiredToken (temporary credentials also expire on their own when the
-``Expiration`` STS gave them passes).
+``Expiration`` STS gave them passes). ``stream_pace`` spaces the events of ConverseStream and
+InvokeModelWithResponseStream; ``Faults.streams_dropped`` counts the streams whose client closed the connection
+before their end (``GET /_sandbox/streams``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import threading
 import time
 import urllib.request
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +56,7 @@ KNOWN_KEYS = frozenset(
         "iam_enforcement",
         "seed",
         "hang_seconds",
+        "stream_pace",
     }
 )
 UNAVAILABLE_MESSAGE = "The service is currently unavailable. Please try again later."
@@ -95,6 +100,7 @@ class Faults:
         self.config: dict[str, Any] = {}
         self._rng = random.Random(0)
         self._windows: dict[tuple[str, str, str], _Window] = {}
+        self.streams_dropped = 0  # streams whose client went away before their end
         self.set(config or {})
 
     # -- configuration ------------------------------------------------------------------------------------
@@ -178,6 +184,28 @@ class Faults:
                 raise _throttled()
         win.requests.append(now)
 
+    def paced(self, events: Iterator[bytes], req: SandboxRequest, model_id: str | None) -> Iterator[bytes]:
+        """``events`` with the ``stream_pace`` pause between two of them; a stream closed before its end (its
+        client went away) is counted in ``streams_dropped``."""
+        attrs = {"model": model_id, "region": req.region, "account": req.account_id}
+        pause = max(
+            (int(r.get("ms", 0)) for r in self.config.get("stream_pace", []) if _matches(r, **attrs)), default=0
+        )
+        finished = False
+        try:
+            for i, event in enumerate(events):
+                if i and pause:
+                    time.sleep(pause / 1000)
+                yield event
+            finished = True
+        finally:
+            if not finished:
+                with self._lock:
+                    self.streams_dropped += 1
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+
     def note_tokens(self, account_id: str, region: str, model_id: str, tokens: int) -> None:
         """Account a finished call's tokens against the TPM quota windows."""
         key = (account_id, region, model_id)
@@ -213,6 +241,8 @@ def handle_admin(sandbox: Sandbox, method: str, path: str, body: bytes) -> Sandb
     if path == "/_sandbox/reset" and method == "POST":
         sandbox.reset()
         return SandboxResponse.json({"status": "reset"})
+    if path == "/_sandbox/streams" and method == "GET":
+        return SandboxResponse.json({"dropped": sandbox.faults.streams_dropped})
     if path == "/_sandbox/events" and method == "GET":
         return SandboxResponse.json({"count": sandbox.effects.event_count()})
     return SandboxResponse.json({"message": f"no admin route {method} {path}"}, status=404)

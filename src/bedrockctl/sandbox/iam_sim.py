@@ -13,11 +13,15 @@
 
 Request context given to conditions: ``aws:SourceIp``, ``aws:RequestedRegion``, ``aws:PrincipalArn``,
 ``aws:PrincipalAccount``, ``aws:PrincipalType``, ``aws:username``, ``aws:userid``, ``aws:PrincipalTag/<k>``,
-``aws:SecureTransport`` (false: the sandbox speaks http) and ``aws:CurrentTime``.
+``aws:SecureTransport`` (false: the sandbox speaks http) and ``aws:CurrentTime``; for model calls also
+``bedrock:GuardrailIdentifier``, ``bedrock:InferenceProfileArn`` (on the foundation-model check of a call made
+through a profile) and ``bedrock:bearerTokenType`` (with a ``bedrock:CallWithBearerToken`` check on ``*`` first
+when an API key authenticates the call).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -140,8 +144,9 @@ def denied_message(caller_arn: str, action: str, resource: str, decision: Decisi
     return f"User: {caller_arn} is not authorized to perform: {action} on resource: {resource} {why}"
 
 
-def enforce_iam(req: SandboxRequest, action: str, resource_arn: str) -> None:
-    """Raise AccessDeniedException (403) when enforcement is on and the caller may not ``action`` the resource."""
+def enforce_iam(req: SandboxRequest, action: str, resource_arn: str, extra: Mapping[str, Any] | None = None) -> None:
+    """Raise AccessDeniedException (403) when enforcement is on and the caller may not ``action`` the resource
+    (``extra``: the request's service-specific condition keys)."""
     if not enforcement_on(req):
         return
     caller = req.caller
@@ -150,7 +155,7 @@ def enforce_iam(req: SandboxRequest, action: str, resource_arn: str) -> None:
         policies, principal_ctx = principal_policies(principal)
     except _NoSuchEntity:
         return  # not an IAM principal moto knows: the account's administrator (see module docstring)
-    context = {**_request_context(req, caller), **principal_ctx}
+    context = {**_request_context(req, caller), **principal_ctx, **(extra or {})}
     decision = evaluate(policies, action, resource_arn, context)
     if not decision.allowed:
         raise AwsError("AccessDeniedException", denied_message(caller.arn, action, resource_arn, decision), 403)
@@ -167,14 +172,52 @@ def enforce_invoke(req: SandboxRequest, requested: str, model_id: str, inference
     if not enforcement_on(req):
         return
     action = invoke_action(req)
-    partition = "aws"
+    partition = requested.split(":", 2)[1] if requested.startswith("arn:") else "aws"
+    keys = invoke_condition_keys(req, partition)
+    token_type = keys.get("bedrock:bearerTokenType")
+    if token_type:
+        enforce_iam(req, "bedrock:CallWithBearerToken", "*", keys)
+    profile_arn = None
     if requested.startswith("arn:"):
-        partition = requested.split(":", 2)[1]
         if ":foundation-model/" not in requested:
-            enforce_iam(req, action, requested)
+            profile_arn = requested
     elif requested != model_id:  # a system inference profile id
-        enforce_iam(req, action, f"arn:{partition}:bedrock:{req.region}:{req.account_id}:inference-profile/{requested}")
-    enforce_iam(req, action, f"arn:{partition}:bedrock:{inference_region}::foundation-model/{model_id}")
+        profile_arn = f"arn:{partition}:bedrock:{req.region}:{req.account_id}:inference-profile/{requested}"
+    if profile_arn is not None:
+        enforce_iam(req, action, profile_arn, keys)
+        keys = {**keys, "bedrock:InferenceProfileArn": profile_arn}
+    enforce_iam(req, action, f"arn:{partition}:bedrock:{inference_region}::foundation-model/{model_id}", keys)
+
+
+def invoke_condition_keys(req: SandboxRequest, partition: str = "aws") -> dict[str, Any]:
+    """Bedrock's condition keys of a model call: ``bedrock:GuardrailIdentifier`` (the guardrail's ARN and
+    version, from ``guardrailConfig`` or the InvokeModel guardrail headers) and ``bedrock:bearerTokenType``
+    (``SHORT_TERM`` / ``LONG_TERM`` when an API key authenticates the call)."""
+    from bedrockctl.sandbox.iam_api_keys import token_type
+
+    keys: dict[str, Any] = {}
+    auth = req.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        kind = token_type(auth[7:].strip())
+        if kind:
+            keys["bedrock:bearerTokenType"] = kind
+    guardrail = req.headers.get("X-Amzn-Bedrock-GuardrailIdentifier")
+    version = req.headers.get("X-Amzn-Bedrock-GuardrailVersion")
+    if guardrail is None and req.body[:1] == b"{":
+        try:
+            config = json.loads(req.body).get("guardrailConfig")
+        except ValueError:
+            config = None
+        if isinstance(config, dict):
+            guardrail, version = config.get("guardrailIdentifier"), config.get("guardrailVersion")
+    if isinstance(guardrail, str) and guardrail:
+        arn = (
+            guardrail
+            if guardrail.startswith("arn:")
+            else (f"arn:{partition}:bedrock:{req.region}:{req.account_id}:guardrail/{guardrail}")
+        )
+        keys["bedrock:GuardrailIdentifier"] = f"{arn}:{version}" if version else arn
+    return keys
 
 
 # -- SimulatePrincipalPolicy / SimulateCustomPolicy ------------------------------------------------------------

@@ -47,7 +47,13 @@ def parse_credential_scope(authorization: str) -> tuple[str, str, str] | None:
 
 
 def access_key_from_bearer(token: str) -> tuple[str, str] | None:
-    """Short-term Bedrock API keys (``bedrock-api-key-<base64 presigned URL>``) carry the signer's key id."""
+    """Short-term Bedrock API keys (``bedrock-api-key-<base64 presigned URL>``) carry the signer's key id; a
+    long-term key (``ABSK...``, an IAM service-specific credential) stands for its credential id."""
+    if token.startswith("ABSK"):
+        from bedrockctl.sandbox.iam_api_keys import find_key
+
+        found = find_key(token)
+        return (found[1].credential_id, "") if found else None
     if not token.startswith("bedrock-api-key-"):
         return None
     raw = token[len("bedrock-api-key-") :]
@@ -131,6 +137,8 @@ def caller_from_access_key(access_key_id: str) -> Caller:
     """Derive the Caller for ``access_key_id`` from moto's IAM/STS state."""
     if not access_key_id:
         return default_caller()
+    if access_key_id.startswith("ACCA"):  # a long-term Bedrock API key: its IAM user
+        return _api_key_caller(access_key_id)
     from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends
 
@@ -169,6 +177,19 @@ def caller_from_access_key(access_key_id: str) -> Caller:
                 user_name=user.name,
             )
     return default_caller(access_key_id)
+
+
+def _api_key_caller(credential_id: str) -> Caller:
+    from moto.iam.models import iam_backends
+
+    from bedrockctl.sandbox.iam_api_keys import KEYS
+
+    for (account_id, _), keys in KEYS.items():
+        cred = keys.by_id.get(credential_id)
+        user = iam_backends[account_id]["aws"].users.get(cred.user_name) if cred else None
+        if user is not None:
+            return Caller(account_id, user.arn, "IAMUser", user.id, credential_id, user_name=user.name)
+    return default_caller(credential_id)
 
 
 # -- sts:AssumeRole trust evaluation (moto does not evaluate trust policies) ------------------------------------

@@ -10,7 +10,10 @@ Bedrock answer from botocore's model of the operation (found by method and path,
 - errors: the status is the one the model gives the error (``ResourceNotFoundException`` -> 404 ...), rendered
   as rest-json errors are (``x-amzn-ErrorType`` header, ``{"message": ...}`` body).
 
-Responses of other services pass through unchanged.
+Responses of other services pass through unchanged. Where a newer botocore speaks ``rest-json`` to a service
+that moto's URL map still routes only at ``/`` (botocore 1.44 moved Athena from ``json`` to ``rest-json``; moto
+finds the operation from botocore's model either way), ``call`` gives that service's app a catch-all route so the
+REST paths reach moto's dispatcher instead of Flask's HTML 404.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import botocore.exceptions
 from botocore.model import OperationModel
 
 from bedrockctl.sandbox import moto_ids, servicemodel, wire
@@ -53,6 +57,7 @@ class MotoBridge:
         self._app = moto_app
         self._factory = moto_factory
         self._lock = threading.Lock()
+        self._rest_routed: set[str] = set()
         moto_ids.install()
 
     @property
@@ -76,6 +81,33 @@ class MotoBridge:
             if app is None:
                 app = moto.app_instances["bedrock"] = moto.create_app("bedrock")
         return app
+
+    def route_rest_paths(self, service: str) -> None:
+        """Let moto's app for ``service`` take every path when botocore speaks rest-json to it but moto's URL map
+        has only the ``/`` of the json protocol (the operation is then found from botocore's model by moto)."""
+        if service in self._rest_routed or not service or service in MOTO_BEDROCK_SERVICES:
+            return
+        try:
+            protocol = servicemodel.service_model(service).metadata.get("protocol")
+        except botocore.exceptions.UnknownServiceError:
+            return
+        if protocol != "rest-json":
+            self._rest_routed.add(service)
+            return
+        moto = self.app
+        with moto.lock:
+            app = moto.app_instances.get(service)
+            if app is None:
+                try:
+                    app = moto.app_instances[service] = moto.create_app(service)
+                except ImportError:  # a service moto does not implement: moto's own answer stands
+                    self._rest_routed.add(service)
+                    return
+            rules = [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+            if len(rules) == 1 and rules[0].rule == "/":
+                methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+                app.add_url_rule("/<path:rest_path>", endpoint=rules[0].endpoint, methods=methods)
+            self._rest_routed.add(service)
 
     def call(self, environ: dict[str, Any], start_response: Callable[..., Any], request_id: str) -> Iterable[bytes]:
         """Pass a request of any service to moto, unchanged (adds ``x-amzn-RequestId`` when moto has none)."""

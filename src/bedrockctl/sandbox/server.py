@@ -24,6 +24,7 @@ HANDLER_PACKAGES = (
     "bedrockctl.sandbox.bedrock",
     "bedrockctl.sandbox.cloudtrail",
     "bedrockctl.sandbox.iam_sim",
+    "bedrockctl.sandbox.iam_api_keys",
     "bedrockctl.sandbox.sts_sim",
     "bedrockctl.sandbox.billing",
     "bedrockctl.sandbox.quotas",

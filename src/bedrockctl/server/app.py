@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bedrockctl.server.gateway.http import respond
+from bedrockctl.server.gateway.http import respond, unknown_path
 
 log = logging.getLogger("bedrockctl.server")
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -79,7 +79,7 @@ class ServerApp:
 
 
 async def _not_found(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    await respond(send, 404, list(_JSON), b'{"message":"Not Found"}')
+    await unknown_path(scope, receive, send)
 
 
 def create_app(ctx: Any, *, gateway: Any = None, with_gateway: bool = True) -> ServerApp:
@@ -95,6 +95,7 @@ def create_app(ctx: Any, *, gateway: Any = None, with_gateway: bool = True) -> S
     if not with_gateway:
         return app
     from bedrockctl.server.console import mount_console
+    from bedrockctl.server.gateway.aws_routes import answer_unknown_paths
     from bedrockctl.server.gateway.routes import install
 
     if gateway is None:
@@ -107,5 +108,6 @@ def create_app(ctx: Any, *, gateway: Any = None, with_gateway: bool = True) -> S
         apply_budget_overrides(ctx.settings, engine)
         gateway = Gateway(ctx, engine=engine)
     install(app, ctx, gateway)
-    mount_console(app, ctx)  # the console is the fallback: gateway routes win
+    console = mount_console(app, ctx)  # the console is the fallback: gateway routes win
+    app.fallback = answer_unknown_paths(console)  # and AWS's 404 for paths neither serves
     return app

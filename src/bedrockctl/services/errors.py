@@ -61,3 +61,11 @@ class EncryptionError(BedrockctlError):
     )
     exit_code = 4
     http_status = 500
+
+
+class OidcFailed(AuthenticationFailed):
+    code = "BRC-CON-011"
+    title = "Sign-in through the identity provider failed"
+    default_remediation = (
+        "Start the sign-in again; if it keeps failing, check [gateway.oidc] and the client registered at the provider."
+    )

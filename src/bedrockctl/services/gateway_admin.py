@@ -56,6 +56,12 @@ def create_key(
             raise ValidationFailed(str(exc)) from exc
 
 
+def environment_models(settings: Any, environment: str | None) -> list[str]:
+    """The models an environment allows (empty: any model)."""
+    env = settings.environments.get(environment or default_environment(settings))
+    return list(env.allowed_models) if env is not None else []
+
+
 def list_keys(settings: Any, *, include_inactive: bool = True) -> list[KeyRecord]:
     with key_store(settings) as keys:
         return keys.list(include_inactive=include_inactive)

@@ -18,6 +18,7 @@ from typing import Any
 from bedrockctl.catalog import get_model, get_profile, load_catalog, parse_model_ref
 from bedrockctl.errors import ValidationFailed
 from bedrockctl.runtime.resolve import canonical_model_id
+from bedrockctl.services.policy_guards import INVOKE_ACTIONS, InvokeGuards
 
 FEATURE_NAMES = ("discover", "accounts", "invoke", "agents", "usage", "budgets", "sagemaker", "pricing", "doctor")
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded
@@ -153,6 +154,9 @@ FEATURES: dict[str, list[tuple[tuple[str, ...], str, str]]] = {
         (
             (
                 "iam:SimulatePrincipalPolicy",
+                "iam:GetAccessKeyLastUsed",
+                "iam:ListAccessKeys",
+                "iam:ListServiceSpecificCredentials",
                 "ec2:DescribeVpcEndpoints",
                 "cloudtrail:DescribeTrails",
                 "cloudtrail:GetTrailStatus",
@@ -167,8 +171,9 @@ FEATURES: dict[str, list[tuple[tuple[str, ...], str, str]]] = {
                 "cloudwatch:GetMetricData",
             ),
             "*",
-            "What doctor reads beside the features it checks: the caller's own permissions, VPC endpoints, trails, "
-            "invocation logging, models and their availability, quotas and the tokens used per minute.",
+            "What doctor reads beside the features it checks: the caller's own permissions, its access keys' age and "
+            "the account's Bedrock API keys, VPC endpoints, trails, invocation logging, models and their "
+            "availability, quotas and the tokens used per minute.",
         )
     ],
 }
@@ -182,11 +187,12 @@ class PolicyStatement:
     reason: str
     resource_reasons: dict[str, str] = field(default_factory=dict)
     condition: dict[str, dict[str, Any]] = field(default_factory=dict)
+    effect: str = "Allow"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "Sid": self.sid,
-            "Effect": "Allow",
+            "Effect": self.effect,
             "Action": self.actions if len(self.actions) > 1 else self.actions[0],
             "Resource": self.resources if len(self.resources) > 1 else self.resources[0],
         }
@@ -374,6 +380,7 @@ def build_policy(
     require_tags: dict[str, str] | None = None,
     source_cidrs: Sequence[str] = (),
     vpc_endpoints: Sequence[str] = (),
+    guards: InvokeGuards | None = None,
 ) -> PolicyResult:
     names = parse_features(features)
     if not names:
@@ -389,6 +396,8 @@ def build_policy(
         for i, (actions, kind, reason) in enumerate(FEATURES[name]):
             resources = _resources(kind, models, agent_ids, region, account, warnings)
             sid = re.sub(r"[^A-Za-z0-9]", "", name.title()) + (str(i + 1) if len(FEATURES[name]) > 1 else "")
+            invoke = guards is not None and any(a in INVOKE_ACTIONS for a in actions)
+            extra = guards.invoke_condition(account) if guards is not None and invoke else {}
             statements.append(
                 PolicyStatement(
                     sid=f"Bedrockctl{sid}",
@@ -396,7 +405,20 @@ def build_policy(
                     resources=list(resources),
                     reason=reason,
                     resource_reasons=resources,
-                    condition=condition,
+                    condition=_merged(condition, extra),
+                )
+            )
+    if guards is not None:
+        invoke_resources = [r for s in statements if set(s.actions) & set(INVOKE_ACTIONS) for r in s.resources]
+        for extra_stmt in guards.statements(invoke_resources):
+            statements.append(
+                PolicyStatement(
+                    sid=extra_stmt["sid"],
+                    actions=extra_stmt["actions"],
+                    resources=extra_stmt["resources"],
+                    reason=extra_stmt["reason"],
+                    condition=_merged(condition if extra_stmt["effect"] == "Allow" else {}, extra_stmt["condition"]),
+                    effect=extra_stmt["effect"],
                 )
             )
     result = PolicyResult(statements, warnings)
@@ -412,6 +434,13 @@ def build_policy(
             f"({INLINE_USER_POLICY_LIMIT}); attach it as a managed policy."
         )
     return result
+
+
+def _merged(base: dict[str, dict[str, Any]], extra: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out = {op: dict(clauses) for op, clauses in base.items()}
+    for op, clauses in extra.items():
+        out.setdefault(op, {}).update(clauses)
+    return out
 
 
 def parse_tags(values: Sequence[str]) -> dict[str, str]:

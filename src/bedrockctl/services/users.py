@@ -268,6 +268,62 @@ class UserService:
             self.throttle.succeeded(username, address)
         return Actor(int(row.id), str(row.username), str(row.role), str(row.team))
 
+    def sign_in_external(
+        self,
+        provider: str,
+        subject: str,
+        username: str,
+        *,
+        team: str = "default",
+        role: str | None = None,
+        display_name: str = "",
+        auto_create: bool = True,
+    ) -> Actor:
+        """The user an identity provider vouched for (``provider`` = its issuer, ``subject`` = its ``sub``), created
+        on first sign-in when ``auto_create``. A local account of the same name is never taken over: it stays
+        password-only until an administrator deletes it. ``role`` (from the provider's groups) and ``team`` follow
+        the provider at every sign-in."""
+        if not _USERNAME.match(username or ""):
+            raise AuthenticationFailed(f"the identity provider's user name {username!r} is not usable here")
+        u = console_users
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                u.select().where(u.c.auth_provider == provider[:64], u.c.external_subject == subject[:300])
+            ).first()
+            if row is None:
+                if conn.execute(sa.select(u.c.id).where(u.c.username == username)).first() is not None:
+                    raise AuthenticationFailed(
+                        f"a console user named {username!r} already signs in another way",
+                        remediation="An administrator deletes or renames that user first.",
+                    )
+                if not auto_create:
+                    raise AuthenticationFailed(
+                        f"no console user for {username!r}",
+                        remediation="An administrator creates it, or sets gateway.oidc.auto_create = true.",
+                    )
+                res = conn.execute(
+                    u.insert().values(
+                        username=username,
+                        password_hash=None,
+                        role=role or "member",
+                        team=team or "default",
+                        display_name=display_name[:200],
+                        auth_provider=provider[:64],
+                        external_subject=subject[:300],
+                        created_at=time.time(),
+                    )
+                )
+                actor = Actor(int(res.inserted_primary_key[0]), username, role or "member", team or "default")
+                log_event(conn, actor, "user.create", username, username, f"provider={provider} team={team}")
+                return actor
+            if row.disabled:
+                raise AuthenticationFailed(f"the console user {row.username!r} is disabled")
+            changes = {"team": team or row.team, "display_name": display_name[:200] or row.display_name}
+            if role is not None:
+                changes["role"] = role
+            conn.execute(u.update().where(u.c.id == row.id).values(**changes))
+            return Actor(int(row.id), str(row.username), str(changes.get("role", row.role)), str(changes["team"]))
+
     def open_session(self, actor: Actor) -> SessionInfo:
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)

@@ -228,7 +228,7 @@ def converse_stream(req: SandboxRequest, model_id: str) -> SandboxResponse:
         whole = decorate_converse(converse_response(gen), extras)
         _success(req, "ConverseStream", resolved, gen, extras, metadata=metadata, input_body=body, output_body=whole)
 
-    return SandboxResponse(200, stream(), {"Content-Type": eventstream.CONTENT_TYPE})
+    return SandboxResponse(200, _paced(req, model_id, stream()), {"Content-Type": eventstream.CONTENT_TYPE})
 
 
 # --- InvokeModel / InvokeModelWithResponseStream ---------------------------------------------------------
@@ -323,7 +323,12 @@ def invoke_model_stream(req: SandboxRequest, model_id: str) -> SandboxResponse:
 
     headers = {"Content-Type": eventstream.CONTENT_TYPE, "X-Amzn-Bedrock-Content-Type": "application/json"}
     headers.update(response_headers(extras))
-    return SandboxResponse(200, stream(), headers)
+    return SandboxResponse(200, _paced(req, model_id, stream()), headers)
+
+
+def _paced(req: SandboxRequest, model_id: str, events: Iterator[bytes]) -> Iterator[bytes]:
+    faults = getattr(req.sandbox, "faults", None)
+    return events if faults is None else faults.paced(events, req, model_id)
 
 
 # --- CountTokens -----------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def console_app(
     from starlette.routing import Mount
     from starlette.staticfiles import StaticFiles
 
-    from bedrockctl.server.console import routes_access, routes_auth, routes_main
+    from bedrockctl.server.console import routes_access, routes_auth, routes_main, routes_oidc
     from bedrockctl.server.console.login_gate import HashGate
     from bedrockctl.services.console_data import KeyAccess
     from bedrockctl.services.credentials import CredentialService
@@ -59,9 +59,11 @@ def console_app(
         keys=KeyAccess(keystore, engine),
         secure_cookies=secure_cookies,
     )
+    _set_up_oidc(console, settings)
     app = Starlette(
         routes=[
             *routes_auth.ROUTES,
+            *routes_oidc.ROUTES,
             *routes_main.ROUTES,
             *routes_access.ROUTES,
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
@@ -70,6 +72,21 @@ def console_app(
     app.state.console = console
     app.state.login_gate = HashGate(login)
     return app
+
+
+def _set_up_oidc(console: Console, settings: Any) -> None:
+    """Single sign-on when ``[gateway.oidc]`` is set (``services/oidc.py``)."""
+    from bedrockctl.services.oidc import OidcClient, OidcOptions
+
+    options = OidcOptions.from_settings(settings)
+    if options is None:
+        return
+    from bedrockctl.server.console.routes_oidc import state_key
+    from bedrockctl.store.keys import master_secret
+
+    console.oidc = OidcClient(options)
+    console.oidc_state_key = state_key(master_secret(settings))
+    console.oidc_redirect = options.redirect_url
 
 
 def mount_console(server_app: Any, ctx: Any, **kwargs: Any) -> Any:

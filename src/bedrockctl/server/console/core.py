@@ -47,6 +47,9 @@ class Console:
     creds: CredentialService
     keys: KeyAccess
     secure_cookies: bool | None = None  # None: Secure when the request came over https
+    oidc: Any = None  # an ``OidcClient`` when [gateway.oidc] is set
+    oidc_state_key: bytes = b""
+    oidc_redirect: str | None = None  # the callback URL registered at the provider (default: from the request)
     templates: Jinja2Templates = field(init=False)
 
     def __post_init__(self) -> None:
@@ -64,6 +67,7 @@ class Console:
         data.setdefault("csrf", getattr(request.state, "csrf", ""))
         data.setdefault("active", "")
         data.setdefault("flash", request.query_params.get("flash", ""))
+        data.setdefault("oidc_name", self.oidc.options.name if self.oidc is not None else "")
         resp = self.templates.TemplateResponse(request, name, data, status_code=status)
         _no_store(resp)
         return resp

@@ -160,8 +160,28 @@ async def create_key(request: Request) -> Response:
         return _keys_view(request, None, "Limits must be numbers.", 400)
     except ValidationFailed as exc:
         return _keys_view(request, None, exc.message, 400)
+    created["claude_code"] = _claude_code_settings(request, created)
     # shown once: rendered into this response only (no redirect, no storage), never again
     return _keys_view(request, created)
+
+
+def _claude_code_settings(request: Request, created: dict[str, Any]) -> str | None:
+    """Claude Code's settings.json for the new key, pointing at this server (None: the key may use no Claude)."""
+    from bedrockctl.services import claude_code
+    from bedrockctl.services.gateway_admin import environment_models
+
+    settings = console_of(request).settings
+    allowed = list(created.get("allowed_models") or []) or environment_models(settings, created.get("environment"))
+    try:
+        doc = claude_code.settings_for(
+            str(created["token"]),
+            gateway_url=str(request.base_url).rstrip("/"),
+            region=settings.aws.region or "us-east-1",
+            allowed=allowed,
+        )
+    except ValidationFailed:
+        return None
+    return claude_code.settings_json(doc)
 
 
 @page()

@@ -15,17 +15,20 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
 from bedrockctl.server.gateway import errors
+from bedrockctl.server.gateway.http import MAX_BODY, close_unread, read_body
+from bedrockctl.server.gateway.options import GatewayOptions
 from bedrockctl.store.keys import KeyRecord, KeyStore
 
 
-def authenticate(
-    keys: KeyStore, scope: dict[str, Any], headers: dict[bytes, bytes], body: bytes, skew: float = 900.0
-) -> KeyRecord:
+def identify(keys: KeyStore, headers: dict[bytes, bytes], skew: float = 900.0) -> tuple[KeyRecord, str | None]:
+    """The key a request names, checked before its body is read (a bearer key completely; SigV4 its form, date and
+    key id), and the SigV4 ``Authorization`` still to verify against the body (None for a bearer key)."""
     auth = headers.get(b"authorization", b"").decode("latin-1")
+    signed: str | None = None
     if auth[:7].lower() == "bearer ":
         rec = keys.verify_bearer(auth[7:])
     elif auth.startswith("AWS4-HMAC-SHA256 "):
-        rec = verify_sigv4(keys, scope, headers, body, auth, skew)
+        rec, signed = sigv4_key(keys, headers, auth, skew), auth
     elif b"x-api-key" in headers:
         rec = keys.verify_bearer(headers[b"x-api-key"].decode("latin-1"))
     else:
@@ -35,12 +38,44 @@ def authenticate(
         )
     if rec is None:
         raise errors.unauthenticated()
+    if signed is None:
+        usable(rec)
+    return rec, signed
+
+
+def usable(rec: KeyRecord) -> KeyRecord:
     state = rec.state()
     if state == "revoked":
         raise errors.key_revoked(rec.key_id)
     if state == "expired":
         raise errors.key_expired(rec.key_id)
     return rec
+
+
+def authenticate(
+    keys: KeyStore, scope: dict[str, Any], headers: dict[bytes, bytes], body: bytes, skew: float = 900.0
+) -> KeyRecord:
+    rec, signed = identify(keys, headers, skew)
+    return rec if signed is None else usable(check_signature(keys, rec, scope, headers, body, signed))
+
+
+async def authenticate_request(
+    keys: KeyStore, opts: GatewayOptions, scope: dict[str, Any], headers: dict[bytes, bytes], receive: Any
+) -> tuple[KeyRecord, bytes]:
+    """Authenticate, then read the body: a request without a valid key, or announcing a body over ``MAX_BODY``, is
+    answered before its body is read (and its connection closed after the answer, so the body is never read). A
+    SigV4 signature covers the body, so it is verified once the body is in; until then only the key id is known."""
+    try:
+        rec, signed = identify(keys, headers, opts.clock_skew_seconds)
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            raise errors.too_large(MAX_BODY)
+    except errors.GatewayError as err:
+        raise close_unread(err, headers) from None
+    body = await read_body(receive, opts.body_timeout_seconds)
+    if signed is not None:
+        usable(check_signature(keys, rec, scope, headers, body, signed))
+    return rec, body
 
 
 def _parse(auth: str) -> dict[str, str]:
@@ -51,14 +86,13 @@ def _parse(auth: str) -> dict[str, str]:
     return out
 
 
-def verify_sigv4(
-    keys: KeyStore, scope: dict[str, Any], headers: dict[bytes, bytes], body: bytes, auth: str, skew: float
-) -> KeyRecord | None:
+def sigv4_key(keys: KeyStore, headers: dict[bytes, bytes], auth: str, skew: float) -> KeyRecord | None:
+    """What SigV4 tells before the body is read: its form, scope and date are sound, and the key it names."""
     fields = _parse(auth)
     try:
-        key_id, date, region, service, terminator = fields["Credential"].split("/")
-        signed = fields["SignedHeaders"].split(";")
-        given = fields["Signature"]
+        key_id, date, _region, service, terminator = fields["Credential"].split("/")
+        if not fields.keys() >= {"SignedHeaders", "Signature"}:
+            raise KeyError("SignedHeaders")
     except (KeyError, ValueError):
         raise errors.bad_signature("Authorization header requires Credential, SignedHeaders and Signature.") from None
     if service != "bedrock" or terminator != "aws4_request":
@@ -70,9 +104,17 @@ def verify_sigv4(
         raise errors.bad_signature("X-Amz-Date is missing or malformed.") from None
     if abs(time.time() - signed_at) > skew or amz_date[:8] != date:
         raise errors.bad_signature("Signature expired: the request time is too far from the server time.")
-    rec = keys.lookup(key_id)
-    if rec is None:
-        return None
+    return keys.lookup(key_id)
+
+
+def check_signature(
+    keys: KeyStore, rec: KeyRecord, scope: dict[str, Any], headers: dict[bytes, bytes], body: bytes, auth: str
+) -> KeyRecord:
+    fields = _parse(auth)
+    key_id, _, region, _, _ = fields["Credential"].split("/")
+    signed = fields["SignedHeaders"].split(";")
+    given = fields["Signature"]
+    amz_date = headers.get(b"x-amz-date", b"").decode("latin-1")
     sent_hash = headers.get(b"x-amz-content-sha256")
     if sent_hash and sent_hash != b"UNSIGNED-PAYLOAD" and sent_hash.decode() != hashlib.sha256(body).hexdigest():
         raise errors.bad_signature("The payload does not match X-Amz-Content-SHA256.")

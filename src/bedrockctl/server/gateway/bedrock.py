@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from typing import Any
@@ -14,9 +15,17 @@ from bedrockctl.runtime.resolve import Target
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
 from bedrockctl.server.gateway import errors
-from bedrockctl.server.gateway.auth import authenticate
-from bedrockctl.server.gateway.http import client_of, estimate_tokens, model_path, read_body, request_id, respond
+from bedrockctl.server.gateway.auth import authenticate_request
+from bedrockctl.server.gateway.http import (
+    client_of,
+    close_unread,
+    estimate_tokens,
+    model_path,
+    request_id,
+    respond,
+)
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
+from bedrockctl.server.gateway.streaming import CLIENT_CLOSED, ClientWatch, PartialUsage
 from bedrockctl.store.keys import KeyRecord
 
 OPERATIONS = {
@@ -91,10 +100,9 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
     key: KeyRecord | None = None
     adm: Admission | None = None
     try:
-        body = await read_body(receive)
         if suffix not in OPERATIONS or not model or scope["method"] != "POST":
-            raise errors.GatewayError(404, "UnknownOperationException", f"Unknown operation {scope['path']}")
-        key = authenticate(gw.keys, scope, headers, body, gw.opts.clock_skew_seconds)
+            raise close_unread(errors.unknown_operation(scope["method"], scope["path"]), headers)
+        key, body = await authenticate_request(gw.keys, gw.opts, scope, headers, receive)
         converse = operation.startswith("Converse")
         try:
             doc = orjson.loads(body) if body else {}
@@ -157,23 +165,34 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
         gw.finish(adm, usage, "ok", 200)
         await respond(send, 200, out_headers, data)
         return
-    await stream(gw, adm, resp, send, out_headers, operation)
+    await stream(gw, adm, resp, send, out_headers, operation, receive, est)
 
 
 async def stream(
-    gw: Gateway, adm: Admission, resp: Any, send: Any, out_headers: list[tuple[bytes, bytes]], operation: str
+    gw: Gateway,
+    adm: Admission,
+    resp: Any,
+    send: Any,
+    out_headers: list[tuple[bytes, bytes]],
+    operation: str,
+    receive: Any = None,
+    est_input: int = 0,
 ) -> None:
-    """Pass the eventstream through unchanged; read the usage from its last events on the way."""
+    """Pass the eventstream through unchanged; read the usage from its last events on the way. A client that
+    disconnects ends the upstream call; what the stream used so far is settled (``streaming``)."""
     await send({"type": "http.response.start", "status": 200, "headers": out_headers})
     region = adm.target.region if adm.target else ""
     decoder = EventDecoder(operation, region)
     usage: dict[str, Any] | None = None
-    status = "incomplete"
+    partial = PartialUsage(est_input)
+    status, http_status = "incomplete", 200
+    watch = ClientWatch(receive) if receive is not None else None
     try:
         async for chunk in resp.chunks:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             try:
                 for etype, payload in decoder.feed(chunk):
+                    partial.feed(etype, payload)
                     if etype == "metadata":
                         usage = payload.get("usage")
                         status = "ok"
@@ -192,7 +211,14 @@ async def stream(
                 status = err.code
     except AwsCallError as err:
         status = err.code
+    except asyncio.CancelledError:
+        if watch is None or not watch.absorb():
+            raise
+        http_status = CLIENT_CLOSED
     finally:
+        if watch is not None:
+            watch.stop()
         await resp.close()
-        gw.finish(adm, Usage.from_converse(usage), status, 200)
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+        gw.finish(adm, Usage.from_converse(usage) if usage is not None else partial.usage(), status, http_status)
+    if http_status == 200:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -158,6 +158,41 @@ def rate_limited(label: str, limit: float, resets_at: float, scope: str) -> Gate
     )
 
 
+def unknown_operation(method: str, path: str) -> GatewayError:
+    return GatewayError(
+        404,
+        "UnknownOperationException",
+        f"Unknown operation: {method} {path}",
+        openai_type="invalid_request_error",
+        openai_code="unknown_url",
+        audit_status="unknown_operation",
+    )
+
+
+def too_large(limit: int) -> GatewayError:
+    return GatewayError(
+        413,
+        "ValidationException",
+        f"The request body is larger than the gateway accepts ({limit // (1 << 20)} MiB).",
+        openai_type="invalid_request_error",
+        openai_code="request_too_large",
+        headers={"connection": "close"},  # the rest of the body is not read
+        audit_status="too_large",
+    )
+
+
+def body_timeout(seconds: float) -> GatewayError:
+    return GatewayError(
+        408,
+        "RequestTimeoutException",
+        f"The request body stalled for {seconds:g} s; send it without pauses.",
+        openai_type="invalid_request_error",
+        openai_code="request_timeout",
+        headers={"connection": "close"},
+        audit_status="body_timeout",
+    )
+
+
 def upstream(code: str, message: str, status: int | None) -> GatewayError:
     status = status or 502
     openai_status = {400: 400, 403: 403, 404: 404, 429: 429}.get(status, 502 if status >= 500 else status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
 import os
@@ -9,6 +10,8 @@ import weakref
 from typing import Any
 
 from botocore.utils import percent_encode
+
+from bedrockctl.server.gateway import errors
 
 Headers = list[tuple[bytes, bytes]]
 MAX_BODY = 32 << 20
@@ -56,7 +59,19 @@ def model_path(model_id: str, suffix: str) -> str:
     return f"/model/{percent_encode(model_id)}/{suffix}"
 
 
-async def read_body(receive: Any) -> bytes:
+async def read_body(receive: Any, timeout: float | None = None) -> bytes:
+    """The request body, at most ``MAX_BODY`` bytes (else 413); with ``timeout``, a body that stalls that many
+    seconds between two of its parts is answered 408 (the connection closes after either answer)."""
+    if timeout is None:
+        return await _read_body(receive, None)
+    try:
+        async with asyncio.timeout(timeout) as deadline:
+            return await _read_body(receive, (deadline, timeout))
+    except TimeoutError:
+        raise errors.body_timeout(timeout) from None
+
+
+async def _read_body(receive: Any, idle: tuple[asyncio.Timeout, float] | None) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -68,10 +83,26 @@ async def read_body(receive: Any) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
             if size > MAX_BODY:
-                raise ValueError("request body too large")
+                raise errors.too_large(MAX_BODY)
         if not msg.get("more_body", False):
             break
+        if idle is not None:
+            idle[0].reschedule(asyncio.get_running_loop().time() + idle[1])
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def close_unread(err: errors.GatewayError, headers: dict[bytes, bytes]) -> errors.GatewayError:
+    """``err``, answered before the request's body was read: the connection closes after the answer (else the
+    server would read and discard whatever body the client goes on sending)."""
+    if b"content-length" in headers or b"transfer-encoding" in headers:
+        err.headers.setdefault("connection", "close")
+    return err
+
+
+async def unknown_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """AWS's answer to a path no route serves: 404, ``x-amzn-ErrorType: UnknownOperationException``."""
+    err = close_unread(errors.unknown_operation(scope["method"], scope["path"]), dict(scope["headers"]))
+    await respond(send, *err.bedrock(request_id()))
 
 
 async def respond(send: Any, status: int, headers: Headers, body: bytes) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import array
+import asyncio
 import base64
 import time
 from typing import Any
@@ -16,10 +17,11 @@ from bedrockctl.runtime.resolve import ALIASES, Target, canonical_model_id
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
 from bedrockctl.server.gateway import errors
-from bedrockctl.server.gateway.auth import authenticate
-from bedrockctl.server.gateway.http import client_of, estimate_tokens, model_path, read_body, request_id, respond
+from bedrockctl.server.gateway.auth import authenticate_request
+from bedrockctl.server.gateway.http import client_of, estimate_tokens, model_path, request_id, respond
 from bedrockctl.server.gateway.openai_wire import ChunkWriter, from_converse, to_converse
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
+from bedrockctl.server.gateway.streaming import CLIENT_CLOSED, ClientWatch, PartialUsage
 from bedrockctl.store.keys import KeyRecord
 
 _SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
@@ -28,8 +30,8 @@ _JSON = [(b"content-type", b"application/json")]
 
 async def _prologue(gw: Gateway, scope: dict[str, Any], receive: Any) -> tuple[dict[bytes, bytes], bytes, KeyRecord]:
     headers = dict(scope["headers"])
-    body = await read_body(receive)
-    return headers, body, authenticate(gw.keys, scope, headers, body, gw.opts.clock_skew_seconds)
+    key, body = await authenticate_request(gw.keys, gw.opts, scope, headers, receive)
+    return headers, body, key
 
 
 def _json(body: bytes) -> dict[str, Any]:
@@ -103,10 +105,15 @@ async def chat(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> N
     await send({"type": "http.response.start", "status": 200, "headers": [*_SSE, (b"x-request-id", rid.encode())]})
     writer = ChunkWriter(model, rid, include_usage)
     decoder = EventDecoder("ConverseStream", adm.target.region if adm.target else "")
-    status = "incomplete"
+    status, http_status = "incomplete", 200
+    partial = PartialUsage(est)
+    watch = ClientWatch(receive)
     try:
         async for chunk in resp.chunks:
-            out = b"".join(writer.event(etype, p) for etype, p in decoder.feed(chunk))
+            events = list(decoder.feed(chunk))
+            for etype, p in events:
+                partial.feed(etype, p)
+            out = b"".join(writer.event(etype, p) for etype, p in events)
             if out:
                 await send({"type": "http.response.body", "body": out, "more_body": True})
         if writer.finished:
@@ -115,10 +122,16 @@ async def chat(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> N
         status = err.code
         doc = {"error": {"message": err.message, "type": "api_error", "param": None, "code": err.code}}
         await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(doc) + b"\n\n", "more_body": True})
+    except asyncio.CancelledError:
+        if not watch.absorb():
+            raise
+        http_status = CLIENT_CLOSED
     finally:
+        watch.stop()
         await resp.close()
-        gw.finish(adm, Usage.from_converse(writer.usage), status, 200)
-    await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+        gw.finish(adm, Usage.from_converse(writer.usage) if writer.usage else partial.usage(), status, http_status)
+    if http_status == 200:
+        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
 
 
 async def models(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> None:

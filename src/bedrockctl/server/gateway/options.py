@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,14 @@ class GatewayOptions:
     teams: dict[str, ScopeBudget] = field(default_factory=dict)
     users: dict[str, ScopeBudget] = field(default_factory=dict)
     master_secret: str | None = None
+    # hardening (docs/gateway.md "Hardening")
+    header_timeout_seconds: float = 10.0  # a request whose headers are not complete by then: connection closed
+    body_timeout_seconds: float = 30.0  # a body that stalls this long between two parts: 408, connection closed
+    keep_alive_timeout_seconds: float = 5.0  # an idle keep-alive connection is closed after this long
+    max_header_bytes: int = 65536  # request line and headers larger than this: 431, connection closed
+    metrics_token: str | None = None  # with it, /metrics needs ``Authorization: Bearer <token>``
+    metrics_allow: list[str] = field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])  # without it: from these
+    access_log: bool = False  # uvicorn's access log (one line per request)
 
     @classmethod
     def from_settings(cls, settings: Any) -> GatewayOptions:
@@ -54,6 +63,7 @@ class GatewayOptions:
         o = cls()
         o.default_environment = str(raw.get("default_environment", o.default_environment))
         o.default_max_tokens = int(_num(raw, "default_max_tokens", o.default_max_tokens))
+        o.max_header_bytes = int(_num(raw, "max_header_bytes", o.max_header_bytes))
         for key in (
             "key_cache_ttl",
             "flush_interval",
@@ -61,9 +71,23 @@ class GatewayOptions:
             "lease_idle_seconds",
             "clock_skew_seconds",
             "ledger_interval",
+            "header_timeout_seconds",
+            "body_timeout_seconds",
+            "keep_alive_timeout_seconds",
         ):
             setattr(o, key, _num(raw, key, getattr(o, key)))
         o.audit = _bool(raw, "audit", o.audit)
+        o.access_log = _bool(raw, "access_log", o.access_log)
+        o.metrics_token = raw.get("metrics_token") or os.environ.get("BEDROCKCTL_METRICS_TOKEN") or None
+        allow = raw.get("metrics_allow", o.metrics_allow)
+        o.metrics_allow = [str(a).strip() for a in (allow if isinstance(allow, list) else str(allow).split(","))]
+        for net in o.metrics_allow:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"gateway.metrics_allow has {net!r}; expected addresses or networks such as 127.0.0.0/8"
+                ) from None
         o.ledger = _bool(raw, "ledger", o.ledger)
         o.unpriced = str(raw.get("unpriced", o.unpriced))
         if o.unpriced not in ("deny", "allow"):

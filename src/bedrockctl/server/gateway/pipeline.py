@@ -379,7 +379,7 @@ class Gateway:
                     0,
                     0,
                     err.audit_status,
-                    err.openai_status if protocol == "openai" else err.status,
+                    err.status if protocol == "bedrock" else err.openai_status,
                     latency,
                     0,
                     client,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import Any
 
 from sqlalchemy import text
 
-from bedrockctl.server.gateway import bedrock, openai
+from bedrockctl.server.gateway import anthropic, aws_routes, bedrock, openai
+from bedrockctl.server.gateway.hardening import metrics_refusal
 from bedrockctl.server.gateway.http import respond
 from bedrockctl.server.gateway.metrics import CONTENT_TYPE
 from bedrockctl.server.gateway.pipeline import Gateway
@@ -21,6 +23,9 @@ def install(app: Any, ctx: Any, gateway: Gateway | None = None) -> Gateway:
     app.state["gateway"] = gw
 
     async def bedrock_route(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["path"].endswith("/count-tokens"):
+            await aws_routes.count_tokens(gw, scope, receive, send)
+            return
         await bedrock.handle(gw, scope, receive, send)
 
     async def chat(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -48,6 +53,11 @@ def install(app: Any, ctx: Any, gateway: Gateway | None = None) -> Gateway:
         await respond(send, 503 if problems else 200, list(_JSON), json.dumps(doc).encode())
 
     async def metrics(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        refused = metrics_refusal(gw.opts, scope, dict(scope["headers"]))
+        if refused is not None:
+            status, message = refused
+            await respond(send, status, list(_JSON), json.dumps({"message": message}).encode())
+            return
         await respond(send, 200, [(b"content-type", CONTENT_TYPE.encode())], gw.metrics.render())
 
     app.mount("/model/", bedrock_route)
@@ -55,6 +65,11 @@ def install(app: Any, ctx: Any, gateway: Gateway | None = None) -> Gateway:
         app.route(f"{prefix}/v1/chat/completions", chat)
         app.route(f"{prefix}/v1/embeddings", embeddings)
         app.route(f"{prefix}/v1/models", models)
+    for prefix in ("", "/anthropic"):
+        app.route(f"{prefix}/v1/messages", functools.partial(anthropic.messages, gw))
+        app.route(f"{prefix}/v1/messages/count_tokens", functools.partial(anthropic.count_tokens, gw))
+    for path in aws_routes.LISTS:
+        app.route(path, functools.partial(aws_routes.control_list, gw))
     app.route("/readyz", readyz)
     app.route("/metrics", metrics)
     app.on_startup.append(gw.start)

@@ -16,7 +16,17 @@ from botocore.config import Config
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.catalog import bedrock_regions
 from bedrockctl.runtime.resolve import canonical_model_id
-from bedrockctl.services.doctor import credentials, enabled, models, network, permissions, quotas, region, resources
+from bedrockctl.services.doctor import (
+    access,
+    credentials,
+    enabled,
+    models,
+    network,
+    permissions,
+    quotas,
+    region,
+    resources,
+)
 from bedrockctl.services.doctor.model import Check, DoctorOptions, Facts, Report, Resolver, Timer, system_resolver
 from bedrockctl.settings import AwsSettings
 
@@ -54,11 +64,12 @@ def run(
     configured_models: Sequence[str] = (),
     configured_refs: Sequence[tuple[str, str]] = (),
     sources: Mapping[str, str] | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> Report:
     """Run the doctor. ``sessions`` (else one built from ``settings`` with short timeouts), ``resolver`` (DNS,
-    injectable for tests), ``configured_models`` (what ``--model all`` adds to the models seen in CloudWatch),
-    ``configured_refs`` ((where, model) pairs from the configuration, checked for end of life), ``sources`` (where
-    each setting came from: ``Settings.sources``)."""
+    injectable for tests), ``configured_models`` (what ``--model all`` adds to the catalog models enabled in the
+    account), ``configured_refs`` ((where, model) pairs from the configuration, checked for end of life),
+    ``sources`` (where each setting came from: ``Settings.sources``), ``now`` (the clock the age checks read)."""
     options = options or DoctorOptions()
     started_at = datetime.now(UTC)
     timer = Timer()
@@ -74,6 +85,7 @@ def run(
         resolver=resolver or system_resolver,
         env=env if env is not None else os.environ,
         sources=dict(sources or {}),
+        now=now or (lambda: datetime.now(UTC)),
     )
     checks = credentials.credential_phase(facts)
     checks.append(region.region_set_check(facts))
@@ -101,6 +113,7 @@ def _tasks(facts: Facts, configured_models: list[str]) -> list[Task]:
     for service in network.services(facts):
         tasks.append((f"network.reach[{service}]", functools.partial(_one, network.reach_check, facts, service)))
     tasks.append(("permissions", lambda: permissions.permission_checks(facts)))
+    tasks.append(("access", lambda: access.access_checks(facts)))
     wanted = [canonical_model_id(m) for m in opts.models if m != "all"]  # aliases: the one resolver
     if "all" in opts.models:
         found, how = enabled.models_enabled(facts)
