@@ -3,7 +3,12 @@ skipped tests with the command that would run them."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,48 @@ _PROVIDES = (
     ("BEDROCKCTL_TEST_REDIS_URL", "BEDROCKCTL_TEST_REDIS_URL=redis://127.0.0.1:6379/0"),
     ("chromium", "BEDROCKCTL_CHROMIUM=$(command -v chromium)"),
 )
+
+
+# The AWS SDK for JavaScript v3 (tests/sandbox/test_js_sdk.py, test_http2.py; tests/gateway/test_http2.py)
+JS_SDK_PACKAGES = {
+    "@aws-sdk/client-bedrock": "3.1178.0",
+    "@aws-sdk/client-bedrock-agent": "3.1138.0",
+    "@aws-sdk/client-bedrock-runtime": "3.1178.0",
+}
+JS_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+
+
+@pytest.fixture(scope="session")
+def js_sdk() -> Path:
+    """``node_modules`` with the pinned SDK packages (installed on first use, under a lock for xdist)."""
+    from npm_tools import npm_install
+
+    specs = [f"{name}@{version}" for name, version in JS_SDK_PACKAGES.items()]
+    return npm_install("js-sdk", specs, what="the AWS SDK for JavaScript v3") / "node_modules"
+
+
+@pytest.fixture
+def js_runtime(js_sdk: Path, tmp_path: Path) -> Callable[..., dict[str, Any]]:
+    """``run(doc, env=None)``: Converse then ConverseStream with the JavaScript SDK's runtime client on its default
+    (HTTP/2) handler (tests/sandbox/js/runtime_stream.cjs documents ``doc``); returns what the script printed."""
+    script = Path(__file__).with_name("sandbox") / "js" / "runtime_stream.cjs"
+
+    def run(doc: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
+        request = tmp_path / "runtime-input.json"
+        request.write_text(json.dumps({"region": "us-east-1", "modelId": JS_MODEL, **doc}))
+        done = subprocess.run(
+            [str(shutil.which("node")), str(script), str(request)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "NODE_PATH": str(js_sdk), **(env or {})},
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        out: dict[str, Any] = json.loads(done.stdout)
+        return out
+
+    return run
 
 
 @pytest.fixture

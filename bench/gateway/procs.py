@@ -72,3 +72,14 @@ def wait_http(port: int, path: str, proc: subprocess.Popen[bytes], timeout: floa
                 return
         time.sleep(0.3)
     raise RuntimeError(f"server on port {port} not ready after {timeout}s")
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate every process, then wait for each (killed after 15 s)."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

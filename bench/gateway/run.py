@@ -41,7 +41,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
-from procs import cpu_seconds, free_port, rss_mb, wait_http  # noqa: E402
+from procs import cpu_seconds, free_port, rss_mb, stop_all, wait_http  # noqa: E402
 from report import report, write_section  # noqa: E402
 from stream_driver import OpenStreams, Req, ttft  # noqa: E402
 
@@ -139,29 +139,9 @@ def start(cmd: list[str], cpu: str, env: dict[str, str], log: Path) -> subproces
     return subprocess.Popen(["taskset", "-c", cpu, *cmd], env=env, stdout=fh, stderr=subprocess.STDOUT)
 
 
-def setup(args: argparse.Namespace, tmp: Path) -> tuple[list[Arm], list[subprocess.Popen[bytes]], int]:
-    py = sys.executable
-    procs: list[subprocess.Popen[bytes]] = []
-    up = free_port()
-    procs.append(
-        start(
-            [py, str(HERE / "fake_upstream.py"), "--port", str(up)],
-            args.load_cpu,
-            dict(os.environ),
-            tmp / "upstream.log",
-        )
-    )
-    env = {**os.environ, **FAKE_ENV, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": f"http://127.0.0.1:{up}"}
-    env.pop("AWS_PROFILE", None)
-    model_path = "/model/" + MODEL.replace(":", "%3A") + "/converse"
-    arms = [Arm("direct", up, None, model_path, CONVERSE, {"Content-Type": "application/json"})]
-
-    mp = free_port()
-    procs.append(start([py, str(HERE / "minimal_proxy.py"), str(mp)], args.server_cpu, env, tmp / "minimal.log"))
-    arms.append(Arm("minimal", mp, procs[-1].pid, model_path, CONVERSE, {"Content-Type": "application/json"}))
-
+def write_config(tmp: Path, extra: str = "") -> Path:
+    """The gateway's configuration for the benchmark (budgets, limits, audit and ledger on), in ``tmp``."""
     cfg = tmp / "bedrockctl.toml"
-    extra = "\n".join(getattr(args, "gateway_option", None) or [])
     cfg.write_text(f"""
 [aws]
 region = "us-east-1"
@@ -190,12 +170,15 @@ monthly_budget_usd = 1000000
 [gateway.users.bench]
 daily_budget_usd = 100000
 """)
-    benv = {**env, "BEDROCKCTL_CONFIG": str(cfg), "HOME": str(tmp)}
-    bctl = [str(Path(py).parent / "bedrockctl")]
-    key = json.loads(
+    return cfg
+
+
+def create_key(bctl: str, env: dict[str, str]) -> dict[str, Any]:
+    """A gateway key (``bedrockctl keys create``) with limits far above what the benchmark sends."""
+    return json.loads(
         subprocess.run(
             [
-                *bctl,
+                bctl,
                 "keys",
                 "create",
                 "--user",
@@ -212,12 +195,40 @@ daily_budget_usd = 100000
                 "1000000",
                 "--json",
             ],
-            env=benv,
+            env=env,
             capture_output=True,
             text=True,
             check=True,
         ).stdout
     )
+
+
+def setup(args: argparse.Namespace, tmp: Path) -> tuple[list[Arm], list[subprocess.Popen[bytes]], int]:
+    py = sys.executable
+    procs: list[subprocess.Popen[bytes]] = []
+    up = free_port()
+    procs.append(
+        start(
+            [py, str(HERE / "fake_upstream.py"), "--port", str(up)],
+            args.load_cpu,
+            dict(os.environ),
+            tmp / "upstream.log",
+        )
+    )
+    env = {**os.environ, **FAKE_ENV, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": f"http://127.0.0.1:{up}"}
+    env.pop("AWS_PROFILE", None)
+    model_path = "/model/" + MODEL.replace(":", "%3A") + "/converse"
+    arms = [Arm("direct", up, None, model_path, CONVERSE, {"Content-Type": "application/json"})]
+
+    mp = free_port()
+    procs.append(start([py, str(HERE / "minimal_proxy.py"), str(mp)], args.server_cpu, env, tmp / "minimal.log"))
+    arms.append(Arm("minimal", mp, procs[-1].pid, model_path, CONVERSE, {"Content-Type": "application/json"}))
+
+    extra = "\n".join(getattr(args, "gateway_option", None) or [])
+    cfg = write_config(tmp, extra)
+    benv = {**env, "BEDROCKCTL_CONFIG": str(cfg), "HOME": str(tmp)}
+    bctl = [str(Path(py).parent / "bedrockctl")]
+    key = create_key(bctl[0], benv)
     bp = free_port()
     procs.append(start([*bctl, "serve", "--port", str(bp)], args.server_cpu, benv, tmp / "bedrockctl.log"))
     wait_http(bp, "/readyz", procs[-1])
@@ -355,13 +366,7 @@ def main() -> None:
         arms, procs, up = setup(args, tmp)
         measure(args, arms, up, tmp)
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     text = report(args, arms, load, cmd)

@@ -12,8 +12,8 @@ import importlib.util
 from bedrockctl.errors import MissingExtra
 
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
-    "server": ("starlette", "uvicorn", "jinja2", "argon2", "cryptography", "multipart"),
-    "sandbox": ("moto", "werkzeug"),
+    "server": ("starlette", "uvicorn", "granian", "jinja2", "argon2", "cryptography", "multipart"),
+    "sandbox": ("moto", "werkzeug", "hypercorn", "a2wsgi"),
     "analytics": ("duckdb", "pyarrow", "sqlglot"),
     "postgres": ("psycopg",),
     "redis": ("redis",),

@@ -8,6 +8,7 @@ manifest, checkpoints, key files, TLS material, alert state -- is created throug
   fsync of the directory): after a crash the old content or the new one is there, never a mix;
 - ``create_once(path, data)``: create a file unless it exists; concurrent creators agree on the first one's
   content (a complete temp file is hard-linked into place);
+- ``append_private(path, data)``: append to a private log file and fsync it (the gateway's audit dead letters);
 - ``make_private(path)``: 0600 for a file a library wrote (DuckDB, pyarrow) before it is published.
 
 ``crash_point(name)`` is a test hook: with ``BEDROCKCTL_CRASH_AT=name`` (or ``name:N`` for the N-th pass) in the
@@ -120,6 +121,20 @@ def create_once(path: str | Path, data: bytes | str) -> bool:
         tmp.unlink(missing_ok=True)
     fsync_path(path.parent)
     return True
+
+
+def append_private(path: str | Path, data: bytes) -> None:
+    """Append ``data`` to ``path`` (created 0600 in a 0700 directory) and fsync it: a log that outlives a crash."""
+    path = Path(path)
+    private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def make_private(path: str | Path) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 from bedrockctl.errors import ConfigError
 from bedrockctl.redact import SECRET_KEYS
 
-SECTIONS = ("aws", "defaults", "environments", "store", "logging", "gateway", "runtime")
+SECTIONS = ("aws", "defaults", "environments", "store", "logging", "gateway", "runtime", "jobs")
+BACKSTOP_ACTIONS = ("alert", "deny")
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 _ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -63,6 +64,10 @@ class EnvironmentSettings:
     alert_emails: list[str] = field(default_factory=list)
     alert_sns_topic: str | None = None
     alert_webhook_url: str | None = None
+    # the backstop for traffic outside the gateway (``jobs.budgets_interval``): what happens to the principals whose
+    # direct (ingested) usage is billed to this environment when its budget's hard stop is reached
+    backstop_action: str = "alert"  # alert | deny
+    principals: list[str] = field(default_factory=list)  # ARN patterns of direct callers billed to this environment
 
 
 @dataclass
@@ -79,6 +84,19 @@ class LoggingSettings:
 
 
 @dataclass
+class JobsSettings:
+    """Scheduled jobs of ``bedrockctl serve`` (docs/jobs.md); an interval left unset leaves its job off."""
+
+    discovery_interval: int | None = None  # seconds between inventory scans
+    discovery_regions: list[str] = field(default_factory=list)  # empty: the configured Region
+    ingest_interval: int | None = None  # seconds between usage ingests
+    ingest_sources: list[str] = field(default_factory=list)  # as `usage ingest`: paths, s3://, cloudwatch:, lookup
+    budgets_interval: int | None = None  # seconds between budget evaluations (gateway + ingested usage, backstop)
+    lease_seconds: int = 60  # a replica that stops renewing its lease for this long loses the job
+    poll_seconds: float = 1.0  # how often each replica looks for a job that is due
+
+
+@dataclass
 class Settings:
     aws: AwsSettings = field(default_factory=AwsSettings)
     defaults: DefaultsSettings = field(default_factory=DefaultsSettings)
@@ -87,6 +105,7 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     gateway: dict[str, Any] = field(default_factory=dict)
     runtime: dict[str, Any] = field(default_factory=dict)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
     sources: dict[str, str] = field(default_factory=dict)
     config_file: Path | None = None
     ssm_path: str | None = None
@@ -224,6 +243,19 @@ def _check_env(env: EnvironmentSettings, sources: dict[str, str]) -> None:
         value = getattr(env, key)
         if value is not None and value < 0:
             raise _fail(sources, f"{prefix}.{key}", value, "a non-negative integer")
+    if env.backstop_action not in BACKSTOP_ACTIONS:
+        raise _fail(sources, f"{prefix}.backstop_action", env.backstop_action, "alert or deny")
+
+
+def _check_jobs(jobs: JobsSettings, sources: dict[str, str]) -> None:
+    for key in ("discovery_interval", "ingest_interval", "budgets_interval", "lease_seconds"):
+        value = getattr(jobs, key)
+        if value is not None and value < 1:
+            raise _fail(sources, f"jobs.{key}", value, "a whole number of seconds, at least 1")
+    if not 0 < jobs.poll_seconds <= 60:
+        raise _fail(sources, "jobs.poll_seconds", jobs.poll_seconds, "seconds between 0 and 60")
+    if jobs.ingest_interval and not jobs.ingest_sources:
+        raise _fail(sources, "jobs.ingest_sources", [], "at least one source when jobs.ingest_interval is set")
 
 
 def build_settings(tree: dict[str, Any], sources: dict[str, str]) -> Settings:
@@ -243,6 +275,8 @@ def build_settings(tree: dict[str, Any], sources: dict[str, str]) -> Settings:
         env = _build(EnvironmentSettings, f"environments.{name}", body, sources, name=name)
         _check_env(env, sources)
         environments[name] = env
+    jobs = _build(JobsSettings, "jobs", tree.get("jobs", {}), sources)
+    _check_jobs(jobs, sources)
     for section in ("gateway", "runtime"):
         if not isinstance(tree.get(section, {}), dict):
             raise _fail(sources, section, tree[section], "a table of keys")
@@ -254,5 +288,6 @@ def build_settings(tree: dict[str, Any], sources: dict[str, str]) -> Settings:
         logging=logging_s,
         gateway=dict(tree.get("gateway", {})),
         runtime=dict(tree.get("runtime", {})),
+        jobs=jobs,
         sources=sources,
     )

@@ -147,6 +147,15 @@ CASES: dict[tuple[str, ...], Case] = {
     ("cost", "reconcile"): Case(args=["--month", "2026-11"], query="month", setup=_ingested),
     ("budget", "status"): Case(args=["--no-cost-explorer"], query="environments[].environment", setup=_ingested),
     ("budget", "sync"): Case(args=["--dry-run"], query="budgets[].environment"),
+    ("budget", "backstop"): Case(args=["--dry-run"], query="budgets[].environment"),
+    ("budget", "release"): Case(args=["--dry-run"], query="keys(@)"),
+    ("jobs",): Case(
+        args=["--run", "budgets"],
+        query="runs[0].[job, status]",
+        error=["--run", "teleport"],
+        code="BRC-JOB-002",
+        exit=2,
+    ),
     ("pricing", "show"): Case(args=["--model", HAIKU], query="prices[].model_id"),
     ("pricing", "update"): Case(args=["--from-file", str(PRICES)], query="prices"),
     ("serve",): Case(

@@ -75,7 +75,8 @@ def demo_estate(workspace: Workspace, sandbox_env: Any) -> Workspace:
 def test_every_feature_has_commands(workspace: Workspace) -> None:
     from bedrockctl.services.policy import FEATURE_NAMES
 
-    assert set(FEATURE_NAMES) == {*FEATURE_COMMANDS, "invoke", "agents"}  # invoke, agents: under enforcement below
+    # invoke, agents: under IAM enforcement below; backstop: its deny and lift are tests/jobs/test_backstop.py's
+    assert set(FEATURE_NAMES) == {*FEATURE_COMMANDS, "invoke", "agents", "backstop"}
 
 
 @pytest.mark.parametrize("feature", FEATURE_COMMANDS)

@@ -4,6 +4,7 @@ anything, in each command that listens."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Iterator
 
@@ -25,6 +26,7 @@ def busy_port() -> Iterator[int]:
 
 CASES = {
     "serve --port": (["serve"], "--port"),
+    "serve --http 2 --port": (["serve", "--http", "2"], "--port"),
     "sandbox --port": (["sandbox", "--seed", "empty"], "--port"),
     "demo --port": (["demo", "--no-serve", "--no-browser", "--tls-port", "0"], "--port"),
     "demo --tls-port": (["demo", "--no-serve", "--no-browser", "--port", "0"], "--tls-port"),
@@ -36,6 +38,7 @@ CODES = {"serve": "BRC-CLI-003", "sandbox": "BRC-CLI-003", "demo": "BRC-DEMO-001
 @pytest.mark.parametrize("case", CASES)
 def test_busy_port_names_the_flag(case: str, busy_port: int, workspace: Workspace) -> None:
     args, flag = CASES[case]
+    before = dict(os.environ)
     res = workspace.run(*args, flag, str(busy_port), "--output", "json")
     assert res.exit_code == PortUnavailable.exit_code == 2, res.output
     error = json.loads(res.stdout)["error"]
@@ -44,6 +47,7 @@ def test_busy_port_names_the_flag(case: str, busy_port: int, workspace: Workspac
     assert f"choose another with {flag}" in error["message"] and flag in error["remediation"]
     people = workspace.run(*args, flag, str(busy_port))
     assert f"choose another with {flag}" in people.stderr and "Traceback" not in people.output
+    assert dict(os.environ) == before  # refused before serve prepares its workers' environment
 
 
 def _free(port: int) -> bool:

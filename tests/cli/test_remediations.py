@@ -31,9 +31,11 @@ def _commands() -> dict[str, str]:
     for line in COMMAND.findall(ERRORS_MD.read_text()):
         found.setdefault(line, "docs/errors.md")
     for path in sorted((ROOT / "src" / "bedrockctl").rglob("*.py")):
-        for line in COMMAND.findall(path.read_text()):
-            if not NOT_A_COMMAND_LINE.search(line):
-                found.setdefault(line, str(path.relative_to(ROOT)))
+        for text in path.read_text().splitlines():
+            code = text.split("#", 1)[0] if "#" in text.split("`", 1)[0] else text  # a comment tells no one
+            for line in COMMAND.findall(code):
+                if not NOT_A_COMMAND_LINE.search(line):
+                    found.setdefault(line, str(path.relative_to(ROOT)))
     return found
 
 

@@ -433,3 +433,25 @@ def test_idle_capacity_check(console):
     assert r.status_code == 200 and "<h1>" not in r.text  # a fragment for htmx
     bob = console.login("bob")
     assert bob.post("/overview/idle", data={"csrf_token": csrf_of(bob)}).status_code == 403
+
+
+def test_jobs_page_shows_runs_and_backstop_to_admins(console):
+    from bedrockctl.store.backstop import ACTIVE, BackstopLedger
+    from bedrockctl.store.jobs import OK, JobStore
+
+    jobs = JobStore(console.engine)
+    run = jobs.start("ingest", 42, "replica-a:1:abc")
+    jobs.finish(run, OK, {"new_invocations": 7})
+    failed = jobs.start("budgets", 42, "replica-b:2:def")
+    jobs.finish(failed, "failed", {}, "BRC-USG-001: no such source")
+    principal = "arn:aws:sts::123456789012:assumed-role/batch/nightly"
+    BackstopLedger(console.engine).record(
+        "prod", "m2026-12", principal, action="deny", status=ACTIVE, spent_usd="1.5", calls=[], expires_at=2e9
+    )
+    page = console.login("root").get("/jobs")
+    assert page.status_code == 200
+    latest = page.text.split('id="jobs-latest"')[1].split("</table>")[0]
+    assert "new_invocations: 7" in latest and "BRC-USG-001: no such source" in latest
+    backstop = page.text.split('id="backstop-table"')[1].split("</table>")[0]
+    assert principal in backstop and "active" in backstop
+    assert console.login("bob").get("/jobs").status_code == 403

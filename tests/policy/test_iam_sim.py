@@ -168,3 +168,28 @@ def test_enforcement_denies_invoke_model(boto_client: Callable[..., Any], sandbo
     assert "bedrock:InvokeModelWithResponseStream" in ei.value.response["Error"]["Message"]
     # unknown keys (the sandbox's default administrator) are not enforced
     _converse(boto_client("bedrock-runtime"), TITAN)
+
+
+def test_date_operators_with_the_current_time() -> None:
+    deny = {
+        "Effect": "Deny",
+        "Action": "bedrock:Invoke*",
+        "Resource": "*",
+        "Condition": {"DateLessThan": {"aws:CurrentTime": "2027-01-01T00:00:00Z"}},
+    }
+    allow = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    before, after = {"aws:CurrentTime": "2026-12-31T23:59:59Z"}, {"aws:CurrentTime": "2027-01-01T00:00:00Z"}
+    assert evaluate([_doc(allow, deny)], "bedrock:InvokeModel", "x", before).decision == "explicitDeny"
+    assert evaluate([_doc(allow, deny)], "bedrock:InvokeModel", "x", after).allowed  # expired at the window's end
+    assert evaluate([_doc(allow, deny)], "bedrock:InvokeModel", "x", {}).allowed  # no current time: not matched
+    for op, at, holds in (
+        ("DateGreaterThan", "2027-01-01T00:00:01Z", True),
+        ("DateGreaterThanEquals", "2027-01-01T00:00:00Z", True),
+        ("DateLessThanEquals", "2027-01-01T00:00:00Z", True),
+        ("DateEquals", "1798761600", True),  # epoch seconds of 2027-01-01T00:00:00Z
+        ("DateNotEquals", "2027-01-01T00:00:00Z", False),
+        ("DateLessThan", "not a date", False),
+    ):
+        stmt = {**deny, "Condition": {op: {"aws:CurrentTime": "2027-01-01T00:00:00Z"}}}
+        decision = evaluate([_doc(allow, stmt)], "bedrock:InvokeModel", "x", {"aws:CurrentTime": at})
+        assert (decision.decision == "explicitDeny") is holds, op

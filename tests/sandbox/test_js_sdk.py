@@ -1,16 +1,15 @@
 """The AWS SDK for JavaScript v3 parses what the sandbox answers (the strictest of the SDKs we can run here).
 
-The Bedrock and Bedrock Agents clients (HTTP/1.1) run on their defaults; the runtime client defaults to HTTP/2,
-which the sandbox does not serve yet, so it is given the SDK's HTTP/1.1 handler. The packages come from the npm
-registry into ``.cache/js-sdk/`` (ignored by git), once per version set; the test is skipped, with the reason,
-when node or npm is missing or the registry cannot be reached.
+Every client runs on its defaults: the Bedrock and Bedrock Agents clients on HTTP/1.1, the runtime client on HTTP/2
+(h2c with prior knowledge, which the sandbox serves beside HTTP/1.1; tests/sandbox/test_http2.py streams over it).
+The packages come from the npm registry into ``.cache/js-sdk/`` (ignored by git) through the ``js_sdk`` fixture
+(tests/conftest.py); the test is skipped, with the reason, when node or npm is missing or the registry cannot be
+reached.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -18,44 +17,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from .wiretap import KNOWLEDGE_BASE, ROLE
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("js") / "bedrock_clients.cjs"
-PACKAGES = {
-    "@aws-sdk/client-bedrock": "3.1178.0",
-    "@aws-sdk/client-bedrock-agent": "3.1138.0",
-    "@aws-sdk/client-bedrock-runtime": "3.1178.0",
-    "@smithy/node-http-handler": "4.14.2",
-}
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-
-
-@pytest.fixture(scope="session")
-def js_sdk() -> Path:
-    """``node_modules`` with the pinned SDK packages (installed on first use, under a lock for xdist)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.skip("node and npm are needed to run the AWS SDK for JavaScript v3")
-    key = hashlib.sha256(json.dumps(PACKAGES, sort_keys=True).encode()).hexdigest()[:12]
-    target = ROOT / ".cache" / "js-sdk" / key
-    target.mkdir(parents=True, exist_ok=True)
-    with (target / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / "installed").exists():
-            (target / "package.json").write_text('{"private": true}')
-            specs = [f"{name}@{version}" for name, version in PACKAGES.items()]
-            cmd = [npm, "install", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", *specs]
-            try:
-                done = subprocess.run(cmd, cwd=target, capture_output=True, text=True, timeout=600, check=False)
-            except subprocess.TimeoutExpired:
-                pytest.skip("npm install of the AWS SDK for JavaScript timed out")
-            if done.returncode != 0:
-                pytest.skip(f"npm install of the AWS SDK for JavaScript failed: {done.stderr.strip()[-300:]}")
-            (target / "installed").write_text("\n".join(PACKAGES))
-    return target / "node_modules"
 
 
 def _estate(boto_client: Any) -> dict[str, str]:

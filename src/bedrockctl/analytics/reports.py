@@ -26,6 +26,7 @@ DIMENSIONS = {
     "base_model": "model_base",
     "user": USER_EXPR,
     "principal_type": "principal_type",
+    "identity": "identity_arn",
     "day": "day",
     "region": "region",
     "inference_region": "inference_region",

@@ -26,6 +26,7 @@ COMMANDS: dict[str, Lazy] = {
     "pricing": Lazy("pricing_cmd", "The Bedrock price catalog (per 1,000 tokens, USD)."),
     "serve": Lazy("serve_cmd", "Run the gateway: Bedrock-native and OpenAI-compatible routes with keys, budgets, ..."),
     "audit": Lazy("serve_cmd", "The gateway's audit trail: one append-only record per request."),
+    "jobs": Lazy("jobs_cmd", "The scheduled jobs of serve (discovery, ingest, budgets): schedule, runs (start, ..."),
     "keys": Lazy("keys_cmd", "Gateway keys (bound to a user, a team and an environment)."),
     "users": Lazy("users_cmd", "Web console users (local accounts; roles admin and member)."),
     "config": Lazy("config_cmd", "Inspect the effective configuration."),

@@ -193,5 +193,125 @@ def sync_cmd(
     emit(data, table=table, records="budgets")
 
 
+BACKSTOP_EPILOG = """Examples:
+
+  bedrockctl budget backstop --dry-run
+
+  bedrockctl budget backstop --as-of 2026-11-20T12:00:00 --output json
+"""
+RELEASE_EPILOG = """Examples:
+
+  bedrockctl budget release --dry-run
+
+  bedrockctl budget release --env prod --principal arn:aws:sts::123456789012:assumed-role/batch/nightly
+"""
+
+
+def _clock(value: str | None) -> Any:
+    if not value:
+        return None
+    from bedrockctl.analytics.errors import ReportSpecError
+
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ReportSpecError(f"bad --as-of {value!r}: use YYYY-MM-DDTHH:MM:SS (UTC)") from exc
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return lambda: moment
+
+
+@budget_app.command("backstop", epilog=BACKSTOP_EPILOG)
+def backstop_cmd(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the IAM calls it would make; change nothing."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Evaluate at this moment (UTC ISO time)."),
+) -> None:
+    """Evaluate every budget over the gateway's and the ingested usage now (what the scheduled budgets job does):
+    lift denials whose window ended, and act on the principals whose direct usage tripped a budget
+    (backstop_action: alert, or deny bedrock:Invoke* until the window ends)."""
+    from bedrockctl.services.jobs import backstop_for
+    from bedrockctl.store.gateway import open_engine
+
+    ctx = current().app()
+    engine = open_engine(ctx.settings)
+    try:
+        result = backstop_for(ctx.settings, engine, ctx.sessions, clock=_clock(as_of)).evaluate(dry_run=dry_run)
+    finally:
+        engine.dispose()
+    emit(result.to_dict(), table=_backstop_table, records="budgets")
+
+
+def _backstop_table(data: dict[str, Any]) -> None:
+    cli = current()
+    print_table(
+        f"Budgets over all usage (as of {data['as_of']})" + (" (dry run)" if data["dry_run"] else ""),
+        [
+            "environment",
+            "window",
+            Col("limit USD", money=True),
+            Col("gateway USD", money=True, drop=2),
+            Col("direct USD", money=True),
+            Col("used", right=True),
+            "tripped",
+            Col("action", drop=1),
+        ],
+        [
+            (
+                b["environment"],
+                b["window"],
+                b["limit_usd"],
+                b["gateway_usd"],
+                b["direct_usd"],
+                f"{b['pct_used']:.1f}%",
+                "yes" if b["tripped"] else "-",
+                b["action"],
+            )
+            for b in data["budgets"]
+        ],
+    )
+    _print_calls(cli, data["released"], "lift", data["dry_run"])
+    _print_calls(cli, data["actions"], "act", data["dry_run"])
+
+
+def _print_calls(cli: Any, items: list[dict[str, Any]], verb: str, dry_run: bool) -> None:
+    for item in items:
+        what = item.get("action", "release")
+        cli.out.print(
+            f"{'would ' if dry_run else ''}{verb}: {item['environment']} {item['window']} {item['principal']}"
+            f" ({what})" + (f" FAILED: {item['error']}" if item.get("error") else "")
+        )
+        for command in item["commands"]:
+            cli.out.print(f"  {command}", soft_wrap=True, markup=False, highlight=False)
+
+
+@budget_app.command("release", epilog=RELEASE_EPILOG)
+def release_cmd(
+    env: str | None = typer.Option(None, "--env", help="Only the denials of this environment."),
+    principal: str | None = typer.Option(None, "--principal", help="Only the denial of this principal ARN."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the IAM calls it would make; change nothing."),
+) -> None:
+    """Lift the budget backstop's deny policies now (all, or those of --env / --principal), before their window
+    ends; a principal released by hand is not denied again in the same window."""
+    from bedrockctl.services.backstop import release_matching
+    from bedrockctl.services.jobs import backstop_for
+    from bedrockctl.store.gateway import open_engine
+
+    ctx = current().app()
+    engine = open_engine(ctx.settings)
+    try:
+        released = release_matching(
+            backstop_for(ctx.settings, engine, ctx.sessions), environment=env, principal=principal, dry_run=dry_run
+        )
+    finally:
+        engine.dispose()
+    data = {"dry_run": dry_run, "released": released}
+    emit(data, table=lambda d: _release_table(d["released"], dry_run), records="released")
+
+
+def _release_table(released: list[dict[str, Any]], dry_run: bool) -> None:
+    if not released:
+        current().out.print("No backstop denial in force.")
+    _print_calls(current(), released, "lift", dry_run)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(budget_app, name="budget")

@@ -27,6 +27,12 @@ def serve(
         help="self-signed: serve HTTPS for local use with a certificate from a local CA kept in the data directory "
         "(created, or reused while valid); prints the CA path and the export AWS_CA_BUNDLE line.",
     ),
+    http: str = typer.Option(
+        "1.1",
+        "--http",
+        help="1.1: HTTP/1.1 (uvicorn). 2: HTTP/2 as well (granian): h2 by ALPN over TLS, h2c with prior "
+        "knowledge in cleartext, HTTP/1.1 for every other client. The AWS SDK for JavaScript v3 needs 2 to stream.",
+    ),
 ) -> None:
     """Run the gateway: Bedrock-native and OpenAI-compatible routes with keys, budgets, limits and audit.
 
@@ -35,7 +41,7 @@ def serve(
 
     Examples: bedrockctl serve --host 0.0.0.0 --port 8443 --workers 4 --tls-cert gw.pem --tls-key gw.key
 
-      bedrockctl serve --port 8443 --tls self-signed
+      bedrockctl serve --port 8443 --tls self-signed --http 2
     """
     from bedrockctl.errors import ValidationFailed
 
@@ -51,6 +57,9 @@ def serve(
             "--tls self-signed and --tls-cert/--tls-key both choose the certificate",
             remediation="Give one of them: --tls self-signed (local CA) or --tls-cert/--tls-key (your certificate).",
         )
+    from bedrockctl.server.serving import Listener, check_http_version, run_http2
+
+    check_http_version(http)
     from bedrockctl.extras import require
 
     require("server", feature="bedrockctl serve")
@@ -60,6 +69,7 @@ def serve(
     from bedrockctl.server.gateway.options import GatewayOptions, master_secret
     from bedrockctl.store.gateway import open_engine
 
+    check_port(host, port)  # a busy port: BRC-CLI-003 naming --port, before anything is migrated or started
     cli = current()
     ctx = cli.app()
     opts = GatewayOptions.from_settings(ctx.settings)
@@ -77,10 +87,13 @@ def serve(
         tls_cert, tls_key = _self_signed(ctx.settings, host)
     scheme = "https" if tls_cert else "http"
     sys.stderr.write(f"bedrockctl gateway on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})\n")
+    if http == "2":  # HTTP/2 and HTTP/1.1 on one port (server/serving.py); HTTP/1.1 alone stays on uvicorn
+        _metrics_dir()
+        run_http2(Listener(host, port, workers, log_level, tls_cert, tls_key))
+        return
     _metrics_dir()
     from bedrockctl.server.gateway.hardening import uvicorn_options
 
-    check_port(host, port)
     uvicorn.run(
         "bedrockctl.server.asgi:app",
         factory=True,

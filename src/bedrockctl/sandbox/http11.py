@@ -20,6 +20,8 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
+from bedrockctl.sandbox.http2 import speaks_h2
+
 _NO_BODY = {204, 304}
 
 
@@ -35,6 +37,13 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         super().setup()
         with _LOCK:
             _open_connections(self.server).add(self.connection)
+
+    def handle(self) -> None:
+        bridge = getattr(self.server, "h2_bridge", None)  # HTTP/2: see http2.py
+        if bridge is not None and speaks_h2(self.connection):
+            bridge.splice(self.connection)
+            return
+        super().handle()
 
     def finish(self) -> None:
         with _LOCK:

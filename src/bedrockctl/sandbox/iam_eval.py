@@ -9,13 +9,15 @@ What is evaluated (the rest of IAM is not simulated):
   span ``:`` and ``/``, as in IAM). Policy variables (``${aws:username}``) are substituted from the context.
 - ``Condition`` operators: StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase,
   StringLike, StringNotLike, ArnEquals, ArnLike, ArnNotEquals, ArnNotLike, IpAddress, NotIpAddress, Bool, Null,
-  each with the ``...IfExists`` suffix; several values of one key are OR-ed, keys and operators are AND-ed.
+  DateEquals, DateNotEquals, DateLessThan, DateLessThanEquals, DateGreaterThan, DateGreaterThanEquals (ISO 8601
+  times or epoch seconds, as IAM accepts), each with the ``...IfExists`` suffix; several values of one key are
+  OR-ed, keys and operators are AND-ed.
   A key missing from the request context makes a positive operator false and a negated one true (IAM's rule);
   ``IfExists`` makes a missing key true. ``ForAnyValue:`` / ``ForAllValues:`` qualifiers are accepted on
   single-valued keys. Unknown operators never match (a Deny with one never applies, an Allow never allows).
 
 Not simulated: resource-based policies, permission boundaries, SCPs, session policies, ``Principal`` in identity
-policies, numeric and date operators.
+policies, numeric operators.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 ALLOWED = "allowed"
@@ -134,7 +137,31 @@ def _bool(value: str) -> str:
     return "true" if value.strip().lower() == "true" else "false"
 
 
+def _time(value: str) -> datetime | None:
+    text = value.strip()
+    try:
+        if text.replace(".", "", 1).isdigit():
+            return datetime.fromtimestamp(float(text), UTC)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _dates(test: Any) -> Any:
+    def compare(value: str, expected: str) -> bool:
+        a, b = _time(value), _time(expected)
+        return a is not None and b is not None and bool(test(a, b))
+
+    return compare
+
+
 _POSITIVE: dict[str, Any] = {
+    "DateEquals": _dates(lambda a, b: a == b),
+    "DateLessThan": _dates(lambda a, b: a < b),
+    "DateLessThanEquals": _dates(lambda a, b: a <= b),
+    "DateGreaterThan": _dates(lambda a, b: a > b),
+    "DateGreaterThanEquals": _dates(lambda a, b: a >= b),
     "StringEquals": lambda v, e: v == e,
     "StringEqualsIgnoreCase": lambda v, e: v.lower() == e.lower(),
     "StringLike": lambda v, e: fnmatch.fnmatchcase(v, e),
@@ -149,6 +176,7 @@ _NEGATED = {
     "StringNotLike": "StringLike",
     "ArnNotEquals": "ArnEquals",
     "ArnNotLike": "ArnLike",
+    "DateNotEquals": "DateEquals",
     "NotIpAddress": "IpAddress",
 }
 

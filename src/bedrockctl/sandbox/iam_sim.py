@@ -13,7 +13,8 @@
 
 Request context given to conditions: ``aws:SourceIp``, ``aws:RequestedRegion``, ``aws:PrincipalArn``,
 ``aws:PrincipalAccount``, ``aws:PrincipalType``, ``aws:username``, ``aws:userid``, ``aws:PrincipalTag/<k>``,
-``aws:SecureTransport`` (false: the sandbox speaks http) and ``aws:CurrentTime``; for model calls also
+``aws:SecureTransport`` (false: the sandbox speaks http) and ``aws:CurrentTime``; for a role session ``aws:userid``
+is ``<role id>:<session name>`` (so a policy can single out one session); for model calls also
 ``bedrock:GuardrailIdentifier``, ``bedrock:InferenceProfileArn`` (on the foundation-model check of a call made
 through a profile) and ``bedrock:bearerTokenType`` (with a ``bedrock:CallWithBearerToken`` check on ``*`` first
 when an API key authenticates the call).
@@ -156,6 +157,8 @@ def enforce_iam(req: SandboxRequest, action: str, resource_arn: str, extra: Mapp
     except _NoSuchEntity:
         return  # not an IAM principal moto knows: the account's administrator (see module docstring)
     context = {**_request_context(req, caller), **principal_ctx, **(extra or {})}
+    if caller.principal_type == "AssumedRole":
+        context["aws:userid"] = caller.principal_id  # <role id>:<session name>, as IAM sees a role session
     decision = evaluate(policies, action, resource_arn, context)
     if not decision.allowed:
         raise AwsError("AccessDeniedException", denied_message(caller.arn, action, resource_arn, decision), 403)

@@ -1,4 +1,5 @@
-"""The sandbox server: one threaded WSGI server with our Bedrock handlers and moto in-process.
+"""The sandbox server: one threaded WSGI server with our Bedrock handlers and moto in-process; HTTP/1.1 and HTTP/2
+on the same port (``http2.py``): h2c with prior knowledge, or h2 by ALPN when it serves TLS (``tls=``).
 
 ``Sandbox(host="127.0.0.1", port=0, seed="empty", faults=None)`` — ``start()`` serves in a background
 thread (``port=0`` picks a free port, see ``endpoint_url``), ``stop()``, ``reset()``, context manager;
@@ -70,6 +71,7 @@ class Sandbox:
         port: int = 0,
         seed: str = "empty",
         faults: dict[str, Any] | None = None,
+        tls: tuple[str, str] | None = None,
     ) -> None:
         if seed not in SEEDS:
             raise ValueError(f"unknown seed {seed!r}; expected one of {', '.join(SEEDS)}")
@@ -77,6 +79,7 @@ class Sandbox:
         self.port = port
         self.seed = seed
         self.initial_faults = dict(faults or {})
+        self.tls = tls  # (certificate, key) PEM files: HTTPS, with ALPN h2 / http/1.1
         self.faults = Faults(self.initial_faults)
         self.effects = Effects()
         self.stopping = threading.Event()
@@ -91,12 +94,13 @@ class Sandbox:
     @property
     def endpoint_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def start(self) -> Sandbox:
         from werkzeug.serving import make_server
 
         from bedrockctl.sandbox.dispatch import Dispatcher
+        from bedrockctl.sandbox.http2 import H2Bridge, tls_context
         from bedrockctl.sandbox.http11 import KeepAliveRequestHandler
 
         started, started_cpu = time.perf_counter(), time.process_time()
@@ -107,9 +111,15 @@ class Sandbox:
         self.stopping.clear()
         self.app = Dispatcher(self, moto_factory=_moto_app)
         self._server = make_server(
-            self.host, self.port, self.app, threaded=True, request_handler=KeepAliveRequestHandler
+            self.host,
+            self.port,
+            self.app,
+            threaded=True,
+            request_handler=KeepAliveRequestHandler,
+            ssl_context=tls_context(*self.tls) if self.tls else None,
         )
         self._server.daemon_threads = True
+        self._server.h2_bridge = H2Bridge(self.app)  # HTTP/2 (h2c, prior knowledge) on the same port
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="bedrockctl-sandbox", daemon=True)
         self._thread.start()
@@ -131,6 +141,7 @@ class Sandbox:
 
             self._server.shutdown()
             close_connections(self._server)
+            self._server.h2_bridge.stop()
             self._server.server_close()
             self._server = None
         if self._thread is not None:
@@ -211,9 +222,11 @@ class Sandbox:
             raise
 
 
-def serve_cli(host: str = "127.0.0.1", port: int = 4566, seed: str = "empty") -> None:
+def serve_cli(
+    host: str = "127.0.0.1", port: int = 4566, seed: str = "empty", tls: tuple[str, str] | None = None
+) -> None:
     """Entry point of ``bedrockctl sandbox``: serve until Ctrl-C."""
-    sandbox = Sandbox(host=host, port=port, seed=seed).start()
+    sandbox = Sandbox(host=host, port=port, seed=seed, tls=tls).start()
     out = sys.stderr
     print(
         f"bedrockctl sandbox listening on {sandbox.endpoint_url} (seed={seed}, ready in "

@@ -97,6 +97,7 @@ def create_app(ctx: Any, *, gateway: Any = None, with_gateway: bool = True) -> S
     from bedrockctl.server.console import mount_console
     from bedrockctl.server.gateway.aws_routes import answer_unknown_paths
     from bedrockctl.server.gateway.routes import install
+    from bedrockctl.server.scheduler import install_scheduler
 
     if gateway is None:
         from bedrockctl.server.gateway.pipeline import Gateway
@@ -108,6 +109,7 @@ def create_app(ctx: Any, *, gateway: Any = None, with_gateway: bool = True) -> S
         apply_budget_overrides(ctx.settings, engine)
         gateway = Gateway(ctx, engine=engine)
     install(app, ctx, gateway)
+    install_scheduler(app, ctx)  # the scheduled jobs of [jobs] (docs/jobs.md)
     console = mount_console(app, ctx)  # the console is the fallback: gateway routes win
     app.fallback = answer_unknown_paths(console)  # and AWS's 404 for paths neither serves
     return app

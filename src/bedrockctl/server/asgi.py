@@ -12,3 +12,15 @@ def app() -> ServerApp:
     ctx = AppContext.create()
     setup_logging(ctx.settings.logging)
     return create_app(ctx)
+
+
+def app_behind_proxy() -> object:
+    """``app()`` behind uvicorn's proxy-headers middleware, as ``uvicorn.run`` serves it (``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` trusted from ``FORWARDED_ALLOW_IPS``, default 127.0.0.1): for ``serve --http 2``, whose
+    server (granian) does not read them, so that the audit and the console see the same client address."""
+    import os
+
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+    return ProxyHeadersMiddleware(app(), trusted_hosts=trusted)  # type: ignore[arg-type]  # a raw ASGI app

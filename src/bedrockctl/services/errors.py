@@ -69,3 +69,37 @@ class OidcFailed(AuthenticationFailed):
     default_remediation = (
         "Start the sign-in again; if it keeps failing, check [gateway.oidc] and the client registered at the provider."
     )
+
+
+class BackstopTargetUnsupported(BedrockctlError):
+    code = "BRC-JOB-001"
+    title = "Budget backstop cannot deny this principal"
+    default_remediation = (
+        "The backstop attaches a deny policy to IAM users and role sessions only; stop this caller (root, federated "
+        'user) by other means, or set backstop_action = "alert" for its environment.'
+    )
+    exit_code = 1
+
+
+class JobFailed(BedrockctlError):
+    code = "BRC-JOB-004"
+    title = "Scheduled job failed"
+    default_remediation = (
+        "Read the run's error in `bedrockctl jobs --job NAME`; the run is recorded, and a failure streak is alerted "
+        "once (the gateway's webhook / SNS topic and the server log)."
+    )
+    exit_code = 1
+
+
+class UnknownJob(BedrockctlError):
+    code = "BRC-JOB-002"
+    title = "No such scheduled job"
+    default_remediation = "Use one of discovery, ingest, budgets, and set its interval under [jobs]."
+    exit_code = 2
+
+
+class JobBusy(BedrockctlError):
+    code = "BRC-JOB-003"
+    title = "Scheduled job already running"
+    default_remediation = "Another process runs this job now; see `bedrockctl jobs` and try again when it is done."
+    exit_code = 1

@@ -20,7 +20,18 @@ from bedrockctl.errors import ValidationFailed
 from bedrockctl.runtime.resolve import canonical_model_id
 from bedrockctl.services.policy_guards import INVOKE_ACTIONS, InvokeGuards
 
-FEATURE_NAMES = ("discover", "accounts", "invoke", "agents", "usage", "budgets", "sagemaker", "pricing", "doctor")
+FEATURE_NAMES = (
+    "discover",
+    "accounts",
+    "invoke",
+    "agents",
+    "usage",
+    "budgets",
+    "sagemaker",
+    "backstop",
+    "pricing",
+    "doctor",
+)
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded
 INLINE_USER_POLICY_LIMIT = 2048
 
@@ -121,6 +132,14 @@ FEATURES: dict[str, list[tuple[tuple[str, ...], str, str]]] = {
             ("ce:GetCostAndUsage", "ce:GetCostForecast"),
             "*",
             "Read Bedrock cost from Cost Explorer (no resource-level permissions).",
+        ),
+    ],
+    "backstop": [
+        (
+            ("iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"),
+            "iam-principals",
+            "The budget backstop denies bedrock:Invoke* to users and role sessions past a budget, and lifts it "
+            "(an inline policy named bedrockctl-backstop-*; docs/jobs.md).",
         ),
     ],
     "sagemaker": [
@@ -328,6 +347,11 @@ def _resources(
         return {f"arn:aws:logs:{region}:{account}:log-group:*": "the invocation log group (name it to narrow)"}
     if kind == "budgets":
         return {f"arn:aws:budgets::{account}:budget/*": "the account's budgets"}
+    if kind == "iam-principals":
+        return {
+            f"arn:aws:iam::{account}:user/*": "the IAM users the backstop may deny (narrow by path)",
+            f"arn:aws:iam::{account}:role/*": "the roles whose sessions it may deny (narrow by path)",
+        }
     if kind == "sagemaker":
         return {
             f"arn:aws:sagemaker:{region}:{account}:endpoint/*": "SageMaker endpoints in the Region",

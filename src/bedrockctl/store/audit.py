@@ -37,6 +37,7 @@ class AuditRecord:
     latency_ms: int
     attempts: int
     client: str | None
+    record_id: str | None = None  # unique (set when the record is journaled): replays insert it once
 
     def row(self) -> dict[str, Any]:
         return dict(zip(FIELDS, _values(self), strict=True))
@@ -87,11 +88,23 @@ def write_batch(engine: Any, batch: list[AuditRecord]) -> None:
     if not batch:
         return
     with engine.begin() as conn:
-        style = conn.dialect.paramstyle
-        if style in ("qmark", "format", "pyformat"):
-            conn.exec_driver_sql(_INSERT["?" if style == "qmark" else "%s"], [_values(r) for r in batch])
-        else:
-            conn.execute(gateway_audit.insert(), [r.row() for r in batch])
+        insert_batch(conn, batch)
+
+
+def insert_batch(conn: Any, batch: list[AuditRecord]) -> None:
+    """``write_batch`` inside the caller's transaction."""
+    style = conn.dialect.paramstyle
+    if style in ("qmark", "format", "pyformat"):
+        conn.exec_driver_sql(_INSERT["?" if style == "qmark" else "%s"], [_values(r) for r in batch])
+    else:
+        conn.execute(gateway_audit.insert(), [r.row() for r in batch])
+
+
+def insert_new(conn: Any, rec: AuditRecord) -> bool:
+    """Insert ``rec`` unless a row with its ``record_id`` is there already; returns whether it was inserted."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = _INSERT[mark] + " ON CONFLICT (record_id) DO NOTHING"
+    return bool(conn.exec_driver_sql(sql, _values(rec)).rowcount)
 
 
 def query(

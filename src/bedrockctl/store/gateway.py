@@ -65,9 +65,33 @@ gateway_audit = sa.Table(
     sa.Column("latency_ms", sa.Integer, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
     sa.Column("client", sa.String(100)),
+    sa.Column("record_id", sa.String(32)),  # unique per record: a journal replayed twice inserts it once
+    sa.Index("ix_gateway_audit_record_id", "record_id", unique=True),
 )
 
-TABLES = (gateway_keys, gateway_counters, gateway_audit)
+# A worker's lease on the reservations it holds (``bedrockctl.store.leases``): the worker renews ``expires_at``;
+# once it passes (or the worker's journal lock is free), what it held is given back to ``gateway_counters``.
+gateway_workers = sa.Table(
+    "gateway_workers",
+    metadata,
+    sa.Column("worker_id", sa.String(32), primary_key=True),
+    sa.Column("node", sa.String(200), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+# What each live worker holds of ``gateway_counters.reserved`` (their sum per counter is ``reserved``).
+gateway_holds = sa.Table(
+    "gateway_holds",
+    metadata,
+    sa.Column("worker_id", sa.String(32), primary_key=True),
+    sa.Column("scope", sa.String(300), primary_key=True),
+    sa.Column("win", sa.String(40), primary_key=True),
+    sa.Column("reserved", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+TABLES = (gateway_keys, gateway_counters, gateway_audit, gateway_workers, gateway_holds)
 
 
 def ensure_tables(engine: Any) -> None:

@@ -7,7 +7,6 @@ const fs = require("fs");
 const { BedrockClient, ...bedrock } = require("@aws-sdk/client-bedrock");
 const { BedrockAgentClient, ...agent } = require("@aws-sdk/client-bedrock-agent");
 const { BedrockRuntimeClient, ...runtime } = require("@aws-sdk/client-bedrock-runtime");
-const { NodeHttpHandler } = require("@smithy/node-http-handler");
 
 async function main() {
   const input = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
@@ -19,8 +18,8 @@ async function main() {
   };
   const br = new BedrockClient(config);
   const ag = new BedrockAgentClient(config);
-  // The runtime client defaults to HTTP/2; the sandbox serves HTTP/1.1, so give it the HTTP/1.1 handler.
-  const rt = new BedrockRuntimeClient({ ...config, requestHandler: new NodeHttpHandler() });
+  // The runtime client's default handler is HTTP/2 (h2c with prior knowledge here); the sandbox serves it.
+  const rt = new BedrockRuntimeClient(config);
   const calls = {
     ListFoundationModels: () => br.send(new bedrock.ListFoundationModelsCommand({})),
     ListCustomModels: () => br.send(new bedrock.ListCustomModelsCommand({})),
@@ -58,6 +57,7 @@ async function main() {
       out[name] = { error: err.name, status: err.$metadata ? err.$metadata.httpStatusCode : null, message: err.message };
     }
   }
+  rt.destroy();
   process.stdout.write(JSON.stringify(out));
 }
 

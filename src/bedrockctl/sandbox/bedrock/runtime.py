@@ -204,6 +204,27 @@ def _metadata(body: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in meta.items()}
 
 
+def _header_metadata(req: SandboxRequest) -> dict[str, str]:
+    """InvokeModel's ``X-Amzn-Bedrock-Request-Metadata``: a JSON object of up to 16 string pairs (as Converse's
+    ``requestMetadata``), recorded in the invocation log."""
+    raw = req.headers.get("X-Amzn-Bedrock-Request-Metadata")
+    if raw is None:
+        return {}
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        meta = None
+    pairs = meta.items() if isinstance(meta, dict) else []
+    valid = all(isinstance(k, str) and isinstance(v, str) and 0 < len(k) <= 256 and len(v) <= 256 for k, v in pairs)
+    if not isinstance(meta, dict) or len(meta) > 16 or len(raw) > 8500 or not valid:
+        raise AwsError(
+            "ValidationException",
+            "1 validation error detected: Value at 'requestMetadata' failed to satisfy constraint: Member must be a "
+            "JSON object of at most 16 string keys and values",
+        )
+    return dict(meta)
+
+
 @ROUTER.route("bedrock-runtime", "POST", MODEL + "/converse")
 @_recorded("Converse")
 def converse(req: SandboxRequest, model_id: str) -> SandboxResponse:
@@ -286,9 +307,10 @@ def _native(
 @ROUTER.route("bedrock-runtime", "POST", MODEL + "/invoke")
 @_recorded("InvokeModel")
 def invoke_model(req: SandboxRequest, model_id: str) -> SandboxResponse:
+    metadata = _header_metadata(req)
     body, resolved, fmt, gen, extras = _invoke(req, model_id, streaming=False)
     out = _native(fmt, gen, resolved, req, False, extras)
-    _success(req, "InvokeModel", resolved, gen, extras, input_body=body, output_body=out)
+    _success(req, "InvokeModel", resolved, gen, extras, metadata=metadata, input_body=body, output_body=out)
     headers = {
         "X-Amzn-Bedrock-Input-Token-Count": str(gen.usage.input_tokens),
         "X-Amzn-Bedrock-Output-Token-Count": str(gen.usage.output_tokens),
@@ -304,6 +326,7 @@ def invoke_model(req: SandboxRequest, model_id: str) -> SandboxResponse:
 @ROUTER.route("bedrock-runtime", "POST", MODEL + "/invoke-with-response-stream")
 @_recorded("InvokeModelWithResponseStream")
 def invoke_model_stream(req: SandboxRequest, model_id: str) -> SandboxResponse:
+    metadata = _header_metadata(req)
     body, resolved, fmt, gen, extras = _invoke(req, model_id, streaming=True)
     chunks = _native(fmt, gen, resolved, req, True, extras)
 
@@ -317,6 +340,7 @@ def invoke_model_stream(req: SandboxRequest, model_id: str) -> SandboxResponse:
             resolved,
             gen,
             extras,
+            metadata=metadata,
             input_body=body,
             output_body=_native(fmt, gen, resolved, req, False, extras),
         )

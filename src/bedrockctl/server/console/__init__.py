@@ -27,7 +27,7 @@ def console_app(
     from starlette.routing import Mount
     from starlette.staticfiles import StaticFiles
 
-    from bedrockctl.server.console import routes_access, routes_auth, routes_main, routes_oidc
+    from bedrockctl.server.console import routes_access, routes_auth, routes_jobs, routes_main, routes_oidc
     from bedrockctl.server.console.login_gate import HashGate
     from bedrockctl.services.console_data import KeyAccess
     from bedrockctl.services.credentials import CredentialService
@@ -66,6 +66,7 @@ def console_app(
             *routes_oidc.ROUTES,
             *routes_main.ROUTES,
             *routes_access.ROUTES,
+            *routes_jobs.ROUTES,
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
     )

@@ -5,43 +5,94 @@ with Object Lock, a per-object retention of the same length."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import gzip
 import logging
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from bedrockctl.server.gateway.http import RequestIds
+from bedrockctl.store.audit import FIELDS as _FIELDS
 from bedrockctl.store.audit import AuditRecord, write_batch
+from bedrockctl.store.audit_fields import sanitize
+
+if TYPE_CHECKING:
+    from bedrockctl.server.gateway.counters import Reservation
+    from bedrockctl.server.gateway.journal import Journal
 
 log = logging.getLogger("bedrockctl.gateway")
 S3_BACKLOG = 200_000  # records kept for S3 while it refuses them
+Used = list[tuple[str, str, int]]  # what one request consumed, per counter: (scope, win, amount)
+Entry = tuple[AuditRecord, Used]
+# the journal write of the current request's record: its answer waits for it (``journaled``)
+JOURNALED: contextvars.ContextVar[asyncio.Future[None] | None] = contextvars.ContextVar("journaled", default=None)
 
 
 class AuditLog:
-    """A buffer the request path appends to; ``flush`` (a worker thread) writes it in one batch."""
+    """A buffer the request path appends to; ``flush`` (a worker thread) writes it in one batch.
 
-    def __init__(self, engine: Any, *, ledger: Any = None, s3: dict[str, Any] | None = None, sessions: Any = None):
+    Records are sanitized (``bedrockctl.store.audit_fields``) before they are buffered and, with a journal, appended
+    to it (the request's answer waits for that: ``journaled``). The buffer is bounded by ``max_buffer``: while it
+    is full (the database has been unreachable for a while) new requests are refused with 503 before they reach
+    the upstream (``full``); records of requests already in flight are still kept."""
+
+    def __init__(
+        self,
+        engine: Any,
+        *,
+        ledger: Any = None,
+        s3: dict[str, Any] | None = None,
+        sessions: Any = None,
+        max_buffer: int = 100_000,
+    ):
         self.engine = engine
         self.ledger = ledger
         self.s3 = s3 or {}
         self.sessions = sessions
-        self._buf: list[AuditRecord] = []
+        self.max_buffer = max_buffer
+        self.journal: Journal | None = None
+        self._record_ids = RequestIds()
+        self._buf: list[Entry] = []
         self._ship: list[AuditRecord] = []
         self._s3q: list[AuditRecord] = []
         self._lifecycle_done = False
 
-    def add(self, rec: AuditRecord) -> None:
-        self._buf.append(rec)
+    def add(self, rec: AuditRecord, used: Used | None = None) -> None:
+        rec = sanitize(rec)
+        rec.record_id = self._record_ids().replace("-", "")  # unique, no syscall per record
+        used = used or []
+        if self.journal is not None:
+            JOURNALED.set(self.journal.append(journal_entry(rec, used)))
+        self._buf.append((rec, used))
 
-    def take(self) -> list[AuditRecord]:
+    @property
+    def backlog(self) -> int:
+        """Records buffered, not yet in the database."""
+        return len(self._buf)
+
+    def full(self) -> bool:
+        return len(self._buf) >= self.max_buffer
+
+    def take_entries(self) -> list[Entry]:
         buf, self._buf = self._buf, []
         return buf
+
+    def put_back(self, entries: list[Entry]) -> None:
+        """Entries a flush could not write, kept (first) for the next one."""
+        self._buf[:0] = entries
 
     def write(self, batch: list[AuditRecord]) -> None:
         if not batch:
             return
         write_batch(self.engine, batch)
+        self.written(batch)
+
+    def written(self, batch: Sequence[AuditRecord]) -> None:
+        """``batch`` is in the database: queue it for the ledger and S3 (``ship``)."""
         if self.ledger is not None or self.s3.get("bucket"):
             self._ship.extend(batch)
 
@@ -99,6 +150,62 @@ def ledger_writer(settings: Any) -> Any:
     return write
 
 
+def journal_entry(rec: AuditRecord, used: Used) -> dict[str, Any]:
+    """A journal line: the record's fields in ``FIELDS`` order and its usage per counter."""
+    return {"r": [getattr(rec, f) for f in _FIELDS], "u": used}
+
+
+def from_journal(entry: dict[str, Any]) -> Entry:
+    rec = sanitize(AuditRecord(*entry["r"]))
+    return rec, [(str(s), str(w), int(n)) for s, w, n in entry.get("u") or []]
+
+
+def journaled(audit: AuditLog, handler: Any, protocol: str) -> Any:
+    """Wrap a route so that its answer (the status line of a plain answer, the end of a stream) goes out only once the
+    request's audit record is in the journal; while the audit buffer is full, refuse the request with 503."""
+    from bedrockctl.server.gateway import errors
+    from bedrockctl.server.gateway.http import request_id, respond
+
+    async def run(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if audit.full():
+            err = errors.GatewayError(
+                503,
+                "ServiceUnavailableException",
+                "The gateway cannot record requests right now (its audit backlog is full); retry shortly.",
+                audit_status="audit_backlog_full",
+            )
+            rid = request_id()
+            if protocol == "anthropic":
+                from bedrockctl.server.gateway import anthropic_wire
+
+                await respond(send, *anthropic_wire.error(err, rid))
+            else:
+                await respond(send, *(err.openai(rid) if protocol == "openai" else err.bedrock(rid)))
+            return
+        JOURNALED.set(None)
+
+        async def send_when_journaled(message: dict[str, Any]) -> None:
+            fut = JOURNALED.get()
+            final = message["type"] == "http.response.start" or not message.get("more_body", False)
+            if fut is not None and not fut.done() and final:
+                try:
+                    await asyncio.shield(fut)
+                except Exception as exc:  # the journal logged it; the record is still buffered for the database
+                    log.error("answering without a journaled audit record: %s", exc)
+            await send(message)
+
+        await handler(scope, receive, send_when_journaled)
+
+    return run
+
+
+def used_by(res: Reservation | None, actual: dict[str, int]) -> Used:
+    """What a settled reservation consumed per counter (the ``used`` its settlement adds)."""
+    if res is None or res.settled:
+        return []
+    return [(spec.scope, spec.win, actual.get(spec.kind, 0)) for spec, _ in res.items]
+
+
 LIFECYCLE_RULE_ID = "bedrockctl-gateway-audit-retention"
 
 
@@ -145,4 +252,13 @@ def ship_s3(sessions: Any, cfg: dict[str, Any], batch: list[AuditRecord]) -> str
     return key
 
 
-__all__ = ["LIFECYCLE_RULE_ID", "AuditLog", "AuditRecord", "ensure_lifecycle", "ledger_writer", "ship_s3"]
+__all__ = [
+    "LIFECYCLE_RULE_ID",
+    "AuditLog",
+    "AuditRecord",
+    "ensure_lifecycle",
+    "journaled",
+    "ledger_writer",
+    "ship_s3",
+    "used_by",
+]

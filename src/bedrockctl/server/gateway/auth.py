@@ -1,6 +1,8 @@
 """Who is calling: ``Authorization: Bearer <gateway key>`` (also ``x-api-key``) or SigV4 signed with a
 gateway-issued access-key pair, verified by recomputing the signature with botocore's SigV4 on the request as
-received (method, raw path, query, the signed headers, the payload hash)."""
+received (method, raw path, query, the signed headers, the payload hash). Over HTTP/2 a client may sign the
+``:authority`` pseudo-header instead of ``host`` (the AWS SDK for JavaScript v3 does): its value is the host the
+server saw, and the canonical request then lists it, not ``host``, as that client did."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.compat import HTTPHeaders
 from botocore.credentials import ReadOnlyCredentials
 
 from bedrockctl.server.gateway import errors
@@ -123,12 +126,27 @@ def check_signature(
     raw_path = scope.get("raw_path") or scope["path"].encode()
     query = scope.get("query_string") or b""
     host = sig_headers.get("host", "localhost")
+    if ":authority" in signed:  # HTTP/2: the server turned :authority into host
+        sig_headers[":authority"] = headers.get(b"host", b"").decode("latin-1")
     url = f"http://{host}{raw_path.decode('latin-1')}" + (f"?{query.decode('latin-1')}" if query else "")
     request = AWSRequest(method=scope["method"], url=url, data=body, headers=sig_headers)
     request.context["timestamp"] = amz_date
-    signer = SigV4Auth(ReadOnlyCredentials(key_id, keys.secret_for(key_id), None), "bedrock", region)
+    signer = _SignedAsSent(ReadOnlyCredentials(key_id, keys.secret_for(key_id), None), "bedrock", region)
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, given):
         raise errors.bad_signature("The request signature we calculated does not match the signature you provided.")
     return rec
+
+
+class _SignedAsSent(SigV4Auth):  # type: ignore[misc]  # botocore has no types
+    """botocore's SigV4, less the ``host`` header it adds when a request has none: a request signed over HTTP/2 with
+    ``:authority`` in its place did not sign ``host``."""
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        if ":authority" not in request.headers:
+            return super().headers_to_sign(request)
+        signed = HTTPHeaders()
+        for name, value in request.headers.items():
+            signed[name.lower()] = value
+        return signed

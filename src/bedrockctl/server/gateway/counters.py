@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bedrockctl.store.leases import hold
+
 log = logging.getLogger("bedrockctl.gateway")
 
 Key = tuple[str, str]
@@ -65,6 +67,7 @@ class SqlCounters:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
+        self.owner: str | None = None  # the worker whose lease holds what this grabs (bedrockctl.store.leases)
 
     def grab(self, items: Sequence[tuple[CounterSpec, int]]) -> tuple[CounterSpec | None, dict[Key, int]]:
         """Reserve every ``(spec, amount)`` or none; returns (the spec that refused, headroom left per key)."""
@@ -80,15 +83,24 @@ class SqlCounters:
                     if row is None:
                         raise _Rollback(spec)
                     left[spec.key] = int(row[0])
+                if self.owner is not None:
+                    hold(conn, self.owner, [(s.scope, s.win, amount) for s, amount in items])
         except _Rollback as rb:
             return rb.spec, left
         return None, left
 
     def apply(self, deltas: dict[Key, list[int]]) -> None:
-        rows = [{"s": k[0], "w": k[1], "u": d[0], "r": d[1]} for k, d in sorted(deltas.items()) if d[0] or d[1]]
-        if rows:
+        if any(d[0] or d[1] for d in deltas.values()):
             with self.engine.begin() as conn:
-                conn.execute(_APPLY, rows)
+                self.apply_in(conn, deltas)
+
+    def apply_in(self, conn: Any, deltas: dict[Key, list[int]]) -> None:
+        """``apply`` inside the caller's transaction (the audit commit settles counters with its rows)."""
+        live = [(k, d) for k, d in sorted(deltas.items()) if d[0] or d[1]]
+        if live:
+            conn.execute(_APPLY, [{"s": k[0], "w": k[1], "u": d[0], "r": d[1]} for k, d in live])
+            if self.owner is not None:
+                hold(conn, self.owner, [(k[0], k[1], d[1]) for k, d in live])
 
     def read(self, keys: Sequence[Key]) -> dict[Key, tuple[int, int, int]]:
         """``{key: (used, reserved, cap)}``."""
@@ -217,20 +229,12 @@ class Counters:
         pending, self._pending = self._pending, {}
         return pending
 
-    async def flush(self, everything: bool = False) -> dict[Key, list[int]]:
-        pending = self.take_pending(everything)
-        if pending:
-            loop = asyncio.get_running_loop()
-            try:
-                await loop.run_in_executor(self._pool, self.store.apply, pending)
-            except Exception:
-                log.exception("settling counters failed; will retry")
-                for k, d in pending.items():
-                    cur = self._pending.setdefault(k, [0, 0])
-                    cur[0] += d[0]
-                    cur[1] += d[1]
-                return {}
-        return pending
+    def restore(self, pending: dict[Key, list[int]]) -> None:
+        """Put back deltas taken by ``take_pending`` that could not be written (retried by the next flush)."""
+        for k, d in pending.items():
+            cur = self._pending.setdefault(k, [0, 0])
+            cur[0] += d[0]
+            cur[1] += d[1]
 
     def close(self) -> None:
         pending = self.take_pending(everything=True)

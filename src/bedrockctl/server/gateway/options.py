@@ -40,6 +40,9 @@ class GatewayOptions:
     unpriced: str = "deny"  # deny | allow: a call to a model without a price when a budget applies
     clock_skew_seconds: float = 900.0
     audit: bool = True
+    audit_journal: bool = True  # fsync each audit record to a local journal before answering (replayed after a crash)
+    audit_buffer_max: int = 100_000  # records waiting for the database; beyond, new requests get 503
+    worker_lease_seconds: float = 30.0  # a dead worker's reservations are given back after this long (at most 60)
     ledger: bool = True
     ledger_interval: float = 30.0
     webhook_url: str | None = None
@@ -88,6 +91,16 @@ class GatewayOptions:
                 raise ConfigError(
                     f"gateway.metrics_allow has {net!r}; expected addresses or networks such as 127.0.0.0/8"
                 ) from None
+        o.audit_journal = _bool(raw, "audit_journal", o.audit_journal)
+        o.audit_buffer_max = int(_num(raw, "audit_buffer_max", o.audit_buffer_max))
+        if o.audit_buffer_max < 1:
+            raise ConfigError(f"gateway.audit_buffer_max = {o.audit_buffer_max!r} is invalid; expected at least 1")
+        o.worker_lease_seconds = _num(raw, "worker_lease_seconds", o.worker_lease_seconds)
+        if not 0 < o.worker_lease_seconds <= 60:
+            raise ConfigError(
+                f"gateway.worker_lease_seconds = {o.worker_lease_seconds!r} is invalid; expected more than 0 and at "
+                "most 60 (seconds)"
+            )
         o.ledger = _bool(raw, "ledger", o.ledger)
         o.unpriced = str(raw.get("unpriced", o.unpriced))
         if o.unpriced not in ("deny", "allow"):

@@ -20,12 +20,13 @@ from bedrockctl.runtime.transport import AsyncResponse
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import AwsCallError, WireRequest
 from bedrockctl.server.gateway import errors
-from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer
+from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer, used_by
 from bedrockctl.server.gateway.budgets import Alerter, Policy
 from bedrockctl.server.gateway.counters import Counters, Refused, Reservation, SqlCounters
 from bedrockctl.server.gateway.http import request_id as http_request_id
 from bedrockctl.server.gateway.metrics import Metrics
 from bedrockctl.server.gateway.options import GatewayOptions, master_secret
+from bedrockctl.server.gateway.recovery import worker_lease
 from bedrockctl.settings import EnvironmentSettings
 from bedrockctl.store.keys import KeyRecord, KeyStore
 
@@ -78,6 +79,7 @@ class Gateway:
             ledger=ledger_writer(settings) if self.opts.ledger else None,
             s3=self.opts.audit_s3,
             sessions=ctx.sessions,
+            max_buffer=self.opts.audit_buffer_max,
         )
         if runtime is None:
             from bedrockctl.pricing import PriceBook
@@ -98,6 +100,7 @@ class Gateway:
             )
         self.runtime = runtime
         self.metrics = Metrics()
+        self.lease = worker_lease(self)  # reservations held under a lease, audit journal, crash recovery
         self._rates: dict[tuple[str, str], tuple[int, int, int, int] | None] = {}
         self._plans: dict[tuple[str, str], tuple[float, list[Target]]] = {}
         self._allowed: dict[tuple[str, str], str | None] = {}
@@ -111,6 +114,7 @@ class Gateway:
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
         if self._task is None:
+            await self.lease.start()
             self._task = asyncio.create_task(self._background())
 
     async def stop(self) -> None:
@@ -122,6 +126,7 @@ class Gateway:
         await self.flush(everything=True)
         await asyncio.get_running_loop().run_in_executor(None, self.audit.ship)
         self.counters.close()
+        await self.lease.stop()
         await self.runtime.aclose()
 
     async def _background(self) -> None:
@@ -143,15 +148,8 @@ class Gateway:
             await self._flush(everything)
 
     async def _flush(self, everything: bool) -> None:
-        applied = await self.counters.flush(everything)
-        batch = self.audit.take()
+        applied = await self.lease.flush(everything)  # counters and audit rows in one transaction
         loop = asyncio.get_running_loop()
-        if batch:
-            try:
-                await loop.run_in_executor(None, self.audit.write, batch)
-            except Exception:
-                log.exception("audit batch not written; keeping it for the next flush")
-                self.audit._buf[:0] = batch
         budget_keys = [k for k in applied if k in self.policy.budgets and applied[k][0]]
         if budget_keys:
             await loop.run_in_executor(None, self.alerter.check, budget_keys, self.counters.store.read)
@@ -312,11 +310,12 @@ class Gateway:
 
     def finish(self, adm: Admission, usage: Usage, status: str, http_status: int) -> int:
         cost = self.cost_nusd(adm.target, usage) if status in ("ok", "incomplete") or usage.output_tokens else 0
+        used: list[tuple[str, str, int]] = []
         if adm.reservation is not None:
             called = adm.state is not None and bool(adm.state.attempts)
-            self.counters.settle(
-                adm.reservation, {"budget": cost, "requests": 1 if called else 0, "tokens": usage.total_tokens}
-            )
+            actual = {"budget": cost, "requests": 1 if called else 0, "tokens": usage.total_tokens}
+            used = used_by(adm.reservation, actual)
+            self.counters.settle(adm.reservation, actual)
         latency = int((time.perf_counter() - adm.started) * 1000)
         target = adm.target
         self.metrics.observe(adm.protocol, status, latency, usage, cost)
@@ -343,7 +342,8 @@ class Gateway:
                     latency,
                     len(adm.state.attempts) if adm.state else 0,
                     adm.client,
-                )
+                ),
+                used,
             )
         return cost
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bedrockctl.server.gateway import anthropic, aws_routes, bedrock, openai
+from bedrockctl.server.gateway.audit import journaled
 from bedrockctl.server.gateway.hardening import metrics_refusal
 from bedrockctl.server.gateway.http import respond
 from bedrockctl.server.gateway.metrics import CONTENT_TYPE
@@ -60,13 +61,13 @@ def install(app: Any, ctx: Any, gateway: Gateway | None = None) -> Gateway:
             return
         await respond(send, 200, [(b"content-type", CONTENT_TYPE.encode())], gw.metrics.render())
 
-    app.mount("/model/", bedrock_route)
+    app.mount("/model/", journaled(gw.audit, bedrock_route, "bedrock"))  # answers wait for their audit record
     for prefix in ("", "/openai"):
-        app.route(f"{prefix}/v1/chat/completions", chat)
-        app.route(f"{prefix}/v1/embeddings", embeddings)
+        app.route(f"{prefix}/v1/chat/completions", journaled(gw.audit, chat, "openai"))
+        app.route(f"{prefix}/v1/embeddings", journaled(gw.audit, embeddings, "openai"))
         app.route(f"{prefix}/v1/models", models)
     for prefix in ("", "/anthropic"):
-        app.route(f"{prefix}/v1/messages", functools.partial(anthropic.messages, gw))
+        app.route(f"{prefix}/v1/messages", journaled(gw.audit, functools.partial(anthropic.messages, gw), "anthropic"))
         app.route(f"{prefix}/v1/messages/count_tokens", functools.partial(anthropic.count_tokens, gw))
     for path in aws_routes.LISTS:
         app.route(path, functools.partial(aws_routes.control_list, gw))
