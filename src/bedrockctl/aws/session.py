@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bedrockctl import __version__
 from bedrockctl.aws.assumed_role import AssumedRoleProvider
 from bedrockctl.aws.errors import translate
+from bedrockctl.aws.regions import check_region
 from bedrockctl.aws.sso import sso_token_expiry
 from bedrockctl.errors import NoCredentialsFound
 from bedrockctl.redact import mask_key_id
@@ -265,6 +266,8 @@ class SessionFactory:
         """A cached client for ``service`` in ``region`` (thread-safe)."""
         session = self.session()
         region = region or self.region
+        if region:
+            check_region(region, service)  # the one Region rule, before any network call
         key = (id(session), service, region)
         with self._lock:
             cached = self._clients.get(key)

@@ -7,6 +7,7 @@ import os
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Self, TypedDict
 
+from bedrockctl.aws.regions import check_region
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.runtime.cache import ResponseCache, cache_key
 from bedrockctl.runtime.calls import CallState, cost_of, image_block
@@ -121,7 +122,7 @@ class RuntimeBase:
         self.sessions = sessions
         self.settings = settings or Settings(aws=sessions.settings)
         self.options = options or RuntimeOptions.from_dict(self.settings.runtime, sessions.settings.retry_attempts)
-        self.region = region or sessions.region or "us-east-1"
+        self.region = check_region(region or sessions.region or "us-east-1", "bedrock-runtime")  # before any call
         self.usage_sink = usage_sink
         self.cache = cache
         self.prices = prices
