@@ -27,6 +27,9 @@ DIMENSIONS = {
     "user": USER_EXPR,
     "principal_type": "principal_type",
     "identity": "identity_arn",
+    "principal": "principal",  # the IAM principal (SSO person, role session, user) AWS recorded
+    "key": "json_extract_string(tags, '$.gateway_key')",  # the gateway key (requestMetadata the gateway stamps)
+    "environment": "json_extract_string(tags, '$.environment')",
     "day": "day",
     "region": "region",
     "inference_region": "inference_region",

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,13 @@ from bedrockctl.store.gateway import gateway_keys
 
 LIMIT_KEYS = ("rpm", "rph", "rpd", "tpm", "tph", "tpd", "monthly_budget_usd", "daily_budget_usd")
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+_METADATA_BAD = re.compile(r"[^a-zA-Z0-9\s:_@$#=/+,\-.]")
+
+
+def _metadata_text(value: Any) -> str:
+    return _METADATA_BAD.sub("_", str(value))[:256]
 
 
 @dataclass
@@ -45,13 +53,29 @@ class KeyRecord:
     guardrail_id: str | None = None  # the guardrail the gateway applies to this key's requests (beats team, env)
     guardrail_version: str | None = None
 
+    def request_metadata(self, caller: Any = None) -> dict[str, str]:
+        """Bedrock request metadata naming who is calling: ``gateway_user``, ``team``, ``environment`` and
+        ``gateway_key`` of this key (authoritative), then the caller's own string pairs, at most 16 in all (AWS's
+        limit), keys 1-256 and values 0-256 characters of ``[a-zA-Z0-9\\s:_@$#=/+,-.]`` (others become ``_``)."""
+        ours = {
+            "gateway_user": self.user,
+            "team": self.team,
+            "environment": self.environment,
+            "gateway_key": self.key_id,
+        }
+        out = {k: _metadata_text(v) for k, v in ours.items() if v}
+        for k, v in (caller if isinstance(caller, dict) else {}).items():
+            key = _metadata_text(k)
+            if len(out) >= 16:
+                break
+            if key and key not in out and isinstance(v, str):
+                out[key] = _metadata_text(v)
+        return out
+
     def tag(self, converse: dict[str, Any]) -> None:
         """Stamp a Converse request with who is calling: the invocation log and CloudTrail's requestMetadata then
         carry the key's user, team and environment (the key is authoritative; the caller's other tags stay)."""
-        meta = converse.get("requestMetadata")
-        meta = dict(meta) if isinstance(meta, dict) else {}
-        meta.update(gateway_user=self.user, team=self.team, environment=self.environment, gateway_key=self.key_id)
-        converse["requestMetadata"] = dict(list(meta.items())[-16:])  # AWS allows 16 pairs
+        converse["requestMetadata"] = self.request_metadata(converse.get("requestMetadata"))
 
     def state(self, now: float | None = None) -> str:
         now = time.time() if now is None else now

@@ -52,6 +52,7 @@ _FORWARD = (
     b"x-amzn-bedrock-guardrailversion",
     b"x-amzn-bedrock-performanceconfig-latency",
     b"x-amzn-bedrock-service-tier",
+    b"x-amzn-bedrock-request-metadata",  # merged under the key's pairs (attribution.py)
 )
 _TITLE = {h: "-".join(p.capitalize() for p in h.decode().split("-")) for h in _FORWARD}
 # where model-native bodies keep their output limit (first match wins); injected when the caller set none

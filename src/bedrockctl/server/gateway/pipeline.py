@@ -22,6 +22,7 @@ from bedrockctl.runtime.transport import AsyncResponse
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import WireRequest
 from bedrockctl.server.gateway import errors
+from bedrockctl.server.gateway.attribution import stamped
 from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer, used_by
 from bedrockctl.server.gateway.budgets import Alerter, Policy
 from bedrockctl.server.gateway.counters import Counters, Refused, Reservation, SqlCounters
@@ -273,7 +274,7 @@ class Gateway:
         (``AsyncRuntime.run``) over the gateway's transport; the answering response is returned unread."""
         state = adm.state
         assert state is not None
-        build = self.guardrails.bind(adm, build)
+        build = self.guardrails.bind(adm, stamped(adm.key, build))
         try:
             sent: Sent = await self.runtime.run(attempts(state, build))
         except BedrockctlError as exc:
