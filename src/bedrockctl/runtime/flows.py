@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from bedrockctl.errors import BedrockctlError
 from bedrockctl.runtime import local
+from bedrockctl.runtime.agent_cost import AgentInvocations
 from bedrockctl.runtime.base import RuntimeBase
 from bedrockctl.runtime.calls import (
     CallState,
@@ -232,6 +233,8 @@ def agent_stream(
     rt: RuntimeBase, agent_id: str, alias_id: str, session_id: str, payload: dict[str, Any], tags: Tags
 ) -> Flow:
     label = f"agent:{agent_id}/{alias_id}"
+    show_trace = bool(payload.get("enableTrace"))
+    payload = {**payload, "enableTrace": True}  # the trace is what prices the call; shown only when asked for
     target = Target(label, agent_id, rt.region, "agent")
     state = CallState("InvokeAgent", label, [target], rt.retrier, rt.stats, rt.options.backoff_base)
     sent = yield from _send(
@@ -241,6 +244,7 @@ def agent_stream(
     sid = str(resp.headers.get("x-amz-bedrock-agent-session-id") or session_id)
     decoder = EventDecoder("InvokeAgent", rt.region)
     usage = Usage()
+    invocations = AgentInvocations()
     try:
         while (data := (yield Chunk(resp))) is not None:
             for etype, body in decoder.feed(data):
@@ -248,15 +252,18 @@ def agent_stream(
                     text = base64.b64decode(body.get("bytes", "")).decode("utf-8", "replace")
                     yield Emit(StreamEvent("text", text=text, data={"sessionId": sid}))
                 elif etype == "trace":
-                    trace = (body.get("trace") or {}).get("orchestrationTrace") or {}
-                    used = ((trace.get("modelInvocationOutput") or {}).get("metadata") or {}).get("usage") or {}
-                    usage.input_tokens += int(used.get("inputTokens", 0))
-                    usage.output_tokens += int(used.get("outputTokens", 0))
-                    yield Emit(StreamEvent("trace", data=body))
+                    used = invocations.read(body.get("trace") or {})
+                    usage.input_tokens += used.input_tokens
+                    usage.output_tokens += used.output_tokens
+                    if show_trace:
+                        yield Emit(StreamEvent("trace", data=body))
     except AwsCallError as err:
         raise StreamInterrupted(f"{err.code}: {err.message}") from None
     meta = state.meta(target, resp.request_id, usage, tags or {})
     meta.tags.setdefault("sessionId", sid)
+    meta.cost_usd, unpriced = invocations.cost(rt.prices, rt.region)
+    if unpriced:
+        meta.tags.setdefault("cost_unpriced", unpriced[:256])
     yield Blocking(rt.finish, ("InvokeAgent", meta, None))
     yield Emit(StreamEvent("usage", data={**meta.to_dict(), "session_id": sid}, meta=meta))
 
