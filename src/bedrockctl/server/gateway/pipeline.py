@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bedrockctl.aws.inference_profiles import ProfileResolver
 from bedrockctl.errors import BedrockctlError
 from bedrockctl.pricing.cost import Rates, cost_nusd
 from bedrockctl.runtime.calls import CallState, price_of
@@ -36,6 +37,7 @@ from bedrockctl.settings import EnvironmentSettings
 from bedrockctl.store.keys import KeyRecord, KeyStore
 
 log = logging.getLogger("bedrockctl.gateway")
+APP_PROFILE = ":application-inference-profile/"
 _GEO = ("us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "us-gov.")
 
 
@@ -106,6 +108,7 @@ class Gateway:
                 transport=FastTransport(ctx.sessions),  # type: ignore[arg-type]
             )
         self.runtime = runtime
+        self.profiles = ProfileResolver(lambda region: ctx.sessions.client("bedrock", region))
         self.guardrails = Guardrails(settings, getattr(runtime, "prices", None))  # applied on send, counted on finish
         self.metrics = Metrics()
         self.lease = worker_lease(self)  # reservations held under a lease, audit journal, crash recovery
@@ -208,12 +211,30 @@ class Gateway:
 
     def rates(self, target: Target) -> Rates | None:
         """The route's price as integer ``pricing.Rates`` (``[0:4]``: input, output, cache read, cache write, in
-        pico-USD per token at the usual scale of 9), cached; None: unpriced."""
+        pico-USD per token at the usual scale of 9), cached; None: unpriced. An application inference profile ARN
+        is priced as the model it routes to, in the profile's Region (``GetInferenceProfile``, resolved by
+        ``admit`` off the event loop and cached)."""
         ck = (target.model_id, target.region)
         if ck not in self._rates:
             price = price_of(self.runtime.prices, target)
+            if price is None and APP_PROFILE in target.model_id and self.runtime.prices is not None:
+                resolved = self.profiles.resolve(target.model_id)
+                if resolved is not None:
+                    tier = "global" if resolved.global_routing else "on_demand"
+                    price = self.runtime.prices.price(resolved.model_id, resolved.region, tier)
+            if price is None:
+                why = self.profiles.failures.get(target.model_id, "no price in the price book")
+                log.warning(
+                    "%s in %s is unpriced (%s): its calls are audited at cost 0", target.model_id, target.region, why
+                )
             self._rates[ck] = None if price is None else Rates.of(price)
         return self._rates[ck]
+
+    async def _resolve_profiles(self, targets: list[Target]) -> None:
+        """Read application inference profiles (a network call, once per TTL) before ``rates`` needs them."""
+        for t in targets:
+            if APP_PROFILE in t.model_id and (t.model_id, t.region) not in self._rates:
+                await asyncio.get_running_loop().run_in_executor(None, self.profiles.resolve, t.model_id)
 
     async def admit(
         self,
@@ -245,14 +266,15 @@ class Gateway:
             est_tokens = est_input + max_tokens
             cost = 0
             if self.policy.has_budget(specs):
+                await self._resolve_profiles(targets)
                 worst = 0
                 for t in targets:
                     r = self.rates(t)
                     if r is None:
-                        if self.opts.unpriced == "deny":
+                        if self.opts.unpriced == "refuse":
                             raise errors.validation(
                                 f"{t.model_id} in {t.region} has no price, so a budget cannot be enforced on it "
-                                "(set gateway.unpriced = 'allow' to let it through)."
+                                "(gateway.unpriced = 'refuse'; 'allow' lets it through, audited at cost 0)."
                             )
                         continue
                     worst = max(worst, est_input * max(r[0], r[2], r[3]) + max_tokens * r[1])
