@@ -161,3 +161,18 @@ def test_long_context_and_one_hour_cache_writes_by_hand() -> None:
     assert cost_nusd(Rates.of(price), above) == 1_410_750_000
     at = Usage(200_000, 1_000)  # at the threshold: still the standard rates
     assert cost_usd(price, at) == Decimal("0.6765")
+
+
+def test_gateway_worst_case_reservation_by_hand() -> None:
+    """The gateway reserves the dearest input rate and, past the long-context threshold, the long-context rates:
+    Sonnet 4.5 in us-east-1 with 250,000 prompt tokens and 1,000 output tokens at most = 250,000 x USD 0.0132 (the
+    long-context 1-hour cache write) + 1,000 x 0.02475 per 1,000 = USD 3.32475; 100,000 prompt tokens = 100,000 x
+    0.0066 (the 1-hour cache write) + 1,000 x 0.0165 per 1,000 = USD 0.6765."""
+    from bedrockctl.pricing import PriceBook, Rates
+    from bedrockctl.server.gateway.pipeline import worst_case
+
+    price = PriceBook.load().price("anthropic.claude-sonnet-4-5-20250929-v1:0", "us-east-1")
+    assert price is not None
+    rates = Rates.of(price)
+    assert worst_case(rates, 250_000, 1_000) == 3_324_750_000
+    assert worst_case(rates, 100_000, 1_000) == 676_500_000

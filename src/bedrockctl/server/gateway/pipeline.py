@@ -66,6 +66,19 @@ def _bare(model_id: str) -> str:
     return model_id
 
 
+def worst_case(rates: Rates, est_input: int, max_tokens: int) -> int:
+    """The most a call can cost, in nano-USD rounded up, with ``est_input`` prompt tokens billed at the dearest
+    input rate (plain, cache read or either cache write) and ``max_tokens`` output: at the long-context rates when
+    the prompt may pass the model's threshold."""
+    threshold = rates.long_context_threshold
+    if rates.long_context is not None and threshold is not None and est_input > threshold:
+        rates = rates.long_context
+    dearest = max(rates.input, rates.cache_read, rates.cache_write, rates.cache_write_1h or 0)
+    total: int = est_input * dearest + max_tokens * rates.output  # in 10**-(scale + 3) USD
+    divisor: int = 10 ** (rates.scale - 6)
+    return -(-total // divisor)
+
+
 class Gateway:
     def __init__(self, ctx: Any, *, engine: Any = None, runtime: Any = None) -> None:
         settings = ctx.settings
@@ -277,8 +290,8 @@ class Gateway:
                                 "(gateway.unpriced = 'refuse'; 'allow' lets it through, audited at cost 0)."
                             )
                         continue
-                    worst = max(worst, est_input * max(r[0], r[2], r[3]) + max_tokens * r[1])
-                cost = -(-worst // 1000)
+                    worst = max(worst, worst_case(r, est_input, max_tokens))
+                cost = worst
             amounts = {"budget": cost, "requests": 1, "tokens": est_tokens}
             try:
                 adm.reservation = await self.counters.reserve([(s, amounts[s.kind]) for s in specs])
