@@ -58,3 +58,18 @@ def test_unpriced_model_is_allowed_unless_refused(
     with pytest.raises(client.exceptions.ClientError) as caught:
         client.converse(modelId=missing, messages=MSG, inferenceConfig={"maxTokens": 20})
     assert "has no price" not in str(caught.value)
+
+
+def test_provisioned_model_is_admitted_at_no_per_token_cost(
+    start_gateway: Any, boto_client: Callable[..., Any]
+) -> None:
+    """Provisioned throughput bills by the hour (``inventory idle`` prices it), nothing per token: a call to a
+    provisioned model ARN is admitted under a budget and audited at cost 0."""
+    arn = boto_client("bedrock").create_provisioned_model_throughput(
+        modelUnits=1, provisionedModelName="pt-haiku", modelId=HAIKU
+    )["provisionedModelArn"]
+    gw = start_gateway(environments={"dev": EnvironmentSettings(name="dev", monthly_budget_usd=5.0)})
+    client = sigv4_client(gw, gw.key())
+    client.converse(modelId=arn, messages=MSG, inferenceConfig={"maxTokens": 20})
+    rows = [r for r in audit(gw) if r.model_requested == arn]
+    assert len(rows) == 1 and rows[0].status == "ok" and rows[0].cost_nusd == 0

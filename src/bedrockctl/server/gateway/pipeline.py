@@ -38,6 +38,7 @@ from bedrockctl.store.keys import KeyRecord, KeyStore
 
 log = logging.getLogger("bedrockctl.gateway")
 APP_PROFILE = ":application-inference-profile/"
+PROVISIONED = ":provisioned-model/"
 _GEO = ("us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "us-gov.")
 
 
@@ -229,6 +230,9 @@ class Gateway:
         ``admit`` off the event loop and cached)."""
         ck = (target.model_id, target.region)
         if ck not in self._rates:
+            if PROVISIONED in target.model_id:  # bills by the hour (inventory idle prices it), nothing per token
+                self._rates[ck] = Rates(0, 0, 0, 0)
+                return self._rates[ck]
             price = price_of(self.runtime.prices, target)
             if price is None and APP_PROFILE in target.model_id and self.runtime.prices is not None:
                 resolved = self.profiles.resolve(target.model_id)
