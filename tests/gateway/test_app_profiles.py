@@ -68,7 +68,9 @@ def test_provisioned_model_is_admitted_at_no_per_token_cost(
     arn = boto_client("bedrock").create_provisioned_model_throughput(
         modelUnits=1, provisionedModelName="pt-haiku", modelId=HAIKU
     )["provisionedModelArn"]
-    gw = start_gateway(environments={"dev": EnvironmentSettings(name="dev", monthly_budget_usd=5.0)})
+    gw = start_gateway(  # priced (at zero per token), so admitted even where unpriced models are refused
+        environments={"dev": EnvironmentSettings(name="dev", monthly_budget_usd=5.0)}, gateway={"unpriced": "refuse"}
+    )
     client = sigv4_client(gw, gw.key())
     client.converse(modelId=arn, messages=MSG, inferenceConfig={"maxTokens": 20})
     rows = [r for r in audit(gw) if r.model_requested == arn]
