@@ -74,12 +74,12 @@ def wait_http(port: int, path: str, proc: subprocess.Popen[bytes], timeout: floa
     raise RuntimeError(f"server on port {port} not ready after {timeout}s")
 
 
-def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
-    """Terminate every process, then wait for each (killed after 15 s)."""
+def stop(procs: list[subprocess.Popen[bytes]], timeout: float = 15) -> None:
+    """Terminate the processes, then kill those still running after ``timeout`` seconds."""
     for proc in procs:
         proc.terminate()
     for proc in procs:
         try:
-            proc.wait(15)
+            proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()

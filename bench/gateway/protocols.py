@@ -37,7 +37,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from procs import cpu_seconds, free_port, rss_mb, stop_all, wait_http  # noqa: E402
+from procs import cpu_seconds, free_port, rss_mb, stop, wait_http  # noqa: E402
 from run import CONVERSE, FAKE_ENV, MODEL, Arm, create_key, hold, start, write_config, wrk  # noqa: E402
 from stream_driver import OpenStreams, Req  # noqa: E402
 
@@ -255,7 +255,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> tuple[list[tuple[str, Arm]],
         finally:
             hold(up, 0)
     finally:
-        stop_all(procs)
+        stop(procs)
     return arms, results
 
 

@@ -41,7 +41,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
-from procs import cpu_seconds, free_port, rss_mb, stop_all, wait_http  # noqa: E402
+from procs import cpu_seconds, free_port, rss_mb, stop, wait_http  # noqa: E402
 from report import report, write_section  # noqa: E402
 from stream_driver import OpenStreams, Req, ttft  # noqa: E402
 
@@ -366,7 +366,7 @@ def main() -> None:
         arms, procs, up = setup(args, tmp)
         measure(args, arms, up, tmp)
     finally:
-        stop_all(procs)
+        stop(procs)
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     text = report(args, arms, load, cmd)

@@ -170,6 +170,16 @@ class UnknownModel(ResourceNotFound):
     default_remediation = "Run `bedrockctl models` to list the model ids offered in this region."
 
 
+class OrganizationNotInUse(ResourceNotFound):
+    code = "BRC-RES-003"
+    title = "The account is not in an AWS Organization"
+    default_remediation = (
+        "Name the accounts instead: --accounts ID,ID with --role-name (and --external-id), e.g. the demo's "
+        "`bedrockctl discover --accounts 123456789012,210987654321 --role-name bedrock-cross-account --external-id "
+        "bedrockctl-demo`; or run from the organization's management account or a delegated administrator."
+    )
+
+
 class ValidationFailed(BedrockctlError):
     code = "BRC-VAL-001"
     title = "Request rejected as invalid"
@@ -183,7 +193,7 @@ class InferenceProfileRequired(ValidationFailed):
     title = "On-demand throughput isn't supported for this model"
     default_remediation = (
         "Call the model through an inference profile (e.g. `us.<model-id>`); "
-        "`bedrockctl models --model <id>` shows the profiles for your region."
+        "`bedrockctl doctor --model <id>` names the profile to use in your region."
     )
 
 

@@ -16,6 +16,9 @@ BACKSTOP_ACTIONS = ("alert", "deny")
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 _ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# a guardrail as Bedrock's runtime takes it (guardrailIdentifier, guardrailVersion)
+_GUARDRAIL_ID_RE = re.compile(r"^([a-z0-9]+|arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+)$")
+_GUARDRAIL_VERSION_RE = re.compile(r"^(DRAFT|[1-9][0-9]{0,7})$")
 
 
 @dataclass
@@ -68,6 +71,9 @@ class EnvironmentSettings:
     # direct (ingested) usage is billed to this environment when its budget's hard stop is reached
     backstop_action: str = "alert"  # alert | deny
     principals: list[str] = field(default_factory=list)  # ARN patterns of direct callers billed to this environment
+    # the guardrail the gateway applies to this environment's requests (docs/gateway.md "Guardrails")
+    guardrail_id: str | None = None
+    guardrail_version: str | None = None  # DRAFT when unset
 
 
 @dataclass
@@ -245,6 +251,21 @@ def _check_env(env: EnvironmentSettings, sources: dict[str, str]) -> None:
             raise _fail(sources, f"{prefix}.{key}", value, "a non-negative integer")
     if env.backstop_action not in BACKSTOP_ACTIONS:
         raise _fail(sources, f"{prefix}.backstop_action", env.backstop_action, "alert or deny")
+    problem = guardrail_problem(env.guardrail_id, env.guardrail_version)
+    if problem is not None:
+        raise _fail(sources, f"{prefix}.{problem[0]}", getattr(env, problem[0]), problem[1])
+
+
+def guardrail_problem(guardrail_id: str | None, version: str | None) -> tuple[str, str] | None:
+    """What is wrong with a configured guardrail (``guardrail_id``, ``guardrail_version``): the field and what it
+    expects; None when it is valid or absent."""
+    if not guardrail_id:
+        return ("guardrail_version", "no version without a guardrail_id") if version else None
+    if not _GUARDRAIL_ID_RE.match(guardrail_id):
+        return "guardrail_id", "a guardrail id (lowercase letters and digits) or a guardrail ARN"
+    if version is not None and not _GUARDRAIL_VERSION_RE.match(version):
+        return "guardrail_version", "DRAFT or a version number (1, 2, ...)"
+    return None
 
 
 def _check_jobs(jobs: JobsSettings, sources: dict[str, str]) -> None:

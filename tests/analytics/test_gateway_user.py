@@ -51,3 +51,26 @@ def test_report_by_user_names_the_gateway_user(tmp_path: Path, fast: bool) -> No
     by_user = {r["user"]: r["invocations"] for r in report.rows}
     assert by_user == {"alice": 2, "bob": 1, "gateway/i-0abc": 1}
     assert report.totals["unique_users"] == 3
+
+
+def test_report_by_gateway_key_environment_and_principal(tmp_path: Path) -> None:
+    logs = tmp_path / "logs.jsonl"
+    rows = [
+        _record(1, {"gateway_user": "alice", "gateway_key": "BGKAAAA", "environment": "prod"}),
+        _record(2, {"gateway_user": "alice", "gateway_key": "BGKBBBB", "environment": "dev"}),
+        _record(3, {"gateway_user": "bob", "gateway_key": "BGKBBBB", "environment": "dev"}),
+        _record(4, None),
+    ]
+    logs.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    store = UsageStore(tmp_path / "usage")
+    ingest(store, [str(logs)], fast=True, progress=False)
+    con = store.connect()
+    try:
+        by_key = run_report(duckdb_runner(con), "key", since="2026-11-01", until="2026-12-01")
+        by_env = run_report(duckdb_runner(con), "environment", since="2026-11-01", until="2026-12-01")
+        by_principal = run_report(duckdb_runner(con), "principal", since="2026-11-01", until="2026-12-01")
+    finally:
+        con.close()
+    assert {r["key"]: r["invocations"] for r in by_key.rows} == {"BGKAAAA": 1, "BGKBBBB": 2, None: 1}
+    assert {r["environment"]: r["invocations"] for r in by_env.rows} == {"prod": 1, "dev": 2, None: 1}
+    assert [r["invocations"] for r in by_principal.rows] == [4]  # all four ran as the gateway's role

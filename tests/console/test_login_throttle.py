@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from sqlalchemy import text
 
 from bedrockctl.services.login_throttle import LoginOptions, LoginThrottle
 from bedrockctl.store import Store
+from ports import spawn_listening
 
 PASSWORD = "correct horse battery"
 RSS_LIMIT_MB = 300
@@ -112,12 +112,6 @@ def test_login_options_are_checked() -> None:
 
 
 # -- a real `bedrockctl serve` ------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -138,16 +132,15 @@ class Serve:
         store = Store(f"sqlite:///{db}")
         UserService(store.engine).create(SYSTEM, "ana", PASSWORD, role="admin")  # argon2id at its real cost
         store.close()
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bedrockctl.cli.main", "serve", "--port", str(self.port)],
+        self.proc, self.port = spawn_listening(
+            lambda port: [sys.executable, "-m", "bedrockctl.cli.main", "serve", "--port", str(port)],
             env={**os.environ, "BEDROCKCTL_CONFIG": str(config), "HOME": str(tmp_path)},
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
+        self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60
         while True:
             assert self.proc.poll() is None, self.proc.stderr.read() if self.proc.stderr else "serve exited"

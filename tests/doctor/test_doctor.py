@@ -175,7 +175,7 @@ def _user(boto_client: Callable[..., Any], actions: list[str]) -> None:
 def test_missing_permission_with_iam_enforcement(
     sandbox_env: Sandbox, boto_client: Callable[..., Any], sandbox_admin: SandboxAdmin, can_simulate: bool
 ) -> None:
-    actions = ["bedrock:List*", "bedrock:Get*"] + (
+    actions = ["bedrock:List*", "bedrock:Get*", "cloudwatch:GetMetricStatistics"] + (
         ["iam:SimulatePrincipalPolicy", "iam:GetRole"] if can_simulate else []
     )
     _user(boto_client, actions)
@@ -266,12 +266,14 @@ def test_unreachable_endpoint_fails_fast(
     assert report.get("network.reach", "bedrock").status == "pass"  # type: ignore[union-attr]
 
 
-def test_models_all_is_a_health_check_of_used_models(sandbox_env: Sandbox, boto_client: Callable[..., Any]) -> None:
-    boto_client("bedrock-runtime").converse(modelId=HAIKU, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+def test_models_all_is_a_health_check_of_enabled_models(sandbox_env: Sandbox) -> None:
+    nova = "amazon.nova-lite-v1:0"
     report = doctor(models=["all"], invoke=True)
-    access = report.get("models.access", HAIKU)
+    assert nova in report.get("models.all").data["enabled"]  # type: ignore[union-attr]
+    access = report.get("models.access", nova)
     assert access is not None and access.status == "pass" and "ms" in access.evidence
-    assert report.get("quotas", HAIKU).status == "skip"  # type: ignore[union-attr]
+    quotas = report.get("quotas", nova)
+    assert quotas is not None and quotas.status == "pass" and "tokens per minute for Nova Lite" in quotas.evidence
 
 
 def test_cli_json_and_exit_code(sandbox_env: Sandbox, sandbox_admin: SandboxAdmin) -> None:

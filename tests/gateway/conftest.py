@@ -139,11 +139,10 @@ def gw(start_gateway: Callable[..., RunningGateway]) -> RunningGateway:
 
 def serve_process(config: Path, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """``bedrockctl serve --port <free> *args`` with ``config``, once its /readyz answers 200 (stderr piped)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bedrockctl.cli.main", "serve", "--port", str(port), *args],
+    from ports import spawn_listening
+
+    proc, port = spawn_listening(
+        lambda port: [sys.executable, "-m", "bedrockctl.cli.main", "serve", "--port", str(port), *args],
         env={**os.environ, "BEDROCKCTL_CONFIG": str(config), **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -39,3 +39,32 @@ def test_gateway_stamps_request_metadata(gw: RunningGateway, boto_client: Callab
         assert meta["gateway_key"] == key["key_id"]
     assert sorted(m.get("workflow", "") for m in logged) == ["", "rag"]
     assert key["token"] not in json.dumps(logged)
+
+
+def test_invoke_model_and_messages_api_carry_the_caller(gw: RunningGateway, boto_client: Callable[..., Any]) -> None:
+    """InvokeModel (the Bedrock route and the Anthropic Messages API) gets the pairs in the
+    X-Amzn-Bedrock-Request-Metadata header; characters Bedrock refuses in metadata become ``_``."""
+    import anthropic
+    import httpx
+
+    _logging_on(boto_client)
+    key = gw.key(user="dana!o'neil", team="search", environment="dev")
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    r = httpx.post(
+        f"{gw.url}/model/{HAIKU}/invoke",
+        json=body,
+        headers={
+            "authorization": f"Bearer {key['token']}",
+            "x-amzn-bedrock-request-metadata": json.dumps({"workflow": "summaries", "gateway_user": "spoofed"}),
+        },
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    client = anthropic.Anthropic(api_key=key["token"], base_url=gw.url, max_retries=0)
+    client.messages.create(model=HAIKU, max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+    logged = _logged_metadata(boto_client)
+    assert len(logged) == 2
+    for meta in logged:
+        assert meta["gateway_user"] == "dana_o_neil" and meta["team"] == "search"
+        assert meta["gateway_key"] == key["key_id"]
+    assert sorted(m.get("workflow", "") for m in logged) == ["", "summaries"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from bedrockctl.store import Store
 from bedrockctl.store.audit import query
 from bedrockctl.store.keys import KeyStore
 from bedrockctl.store.leases import held
+from ports import spawn_listening
 
 from .test_policy import month_window
 from .test_postgres import outside_month_end
@@ -39,12 +39,6 @@ PG_URL = os.environ.get("BEDROCKCTL_TEST_PG_URL")
 SECRET = "crash-test-master-secret"
 LEASE_SECONDS = 1.5
 CHAT = {"model": "anthropic.claude-3-haiku-20240307-v1:0", "messages": [{"role": "user", "content": "hi"}]}
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _config(path: Path, store_url: str, data_dir: Path, schema: str | None) -> Path:
@@ -76,15 +70,17 @@ default_max_tokens = 20
 
 class Serve:
     def __init__(self, cfg: Path, workers: int) -> None:
-        self.port = _port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bedrockctl.cli.main", "serve", "--workers", str(workers), "--port", str(self.port)],
+        self.proc, self.port = spawn_listening(
+            lambda port: [
+                *(sys.executable, "-m", "bedrockctl.cli.main", "serve", "--workers", str(workers)),
+                *("--port", str(port)),
+            ],
             env={**os.environ, "BEDROCKCTL_CONFIG": str(cfg)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group: kill -9 takes the workers too
         )
+        self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 90
         while True:
             if self.proc.poll() is not None:

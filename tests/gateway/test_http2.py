@@ -28,10 +28,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from bedrockctl.errors import ValidationFailed
 from bedrockctl.server.serving import pkcs8_key
+from ports import spawn_listening
 
 from .conftest import HAIKU
 from .test_protocols import MSG
-from .test_tls import _config, _free_port, _self_signed
+from .test_tls import _config, _self_signed
 
 CONVERSE = {"messages": MSG}
 STREAM_TAIL = ["contentBlockStop", "messageStop", "metadata"]
@@ -52,9 +53,11 @@ def serve_h2(sandbox_env: Any, tmp_path: Path) -> Iterator[Any]:
     procs: list[subprocess.Popen[str]] = []
 
     def start(*args: str, verify: ssl.SSLContext | None = None) -> Served:
-        port = _free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bedrockctl.cli.main", "serve", "--port", str(port), "--http", "2", *args],
+        proc, port = spawn_listening(
+            lambda port: [
+                *(sys.executable, "-m", "bedrockctl.cli.main", "serve", "--port", str(port), "--http", "2"),
+                *args,
+            ],
             env={**os.environ, "BEDROCKCTL_CONFIG": str(tmp_path / "bedrockctl.toml")},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

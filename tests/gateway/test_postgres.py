@@ -4,7 +4,6 @@ PostgreSQL (BEDROCKCTL_TEST_PG_URL), isolated in a schema of its own."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from sqlalchemy import text
 from bedrockctl.store import Store
 from bedrockctl.store.audit import query
 from bedrockctl.store.keys import KeyStore
+from ports import spawn_listening
 
 from .test_policy import _cost_of_one_call, check_exact_budget, month_window
 
@@ -34,12 +34,6 @@ def outside_month_end(margin: float = 120.0) -> float:
 PG_URL = os.environ.get("BEDROCKCTL_TEST_PG_URL")
 pytestmark = pytest.mark.skipif(not PG_URL, reason="BEDROCKCTL_TEST_PG_URL is not set (a PostgreSQL URL to test on)")
 SECRET = "pg-test-master-secret"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve(tmp: Path, schema: str, budget_usd: float) -> tuple[subprocess.Popen[bytes], str]:
@@ -66,10 +60,9 @@ flush_interval = 0.05
 lease_idle_seconds = 0.2
 key_cache_ttl = 1
 """)
-    port = _port()
     env = {**os.environ, "BEDROCKCTL_CONFIG": str(cfg)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bedrockctl.cli.serve_cmd", "serve", "--workers", "4", "--port", str(port)],
+    proc, port = spawn_listening(
+        lambda port: [sys.executable, "-m", "bedrockctl.cli.serve_cmd", "serve", "--workers", "4", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -35,6 +35,7 @@ from cryptography.x509.oid import NameOID
 from bedrockctl.security.tls import CA_DAYS, SERVER_DAYS, ensure_local_tls
 from bedrockctl.store import Store
 from bedrockctl.store.keys import KeyStore
+from ports import spawn_listening
 
 from .conftest import HAIKU
 from .test_protocols import MSG
@@ -137,20 +138,13 @@ def _config(tmp_path: Path) -> dict[str, Any]:
     return KeyStore(Store(db).engine, SECRET.encode()).create(user="ana", team="ml", environment="dev")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Any]:
     procs: list[subprocess.Popen[str]] = []
 
     def start(*args: str) -> tuple[subprocess.Popen[str], str]:
-        port = _free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bedrockctl.cli.main", "serve", "--port", str(port), *args],
+        proc, port = spawn_listening(
+            lambda port: [sys.executable, "-m", "bedrockctl.cli.main", "serve", "--port", str(port), *args],
             env={**os.environ, "BEDROCKCTL_CONFIG": str(tmp_path / "bedrockctl.toml")},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

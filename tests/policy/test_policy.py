@@ -66,7 +66,7 @@ def test_generated_policy_allows_x_and_denies_another_model(
         ActionNames=[*feature_actions("discover"), "bedrock:CreateGuardrail", "bedrock:InvokeAgent"],
     )
     decisions = {r["EvalActionName"]: r["EvalDecision"] for r in sim["EvaluationResults"]}
-    assert all(decisions[a] == "allowed" for a in feature_actions("discover"))
+    assert all(decisions[a] == "allowed" for a in feature_actions("discover")), decisions
     assert decisions["bedrock:CreateGuardrail"] == decisions["bedrock:InvokeAgent"] == "implicitDeny"
     assert boto_client("bedrock", **keys).list_foundation_models()["modelSummaries"]
 

@@ -139,6 +139,13 @@ def test_invoke_agent_session_and_traces(rt: Runtime, boto_client: Any) -> None:
     assert "(turn 2)" in second.text and second.session_id == first.session_id and second.traces == []
     rec = rt.usage_sink.records[-1]  # type: ignore[union-attr]
     assert rec.operation == "InvokeAgent" and rec.tags["sessionId"] == first.session_id
+    # the agent's calls are priced by the model its trace names (Haiku: USD 0.00025 / 0.00125 per 1,000 tokens),
+    # with or without the trace shown to the caller
+    for call in (first, second):
+        used = call.meta.usage
+        assert used.input_tokens > 0 and used.output_tokens > 0
+        expected = Decimal(used.input_tokens) * Decimal("0.00025") + Decimal(used.output_tokens) * Decimal("0.00125")
+        assert call.meta.cost_usd == expected / 1000
 
 
 def test_guardrail_from_config_applies_and_reports(make_runtime: Any, boto_client: Any) -> None:

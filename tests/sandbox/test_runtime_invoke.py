@@ -189,6 +189,15 @@ def test_mistral(rt: Any) -> None:
     [
         (b"{not json", "Malformed input request"),
         (json.dumps({"anthropic_version": "bedrock-2023-05-31", "messages": []}).encode(), "[max_tokens]"),
+        # a body of the wrong shape is Bedrock's 400, not a 500 (found by the gateway's fuzz test)
+        (
+            json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": None}).encode(),
+            "Malformed",
+        ),
+        (
+            json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": True}).encode(),
+            "Malformed",
+        ),
     ],
 )
 def test_bad_bodies(rt: Any, records: list[InvocationRecord], body: bytes, needle: str) -> None:

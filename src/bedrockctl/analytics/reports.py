@@ -16,7 +16,7 @@ from typing import Any
 
 from bedrockctl.analytics.errors import ReportSpecError
 from bedrockctl.aws.inference_profiles import ProfileResolver
-from bedrockctl.pricing import PriceBook, Usage
+from bedrockctl.pricing import PriceBook, Usage, cost_usd
 
 # Calls through the gateway run under the gateway's AWS identity; the person is the key's user, which the gateway
 # stamps into requestMetadata (``gateway_user``).
@@ -27,6 +27,9 @@ DIMENSIONS = {
     "user": USER_EXPR,
     "principal_type": "principal_type",
     "identity": "identity_arn",
+    "principal": "principal",  # the IAM principal (SSO person, role session, user) AWS recorded
+    "key": "json_extract_string(tags, '$.gateway_key')",  # the gateway key (requestMetadata the gateway stamps)
+    "environment": "json_extract_string(tags, '$.environment')",
     "day": "day",
     "region": "region",
     "inference_region": "inference_region",
@@ -194,7 +197,7 @@ def run_report(
             price, reason = _profile_price(book, profiles, str(model))
         row = rows.setdefault(key, {g.name: v for g, v in zip(groups, key, strict=True)})
         if price is not None:
-            row["cost_usd"] += price.cost(usage)
+            row["cost_usd"] += cost_usd(price, usage)
         elif i or o or cr or cw or inv:
             if i or o or cr or cw:
                 row["unpriced_invocations"] += inv

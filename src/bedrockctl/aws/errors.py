@@ -36,6 +36,7 @@ _CODE_MAP: dict[str, type[E.BedrockctlError]] = {
     "ResourceNotFoundException": E.ResourceNotFound,
     "NoSuchEntity": E.ResourceNotFound,
     "NotFoundException": E.ResourceNotFound,
+    "AWSOrganizationsNotInUseException": E.OrganizationNotInUse,
     "ValidationException": E.ValidationFailed,
     "ValidationError": E.ValidationFailed,
     "InvalidParameterValue": E.ValidationFailed,

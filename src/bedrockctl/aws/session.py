@@ -26,6 +26,7 @@ from bedrockctl import __version__
 from bedrockctl.aws.assumed_role import AssumedRoleProvider
 from bedrockctl.aws.errors import translate
 from bedrockctl.aws.http_pool import SharedHttp
+from bedrockctl.aws.regions import check_region
 from bedrockctl.aws.sso import sso_token_expiry
 from bedrockctl.errors import NoCredentialsFound
 from bedrockctl.redact import mask_key_id
@@ -275,13 +276,15 @@ class SessionFactory:
         key = (id(session), service, region)
         cached = self._clients.get(key)  # a dict read is atomic: the common case takes no lock
         if cached is not None:
-            return cached
+            return cached  # its Region passed the check below when it was built
         with self._lock:
             building = self._building.setdefault(key, threading.Lock())
         with building:
             cached = self._clients.get(key)
             if cached is not None:
                 return cached
+            if region:
+                check_region(region, service)  # the one Region rule, before any network call
             try:
                 client = session.client(
                     service, region_name=region, config=self.config, endpoint_url=self.endpoint_for(service)

@@ -7,6 +7,7 @@ import typer
 
 from bedrockctl import __version__
 from bedrockctl.cli.lazy import Lazy, lazy_group
+from bedrockctl.cli.regions import region_option
 
 COMMANDS: dict[str, Lazy] = {
     "demo": Lazy("demo_cmd", "Start the sandbox with a demo estate, discover it, drive a workload through the ..."),
@@ -55,7 +56,9 @@ def _version(value: bool) -> None:
 def main_callback(
     ctx: typer.Context,
     profile: str | None = typer.Option(None, "--profile", help="AWS profile to use (overrides AWS_PROFILE)."),
-    region: str | None = typer.Option(None, "--region", help="AWS region (overrides AWS_REGION)."),
+    region: str | None = typer.Option(
+        None, "--region", callback=region_option, help="AWS region (overrides AWS_REGION)."
+    ),
     config: str | None = typer.Option(None, "--config", help="Path to a bedrockctl.toml config file."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logs and tracebacks."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),

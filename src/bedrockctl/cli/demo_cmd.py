@@ -136,6 +136,12 @@ def _render(run: Any) -> None:
     out.print(f"data:     {run.data_dir} (emptied at the start of this run)")
     if run.ca_cert:
         out.print(f"CA:       export AWS_CA_BUNDLE={run.ca_cert}   (clients of {run.gateway} trust it)")
+    from bedrockctl.demo.runner import scan_args
+
+    out.print(
+        f"scan:     AWS_ENDPOINT_URL={run.endpoint} AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE "
+        f"AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 bedrockctl {' '.join(scan_args())}"
+    )
 
 
 def _what(step: Any) -> str:

@@ -99,8 +99,10 @@ def register(app: typer.Typer) -> None:
                 probe_timeout=probe_timeout,
                 progress=progress,
             )
+        for region, reason in rep["skipped_regions"].items():
+            cli.err.print(f"skipped region {region}: {reason} (BRC-REG-001)")
         emit(rep, table=render, records="assets", columns=ASSET_CSV_COLUMNS)
-        if rep["targets_ok"] == 0 and rep["targets"]:
+        if rep["targets_ok"] == 0 and (rep["targets"] or rep["skipped_regions"]):
             raise typer.Exit(1)
 
 

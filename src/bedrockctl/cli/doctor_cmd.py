@@ -7,6 +7,7 @@ import os
 import typer
 
 from bedrockctl.cli.output import Col, current, emit, print_table
+from bedrockctl.cli.regions import region_option
 from bedrockctl.redact import redact_text
 from bedrockctl.services.policy import parse_features
 
@@ -23,10 +24,14 @@ def register(app: typer.Typer) -> None:
     )
     def doctor(
         profile: str | None = typer.Option(None, "--profile", help="AWS profile (overrides the global one)."),
-        region: str | None = typer.Option(None, "--region", help="Region to check (overrides the global one)."),
+        region: str | None = typer.Option(
+            None, "--region", callback=region_option, help="Region to check (overrides the global one)."
+        ),
         all_regions: bool = typer.Option(False, "--all-regions", help="Check the models in every Bedrock region."),
         model: list[str] = typer.Option(
-            [], "--model", help="Model id / profile id / ARN (repeatable); 'all' = every model you use."
+            [],
+            "--model",
+            help="Model id / profile id / ARN / alias (repeatable); 'all' = the catalog models enabled in the account.",
         ),
         agent_id: str | None = typer.Option(None, "--agent-id", help="Agent to check."),
         agent_alias_id: str | None = typer.Option(None, "--agent-alias-id", help="Agent alias to check."),
@@ -73,7 +78,13 @@ def register(app: typer.Typer) -> None:
         if ctx.settings.defaults.model:
             configured.insert(0, ctx.settings.defaults.model)
         refs = configured_model_refs(ctx.settings, os.environ)
-        report = run(options, settings=ctx.settings.aws, configured_models=configured, configured_refs=refs)
+        report = run(
+            options,
+            settings=ctx.settings.aws,
+            configured_models=configured,
+            configured_refs=refs,
+            sources=ctx.settings.sources,
+        )
         emit(report.to_dict(), table=lambda _: _render(report), records="checks")  # JSON schema: docs/doctor.md
         raise typer.Exit(report.exit_code)
 

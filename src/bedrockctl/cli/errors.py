@@ -19,3 +19,11 @@ class Interrupted(BedrockctlError):
     default_remediation = "The command stopped before it finished: run it again to complete it."
     exit_code = 130
     http_status = 499
+
+
+class PortUnavailable(BedrockctlError):
+    code = "BRC-CLI-003"
+    title = "Port not available"
+    default_remediation = "Choose another port with --port (0 picks any free port where the command allows it)."
+    exit_code = 2
+    http_status = 409

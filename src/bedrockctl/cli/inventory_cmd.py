@@ -12,6 +12,7 @@ import typer
 from bedrockctl.cli.discover_cmd import open_store, split
 from bedrockctl.cli.money import money
 from bedrockctl.cli.output import Col, current, emit, print_kv, print_table
+from bedrockctl.cli.regions import region_option, regions_option
 from bedrockctl.errors import ResourceNotFound, ValidationFailed
 
 LIST_COLUMNS = (
@@ -101,7 +102,7 @@ def register(app: typer.Typer) -> None:
         asset_type: str | None = typer.Option(None, "--type", help="Only this asset type."),
         plugin: str | None = typer.Option(None, "--plugin", help="Only this plugin."),
         account: str | None = typer.Option(None, "--account", help="Only this account id."),
-        region: str | None = typer.Option(None, "--region", help="Only this region."),
+        region: str | None = typer.Option(None, "--region", callback=region_option, help="Only this region."),
         include_removed: bool = typer.Option(False, "--all", help="Include removed assets."),
     ) -> None:
         """List the assets of the inventory (current ones unless --all); --output json adds each asset's data."""
@@ -177,7 +178,7 @@ def register(app: typer.Typer) -> None:
     )
     def idle(
         days: int = typer.Option(7, "--days", min=1, max=455, help="No invocations in this many days = idle."),
-        regions: str | None = typer.Option(None, "--regions", help="r1,r2,... or 'all'."),
+        regions: str | None = typer.Option(None, "--regions", callback=regions_option, help="r1,r2,... or 'all'."),
         accounts: str | None = typer.Option(None, "--accounts", help="ID,ID,... or 'org'."),
         role_name: str | None = typer.Option(None, "--role-name", help="Role to assume in other accounts."),
         external_id: str | None = typer.Option(None, "--external-id", help="External id for that role."),

@@ -36,6 +36,10 @@ def create(
     tpd: int | None = typer.Option(None, "--tpd", help="Tokens per day."),
     monthly: float | None = typer.Option(None, "--monthly-budget", help="Key budget per month, USD."),
     daily: float | None = typer.Option(None, "--daily-budget", help="Key budget per day, USD."),
+    guardrail_id: str | None = typer.Option(
+        None, "--guardrail-id", help="Guardrail applied to the key's requests (beats its user's, team's, env's)."
+    ),
+    guardrail_version: str | None = typer.Option(None, "--guardrail-version", help="Its version (default DRAFT)."),
     for_client: str | None = typer.Option(
         None, "--for", help="Also print a ready client configuration: claude-code (settings.json and env lines)."
     ),
@@ -105,6 +109,8 @@ def create(
         allowed_models=list(models),
         limits=limits,
         expires_in=_duration(expires),
+        guardrail_id=guardrail_id,
+        guardrail_version=guardrail_version,
     )
     if client_settings is not None:
         from bedrockctl.services.claude_code import env_lines

@@ -201,9 +201,10 @@ def _fail(exc: BaseException, cli: CliContext, argv: list[str]) -> int:
     from typer._click.exceptions import UsageError
 
     from bedrockctl.cli.output import report_error
+    from bedrockctl.errors import UnsupportedRegion
 
-    if isinstance(exc, UsageError):
-        _output_from_argv(cli, argv)  # the parser stopped before the output options were read
+    if isinstance(exc, UsageError | UnsupportedRegion):
+        _output_from_argv(cli, argv)  # the parser stopped (a --region) before the output options were read
     return report_error(exc, cli)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from bedrockctl.cli.output import Col, current, emit, print_table
+from bedrockctl.cli.regions import region_option
 
 SHORT = {"on_demand": "OD", "profile_only": "PROFILE", "provisioned_only": "PT", "listed": "listed"}
 MATRIX_REGIONS = 3  # up to this many regions, one column each
@@ -19,7 +20,9 @@ def register(app: typer.Typer) -> None:
         "  bedrockctl models --all-regions --json\n\n  bedrockctl models --query 'models[].model_id' --output text",
     )
     def models(
-        region: str | None = typer.Option(None, "--region", help="One region (default: your region)."),
+        region: str | None = typer.Option(
+            None, "--region", callback=region_option, help="One region (default: your region)."
+        ),
         all_regions: bool = typer.Option(False, "--all-regions", help="Every commercial Bedrock region."),
         provider: str | None = typer.Option(None, "--provider", help="Only this provider (e.g. Anthropic)."),
     ) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from bedrockctl.cli.output import current, emit
+from bedrockctl.cli.regions import region_option
 from bedrockctl.services.policy import FEATURE_NAMES, build_policy, parse_tags
 from bedrockctl.services.policy_guards import InvokeGuards
 
@@ -37,8 +38,12 @@ def register(app: typer.Typer) -> None:
         features: str = typer.Option(
             "discover,invoke", "--features", help=f"Comma-separated: {','.join(FEATURE_NAMES)}."
         ),
-        model: list[str] = typer.Option([], "--model", help="Model id, inference profile id or ARN (repeatable)."),
-        region: str | None = typer.Option(None, "--region", help="Region of the ARNs (default: the configured one)."),
+        model: list[str] = typer.Option(
+            [], "--model", help="Model id, inference profile id, ARN or alias (repeatable)."
+        ),
+        region: str | None = typer.Option(
+            None, "--region", callback=region_option, help="Region of the ARNs (default: the configured one)."
+        ),
         account: str | None = typer.Option(None, "--account", help="Account id of the ARNs (default: the caller's)."),
         agent_id: list[str] = typer.Option([], "--agent-id", help="Restrict agents to these agent ids (repeatable)."),
         require_tag: list[str] = typer.Option(

@@ -10,6 +10,7 @@ import typer
 
 from bedrockctl.cli.money import money
 from bedrockctl.cli.output import Col, current, emit, print_table
+from bedrockctl.cli.regions import region_option
 from bedrockctl.files import write_private
 
 pricing_app = typer.Typer(help="The Bedrock price catalog (per 1,000 tokens, USD).", no_args_is_help=True)
@@ -24,8 +25,10 @@ pricing_app = typer.Typer(help="The Bedrock price catalog (per 1,000 tokens, USD
     "--output json --query rates",
 )
 def show(
-    model: str | None = typer.Option(None, "--model", help="Model id, inference profile id or ARN."),
-    region: str | None = typer.Option(None, "--region", help="Region (default: the configured one or us-east-1)."),
+    model: str | None = typer.Option(None, "--model", help="Model id, inference profile id, ARN or alias."),
+    region: str | None = typer.Option(
+        None, "--region", callback=region_option, help="Region (default: the configured one or us-east-1)."
+    ),
     tier: str = typer.Option("default", "--tier", help="With --model: default, priority, flex, batch or reserved."),
     ttl: str = typer.Option("5m", "--ttl", help="With --model: the cache-write TTL, 5m or 1h."),
     context: str = typer.Option("standard", "--context", help="With --model: standard or long (long-context rates)."),
@@ -39,6 +42,9 @@ def show(
     book = PriceBook.load_for(ctx.settings)
     where = region or ctx.settings.aws.region or "us-east-1"
     if model:
+        from bedrockctl.runtime.resolve import canonical_model_id
+
+        model = canonical_model_id(model)  # an alias names the model it stands for
         price = book.price_for(model, where)
         if price is None:
             data: dict[str, Any] = {"model": model, "region": where, "price": None, "priced": False}

@@ -31,6 +31,9 @@ def register(app: typer.Typer) -> None:
         from bedrockctl.extras import require
 
         require("sandbox", feature="bedrockctl sandbox")
+        from bedrockctl.cli.ports import check_port
+
+        check_port(host, port)
         files = None
         if tls:
             from bedrockctl.cli.output import current

@@ -65,9 +65,11 @@ def serve(
     require("server", feature="bedrockctl serve")
     import uvicorn
 
+    from bedrockctl.cli.ports import check_port
     from bedrockctl.server.gateway.options import GatewayOptions, master_secret
     from bedrockctl.store.gateway import open_engine
 
+    check_port(host, port)  # a busy port: BRC-CLI-003 naming --port, before anything is migrated or started
     cli = current()
     ctx = cli.app()
     opts = GatewayOptions.from_settings(ctx.settings)

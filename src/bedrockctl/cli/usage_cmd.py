@@ -125,7 +125,9 @@ def load_report(by: str | None, days: int | None, since: str | None, until: str 
 
 @usage_app.command("report", epilog=REPORT_EPILOG)
 def report_cmd(
-    by: str = typer.Option("model", "--by", help="model|user|day|region|team|workflow|operation|tag:KEY[,...]"),
+    by: str = typer.Option(
+        "model", "--by", help="model|user|principal|key|environment|day|region|team|workflow|operation|tag:KEY[,...]"
+    ),
     days: int | None = typer.Option(None, "--days", help="The last N days (UTC, including today)."),
     since: str | None = typer.Option(None, "--since", help="Start date (inclusive)."),
     until: str | None = typer.Option(None, "--until", help="End date (inclusive)."),

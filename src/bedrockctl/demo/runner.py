@@ -36,6 +36,24 @@ MARKER = ".bedrockctl-demo"  # a directory with this file was made by the demo: 
 THROTTLE = {"throttle": [{"rate": 0.5, "region": REGION}], "seed": 11}
 
 
+def scan_args() -> list[str]:
+    """``bedrockctl`` arguments that scan the demo's two accounts in its three Regions (the sandbox has no AWS
+    Organization, so ``--accounts org`` would say so: name the accounts and the role that enters them)."""
+    from bedrockctl.sandbox.seeds import DEV, PROD
+
+    return [
+        "discover",
+        "--accounts",
+        f"{PROD},{DEV}",
+        "--role-name",
+        DEMO_ACCOUNT_ROLE,
+        "--external-id",
+        DEMO_EXTERNAL_ID,
+        "--regions",
+        ",".join(DEMO_REGIONS),
+    ]
+
+
 @dataclass
 class StepResult:
     name: str

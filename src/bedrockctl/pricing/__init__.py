@@ -11,5 +11,18 @@ from bedrockctl.pricing.catalog import (
     Usage,
     updated_path,
 )
+from bedrockctl.pricing.cost import Rates, cost_nusd, cost_usd, to_nusd
 
-__all__ = ["ModelPrice", "PriceBook", "PriceEntry", "ProvisionedPrices", "TokenPrices", "Usage", "updated_path"]
+__all__ = [
+    "ModelPrice",
+    "PriceBook",
+    "PriceEntry",
+    "ProvisionedPrices",
+    "Rates",
+    "TokenPrices",
+    "Usage",
+    "cost_nusd",
+    "cost_usd",
+    "to_nusd",
+    "updated_path",
+]

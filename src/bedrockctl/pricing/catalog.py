@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bedrockctl.catalog import parse_model_ref
+from bedrockctl.pricing.cost import cost_usd
 from bedrockctl.pricing.rates import Context, RateRecord, ServiceTier, Ttl, lookup
 
 Tier = Literal["on_demand", "global", "batch"]
-THOUSAND = Decimal(1000)
 
 
 @dataclass(frozen=True)
@@ -117,33 +117,8 @@ class ModelPrice:
     long_context: TokenPrices | None = None
 
     def cost(self, usage: Usage) -> Decimal:
-        """Exact cost in USD. Cache tokens without a published cache price bill at the input price (a 1-hour
-        cache write without its own price at the 5-minute one); a call above the long-context threshold bills
-        every token at the long-context rates."""
-        if self.long_context is not None and self.long_context_threshold is not None:
-            prompt = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
-            if prompt + usage.cache_write_1h_tokens > self.long_context_threshold:
-                lc = self.long_context
-                return replace(
-                    self,
-                    input_per_1k=lc.input,
-                    output_per_1k=lc.output,
-                    cache_read_per_1k=lc.cache_read,
-                    cache_write_per_1k=lc.cache_write,
-                    cache_write_1h_per_1k=lc.cache_write_1h,
-                    long_context=None,
-                ).cost(usage)
-        cr = self.cache_read_per_1k if self.cache_read_per_1k is not None else self.input_per_1k
-        cw = self.cache_write_per_1k if self.cache_write_per_1k is not None else self.input_per_1k
-        cw1h = self.cache_write_1h_per_1k if self.cache_write_1h_per_1k is not None else cw
-        total = (
-            Decimal(usage.input_tokens) * self.input_per_1k
-            + Decimal(usage.output_tokens) * self.output_per_1k
-            + Decimal(usage.cache_read_tokens) * cr
-            + Decimal(usage.cache_write_tokens) * cw
-            + Decimal(usage.cache_write_1h_tokens) * cw1h
-        )
-        return total / THOUSAND
+        """Exact cost in USD: ``pricing.cost.cost_usd`` (the one cost function: cache TTLs, long context)."""
+        return cost_usd(self, usage)
 
     def batch(self) -> ModelPrice | None:
         """The batch-inference price (``None`` when the model has no batch pricing)."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 from decimal import Decimal
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypedDict
 
+from bedrockctl.aws.regions import check_region
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.runtime.cache import ResponseCache, cache_key
 from bedrockctl.runtime.calls import CallState, cost_of, image_block
@@ -17,7 +18,42 @@ from bedrockctl.runtime.types import CallMeta
 from bedrockctl.runtime.usage import UsageRecord, UsageSink
 from bedrockctl.settings import Settings
 
+if TYPE_CHECKING:
+    from bedrockctl.runtime.core import Flow
+
 log = logging.getLogger("bedrockctl.runtime")
+
+
+class CallOptions(TypedDict, total=False):
+    """Options of every model call: ``tags`` (request metadata, usage records), ``guardrail`` ((id, version);
+    default: ``defaults.guardrail_id``) with ``guardrail_trace``, ``use_cache`` (the response cache, when on)."""
+
+    tags: dict[str, str] | None
+    guardrail: tuple[str, str] | None
+    guardrail_trace: bool
+    use_cache: bool
+
+
+class ConverseOptions(CallOptions, total=False):
+    """Converse options (see ``converse_payload``)."""
+
+    prompt: str | None
+    system: str | list[dict[str, Any]] | None
+    max_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    stop_sequences: list[str] | None
+    tools: list[dict[str, Any]] | None
+    tool_choice: dict[str, Any] | None
+    images: list[tuple[bytes, str]] | None
+    extra: dict[str, Any] | None
+
+
+class InvokeOptions(CallOptions, total=False):
+    """InvokeModel options: the body's ``content_type`` and the wanted ``accept`` (both ``application/json``)."""
+
+    content_type: str
+    accept: str
 
 
 def converse_payload(
@@ -86,7 +122,7 @@ class RuntimeBase:
         self.sessions = sessions
         self.settings = settings or Settings(aws=sessions.settings)
         self.options = options or RuntimeOptions.from_dict(self.settings.runtime, sessions.settings.retry_attempts)
-        self.region = region or sessions.region or "us-east-1"
+        self.region = check_region(region or sessions.region or "us-east-1", "bedrock-runtime")  # before any call
         self.usage_sink = usage_sink
         self.cache = cache
         self.prices = prices
@@ -125,19 +161,45 @@ class RuntimeBase:
         log.debug("plan for %s %s: %s", operation, model, [t.label() for t in plan])
         return CallState(operation, model, plan, self.retrier, self.stats, self.options.backoff_base)
 
-    def converse_request(
-        self,
-        model: str | None,
-        messages: list[dict[str, Any]] | None,
-        guardrail: tuple[str, str] | None,
-        guardrail_trace: bool,
-        kwargs: dict[str, Any],
-    ) -> tuple[str, dict[str, Any]]:
-        """The model (or the default) and the Converse payload with the guardrail applied: every converse path."""
-        model = self.model_or_default(model)
-        payload = converse_payload(messages, **kwargs)
-        self.with_guardrail(payload, guardrail, guardrail_trace)
-        return model, payload
+    # -- the flows of the call core (``flows.py``), performed by the client's ``drive`` ------------------------
+    def converse_flow(
+        self, model: str | None, messages: list[dict[str, Any]] | None, stream: bool, options: ConverseOptions
+    ) -> Flow:
+        """Converse(Stream) on the model (or the default) with the payload built and the guardrail applied."""
+        from bedrockctl.runtime import flows
+
+        opts: dict[str, Any] = dict(options)
+        tags, use_cache = opts.pop("tags", None), opts.pop("use_cache", True)
+        guardrail, trace = opts.pop("guardrail", None), opts.pop("guardrail_trace", True)
+        chosen = self.model_or_default(model)
+        payload = converse_payload(messages, **opts)
+        self.with_guardrail(payload, guardrail, trace)
+        make = flows.converse_stream if stream else flows.converse
+        return make(self, chosen, payload, tags, use_cache)
+
+    def invoke_flow(
+        self, model: str | None, body: dict[str, Any] | bytes | str, stream: bool, options: InvokeOptions
+    ) -> Flow:
+        """InvokeModel(WithResponseStream) with a model-native body."""
+        from bedrockctl.runtime import flows
+        from bedrockctl.runtime.calls import encode_body
+
+        chosen, raw = self.model_or_default(model), encode_body(body)
+        tags, trace = options.get("tags"), options.get("guardrail_trace", True)
+        guardrail = options.get("guardrail") or self.guardrail
+        if stream:
+            return flows.invoke_stream(self, chosen, raw, tags=tags, guardrail=guardrail, trace=trace)
+        return flows.invoke(
+            self,
+            chosen,
+            raw,
+            content_type=options.get("content_type", "application/json"),
+            accept=options.get("accept", "application/json"),
+            tags=tags,
+            guardrail=guardrail,
+            trace=trace,
+            use_cache=options.get("use_cache", True),
+        )
 
     def with_guardrail(self, payload: dict[str, Any], guardrail: tuple[str, str] | None, trace: bool) -> None:
         g = guardrail or self.guardrail

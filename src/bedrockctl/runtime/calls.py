@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bedrockctl.pricing.cost import cost_usd
 from bedrockctl.runtime.errors import AllRoutesFailed
 from bedrockctl.runtime.resolve import Target
 from bedrockctl.runtime.retry import Retrier
@@ -36,6 +37,12 @@ class CallState:
     _acquired: int = 0
     _last_error: AwsCallError | None = None
     started: float = field(default_factory=time.perf_counter)
+    target: Target | None = None  # the route of the latest attempt
+
+    @property
+    def last_error(self) -> AwsCallError | None:
+        """The upstream's answer to the latest failed attempt (code, message, status)."""
+        return self._last_error
 
     def next(self) -> tuple[Target, float]:
         """The next target to try and the delay to wait first; raises ``AllRoutesFailed`` when done."""
@@ -50,9 +57,9 @@ class CallState:
                     delay = self.retrier.delay(self._last_error, self._round) * self.backoff_base
             target = self.plan[self._pos]
             self._pos += 1
-            healthy = [t for t in self.plan if not self.stats.is_down(t)]
-            if self.stats.is_down(target) and healthy:
-                continue
+            if self.stats.is_down(target) and any(not self.stats.is_down(t) for t in self.plan):
+                continue  # a route in its cooldown is skipped while another is up
+            self.target = target
             return target, delay
         return self.plan[0], delay  # pragma: no cover - every route down: try the first anyway
 
@@ -214,16 +221,20 @@ def image_block(data: bytes, fmt: str) -> dict[str, Any]:
     return {"image": {"format": fmt, "source": {"bytes": base64.b64encode(data).decode()}}}
 
 
-def cost_of(prices: Any, target: Target, usage: Usage) -> Decimal | None:
-    if target.is_local:
-        return Decimal(0)
+def price_of(prices: Any, target: Target) -> Any:
+    """The ``ModelPrice`` of a Bedrock route: the model (or profile) in its Region, else its base model's;
+    ``None`` when unpriced."""
     if prices is None:
         return None
-    from bedrockctl.pricing import Usage as PriceUsage
+    price = prices.price_for(target.model_id, target.region)
+    if price is None and target.base_model:
+        price = prices.price_for(target.base_model, target.region)
+    return price
 
-    ref = target.model_id
-    if target.kind not in ("foundation-model", "inference-profile") and target.base_model:
-        ref = target.base_model
-    pu = PriceUsage(usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens)
-    result: Decimal | None = prices.cost(ref, target.region, pu)
-    return result
+
+def cost_of(prices: Any, target: Target, usage: Usage) -> Decimal | None:
+    """The exact cost of a call (``pricing.cost_usd``): zero on the local tier, ``None`` when unpriced."""
+    if target.is_local:
+        return Decimal(0)
+    price = price_of(prices, target)
+    return None if price is None else cost_usd(price, usage)

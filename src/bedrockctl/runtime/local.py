@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
+
+from bedrockctl.runtime.wire import AwsCallError
+
+DEFAULT_BASE_URL = "http://localhost:11434/v1"
 
 _STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "content_filtered"}
 
@@ -72,7 +77,18 @@ class SSEToConverse:
             raw = line[5:].strip()
             if raw == b"[DONE]":
                 continue
-            doc = json.loads(raw)
+            try:
+                doc = json.loads(raw)
+            except ValueError as exc:
+                text = raw[:120].decode("utf-8", "replace")
+                raise AwsCallError(
+                    "InvalidResponse",
+                    f"the local upstream sent non-JSON ({exc}): {text!r}",
+                    502,
+                    None,
+                    "ConverseStream",
+                    "local",
+                ) from None
             if not self.started:
                 self.started = True
                 yield "messageStart", {"role": "assistant"}
@@ -102,3 +118,29 @@ def headers(api_key: str | None) -> dict[str, str]:
     if api_key:
         out["Authorization"] = f"Bearer {api_key}"
     return out
+
+
+@dataclass(slots=True)
+class LocalRequest:
+    """A ``/chat/completions`` request to the local tier (what ``core.Send`` carries for a local target)."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    operation: str = "Converse"
+
+
+def request(
+    base_url: str | None, api_key: str | None, model: str, payload: dict[str, Any], stream: bool
+) -> LocalRequest:
+    body = json.dumps(to_openai(model, payload, stream)).encode()
+    op = "ConverseStream" if stream else "Converse"
+    return LocalRequest(endpoint(base_url or DEFAULT_BASE_URL), body, headers(api_key), op)
+
+
+def upstream_error(status: int, body: bytes, operation: str) -> AwsCallError:
+    """A local answer of status >= 300: 429 is throttling (retry), anything else the route being down (fail
+    over); the upstream's text is kept."""
+    code = "ThrottlingException" if status == 429 else "ServiceUnavailableException"
+    text = body[:200].decode("utf-8", "replace")
+    return AwsCallError(code, f"local upstream {status}: {text}", status, None, operation, "local")

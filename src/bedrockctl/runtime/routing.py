@@ -95,7 +95,11 @@ class RouteStats:
         self._rr = itertools.count()
 
     def _get(self, target: Target) -> _Stat:
-        return self._stats.setdefault((target.model_id, target.region), _Stat())
+        key = (target.model_id, target.region)
+        stat = self._stats.get(key)
+        if stat is None:
+            stat = self._stats[key] = _Stat()
+        return stat
 
     def success(self, target: Target, latency_ms: float) -> None:
         with self._lock:

@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 
 from bedrockctl.aws.session import SessionFactory
+from bedrockctl.runtime import local
+from bedrockctl.runtime.local import LocalRequest
 from bedrockctl.runtime.wire import AwsCallError, WireRequest, endpoint, parse_error, request_id, sign
 
 
@@ -34,9 +36,24 @@ def _timeout(sessions: SessionFactory) -> httpx.Timeout:
     return httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=s.connect_timeout)
 
 
-def _transport_error(exc: Exception, req: WireRequest, region: str) -> AwsCallError:
+def _transport_error(exc: Exception, req: WireRequest | LocalRequest, region: str) -> AwsCallError:
     code = "RequestTimeout" if isinstance(exc, httpx.TimeoutException) else "ConnectionError"
     return AwsCallError(code, f"{type(exc).__name__}: {exc}", None, None, req.operation, region, transport=True)
+
+
+def _chunks(resp: httpx.Response, req: WireRequest | LocalRequest, region: str) -> Iterator[bytes]:
+    try:
+        yield from resp.iter_bytes()
+    except httpx.HTTPError as exc:
+        raise _transport_error(exc, req, region) from exc
+
+
+async def _achunks(resp: httpx.Response, req: WireRequest | LocalRequest, region: str) -> AsyncIterator[bytes]:
+    try:
+        async for c in resp.aiter_bytes():
+            yield c
+    except httpx.HTTPError as exc:
+        raise _transport_error(exc, req, region) from exc
 
 
 class Response:
@@ -77,14 +94,21 @@ class SyncTransport:
             body = resp.read()
             resp.close()
             raise parse_error(resp.status_code, resp.headers, body, req.operation, region)
+        return Response(resp.status_code, resp.headers, _chunks(resp, req, region), resp.close)
 
-        def chunks() -> Iterator[bytes]:
-            try:
-                yield from resp.iter_bytes()
-            except httpx.HTTPError as exc:
-                raise _transport_error(exc, req, region) from exc
-
-        return Response(resp.status_code, resp.headers, chunks(), resp.close)
+    def send_local(self, req: LocalRequest) -> Response:
+        """The local tier: the same contract (an answer of status >= 300 raises ``AwsCallError``)."""
+        try:
+            resp = self.client.send(
+                self.client.build_request("POST", req.url, content=req.body, headers=req.headers), stream=True
+            )
+        except httpx.HTTPError as exc:
+            raise _transport_error(exc, req, "local") from exc
+        if resp.status_code >= 300:
+            body = resp.read()
+            resp.close()
+            raise local.upstream_error(resp.status_code, body, req.operation)
+        return Response(resp.status_code, resp.headers, _chunks(resp, req, "local"), resp.close)
 
     def close(self) -> None:
         self.client.close()
@@ -130,15 +154,22 @@ class AsyncTransport:
             body = await resp.aread()
             await resp.aclose()
             raise parse_error(resp.status_code, resp.headers, body, req.operation, region)
+        return AsyncResponse(resp.status_code, resp.headers, _achunks(resp, req, region), resp.aclose)
 
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                async for c in resp.aiter_bytes():
-                    yield c
-            except httpx.HTTPError as exc:
-                raise _transport_error(exc, req, region) from exc
-
-        return AsyncResponse(resp.status_code, resp.headers, chunks(), resp.aclose)
+    async def send_local(self, req: LocalRequest) -> AsyncResponse:
+        """The local tier: the same contract (an answer of status >= 300 raises ``AwsCallError``)."""
+        client = self.client
+        try:
+            resp = await client.send(
+                client.build_request("POST", req.url, content=req.body, headers=req.headers), stream=True
+            )
+        except httpx.HTTPError as exc:
+            raise _transport_error(exc, req, "local") from exc
+        if resp.status_code >= 300:
+            body = await resp.aread()
+            await resp.aclose()
+            raise local.upstream_error(resp.status_code, body, req.operation)
+        return AsyncResponse(resp.status_code, resp.headers, _achunks(resp, req, "local"), resp.aclose)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -92,9 +92,10 @@ class ConverseResult:
 
 @dataclass
 class InvokeResult:
-    body: dict[str, Any]  # the model's native response body
+    body: dict[str, Any]  # the model's native JSON answer ({"raw": text} for text, {} for an image or audio)
     content_type: str
     meta: CallMeta
+    data: bytes = b""  # the answer's exact bytes (empty for a cache hit)
 
 
 @dataclass

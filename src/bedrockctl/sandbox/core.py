@@ -155,7 +155,7 @@ ROUTER = Router()
 
 # --- JSON-protocol (X-Amz-Target) and query-protocol (Action) operations ---------------------------------
 
-TargetHandler = Callable[[SandboxRequest], SandboxResponse]
+TargetHandler = Callable[[SandboxRequest], "SandboxResponse | None"]  # None: moto answers
 
 
 class TargetRouter:

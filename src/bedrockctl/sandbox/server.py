@@ -29,6 +29,7 @@ HANDLER_PACKAGES = (
     "bedrockctl.sandbox.iam_api_keys",
     "bedrockctl.sandbox.sts_sim",
     "bedrockctl.sandbox.billing",
+    "bedrockctl.sandbox.quotas",
 )
 SEEDS = ("empty", "demo")
 

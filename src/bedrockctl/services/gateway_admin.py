@@ -39,6 +39,8 @@ def create_key(
     allowed_models: list[str] | None = None,
     limits: dict[str, float] | None = None,
     expires_in: float | None = None,
+    guardrail_id: str | None = None,
+    guardrail_version: str | None = None,
 ) -> dict[str, Any]:
     """Create a key; the returned ``token`` and ``aws_secret_access_key`` are shown once, never stored."""
     with key_store(settings) as keys:
@@ -51,6 +53,8 @@ def create_key(
                 allowed_models=allowed_models,
                 limits=limits,
                 expires_in=expires_in,
+                guardrail_id=guardrail_id,
+                guardrail_version=guardrail_version,
             )
         except ValueError as exc:
             raise ValidationFailed(str(exc)) from exc

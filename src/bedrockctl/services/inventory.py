@@ -11,10 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+from bedrockctl.aws.errors import aws_errors
+from bedrockctl.aws.regions import region_problem
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.catalog import load_catalog
 from bedrockctl.catalog.lifecycle import today
-from bedrockctl.errors import BedrockctlError, ValidationFailed
+from bedrockctl.errors import BedrockctlError, OrganizationNotInUse, ValidationFailed
 from bedrockctl.plugins.aws_bedrock import AwsBedrockPlugin
 from bedrockctl.plugins.aws_sagemaker import AwsSageMakerPlugin
 from bedrockctl.plugins.scan import AccountTarget, Progress, Scanner, ScanResult, fewer_collections, scan_config
@@ -38,6 +40,13 @@ def resolve_regions(spec: str | Sequence[str] | None, default: str | None) -> li
     return list(dict.fromkeys(items))
 
 
+def usable_regions(regions: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """``regions`` split by the one Region rule (``aws.regions``): those to scan, and the others with the reason
+    each is skipped (unknown, or without Amazon Bedrock). Decided from botocore's data: no network call."""
+    skipped = {r: problem for r in regions if (problem := region_problem(r)) is not None}
+    return [r for r in regions if r not in skipped], skipped
+
+
 def resolve_accounts(
     base: SessionFactory,
     spec: str | Sequence[str] | None,
@@ -55,15 +64,7 @@ def resolve_accounts(
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     ids = [s.strip() for s in items if s.strip()]
     if ids == ["org"]:
-        client = base.client("organizations")
-        ids = []
-        try:
-            for page in client.get_paginator("list_accounts").paginate():
-                ids.extend(a["Id"] for a in page["Accounts"] if a.get("Status", "ACTIVE") == "ACTIVE")
-        except Exception as exc:
-            from bedrockctl.aws.errors import translate
-
-            raise translate(exc, service="organizations", operation="ListAccounts") from exc
+        ids = organization_accounts(base)
     others = [i for i in ids if i != own]
     if others and not role_name:
         raise ValidationFailed(
@@ -87,6 +88,22 @@ def resolve_accounts(
 
     with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
         return list(pool.map(enter, list(dict.fromkeys(ids))))
+
+
+def organization_accounts(base: SessionFactory) -> list[str]:
+    """The ACTIVE accounts of the caller's AWS Organization; ``OrganizationNotInUse`` (BRC-RES-003) when the account
+    belongs to none (AWS says so on DescribeOrganization; an organization always lists at least its management
+    account, so an empty list means the same)."""
+    client = base.client("organizations")
+    with aws_errors(service="organizations", operation="DescribeOrganization"):
+        client.describe_organization()
+    ids: list[str] = []
+    with aws_errors(service="organizations", operation="ListAccounts"):
+        for page in client.get_paginator("list_accounts").paginate():
+            ids.extend(a["Id"] for a in page["Accounts"] if a.get("Status", "ACTIVE") == "ACTIVE")
+    if not ids:
+        raise OrganizationNotInUse("the AWS Organization lists no active account (--accounts org)")
+    return ids
 
 
 def scan_factory(base: SessionFactory, *, read_timeout: float = 10.0) -> SessionFactory:
@@ -113,7 +130,7 @@ def discover(
 ) -> dict[str, Any]:
     """Scan, then (with a ``Store``) record the snapshot. Returns the report (assets, errors, dead regions)."""
     factory = scan_factory(base, read_timeout=read_timeout)
-    region_list = resolve_regions(regions, base.region)
+    region_list, skipped = usable_regions(resolve_regions(regions, base.region))
     with fewer_collections():
         targets = resolve_accounts(
             factory, accounts, role_name=role_name, external_id=external_id, max_workers=min(16, max_workers)
@@ -129,7 +146,7 @@ def discover(
             progress=progress,
         )
         result = scanner.run()
-    return report(result, targets, region_list, list(plugins), store)
+    return {**report(result, targets, region_list, list(plugins), store), "skipped_regions": skipped}
 
 
 def report(

@@ -17,9 +17,21 @@ from typing import Any
 
 from bedrockctl.catalog import get_model, get_profile, load_catalog, parse_model_ref
 from bedrockctl.errors import ValidationFailed
+from bedrockctl.runtime.resolve import canonical_model_id
 from bedrockctl.services.policy_guards import INVOKE_ACTIONS, InvokeGuards
 
-FEATURE_NAMES = ("discover", "invoke", "agents", "usage", "budgets", "sagemaker", "backstop")
+FEATURE_NAMES = (
+    "discover",
+    "accounts",
+    "invoke",
+    "agents",
+    "usage",
+    "budgets",
+    "sagemaker",
+    "backstop",
+    "pricing",
+    "doctor",
+)
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded
 INLINE_USER_POLICY_LIMIT = 2048
 
@@ -33,11 +45,34 @@ FEATURES: dict[str, list[tuple[tuple[str, ...], str, str]]] = {
                 "bedrock:ListInferenceProfiles",
                 "bedrock:GetInferenceProfile",
                 "bedrock:GetFoundationModelAvailability",
+                "bedrock:ListCustomModels",
+                "bedrock:ListImportedModels",
+                "bedrock:ListProvisionedModelThroughputs",
+                "bedrock:ListGuardrails",
+                "bedrock:ListAgents",
+                "bedrock:ListAgentAliases",
+                "bedrock:ListKnowledgeBases",
+                "bedrock:ListTagsForResource",
+                "bedrock:GetModelInvocationLoggingConfiguration",
+                "cloudwatch:GetMetricStatistics",
             ),
             "*",
-            "List and describe models and inference profiles; the List* actions support no resource-level "
-            "permissions, so the resource is '*'.",
-        )
+            "Discover models, inference profiles, custom and imported models, provisioned throughput, guardrails, "
+            "agents and knowledge bases with their tags and the logging configuration, and the idle capacity's "
+            "invocation metrics; the List* actions support no resource-level permissions, so the resource is '*'.",
+        ),
+    ],
+    "accounts": [
+        (
+            ("organizations:DescribeOrganization", "organizations:ListAccounts"),
+            "*",
+            "List the organization's accounts (--accounts org); no resource-level permissions.",
+        ),
+        (
+            ("sts:AssumeRole",),
+            "roles",
+            "Enter the other accounts --accounts names through --role-name (name the role to narrow it).",
+        ),
     ],
     "invoke": [
         (
@@ -69,12 +104,16 @@ FEATURES: dict[str, list[tuple[tuple[str, ...], str, str]]] = {
                 "cloudwatch:GetMetricData",
                 "cloudwatch:GetMetricStatistics",
                 "cloudwatch:ListMetrics",
+                "cloudwatch:PutMetricData",
                 "servicequotas:ListServiceQuotas",
+                "servicequotas:ListAWSDefaultServiceQuotas",
                 "servicequotas:GetServiceQuota",
+                "ce:GetCostAndUsage",
             ),
             "*",
-            "Read CloudTrail events, the invocation-logging configuration, Bedrock CloudWatch metrics and quotas "
-            "(none of these support resource-level permissions).",
+            "Read CloudTrail events, the invocation-logging configuration, Bedrock CloudWatch metrics and quotas, "
+            "publish usage metrics (usage publish-metrics) and read Bedrock cost to reconcile (cost reconcile); none "
+            "of these support resource-level permissions.",
         ),
         (
             ("logs:StartQuery", "logs:GetQueryResults", "logs:FilterLogEvents"),
@@ -83,7 +122,12 @@ FEATURES: dict[str, list[tuple[tuple[str, ...], str, str]]] = {
         ),
     ],
     "budgets": [
-        (("budgets:ViewBudget",), "budgets", "Read the account's budgets (DescribeBudgets is budgets:ViewBudget)."),
+        (
+            ("budgets:ViewBudget", "budgets:ModifyBudget"),
+            "budgets",
+            "Read the account's budgets and keep them in step with the configuration (budget sync); Describe* is "
+            "budgets:ViewBudget, Create*/Update* are budgets:ModifyBudget.",
+        ),
         (
             ("ce:GetCostAndUsage", "ce:GetCostForecast"),
             "*",
@@ -103,6 +147,7 @@ FEATURES: dict[str, list[tuple[tuple[str, ...], str, str]]] = {
             (
                 "sagemaker:ListEndpoints",
                 "sagemaker:ListModels",
+                "sagemaker:ListModelPackages",
                 "sagemaker:ListModelPackageGroups",
                 "sagemaker:ListTrainingJobs",
             ),
@@ -115,12 +160,40 @@ FEATURES: dict[str, list[tuple[tuple[str, ...], str, str]]] = {
                 "sagemaker:DescribeEndpoint",
                 "sagemaker:DescribeEndpointConfig",
                 "sagemaker:DescribeModel",
+                "sagemaker:DescribeTrainingJob",
                 "sagemaker:InvokeEndpoint",
                 "sagemaker:InvokeEndpointWithResponseStream",
             ),
             "sagemaker",
             "Describe and invoke SageMaker endpoints and models in the Region.",
         ),
+    ],
+    "pricing": [(("pricing:GetProducts",), "*", "Refresh the price catalog from the AWS Price List (pricing update).")],
+    "doctor": [
+        (
+            (
+                "iam:SimulatePrincipalPolicy",
+                "iam:GetAccessKeyLastUsed",
+                "iam:ListAccessKeys",
+                "iam:ListServiceSpecificCredentials",
+                "ec2:DescribeVpcEndpoints",
+                "cloudtrail:DescribeTrails",
+                "cloudtrail:GetTrailStatus",
+                "bedrock:GetModelInvocationLoggingConfiguration",
+                "bedrock:ListFoundationModels",
+                "bedrock:GetFoundationModel",
+                "bedrock:GetInferenceProfile",
+                "bedrock:ListInferenceProfiles",
+                "bedrock:GetFoundationModelAvailability",
+                "servicequotas:ListServiceQuotas",
+                "servicequotas:ListAWSDefaultServiceQuotas",
+                "cloudwatch:GetMetricData",
+            ),
+            "*",
+            "What doctor reads beside the features it checks: the caller's own permissions, its access keys' age and "
+            "the account's Bedrock API keys, VPC endpoints, trails, invocation logging, models and their "
+            "availability, quotas and the tokens used per minute.",
+        )
     ],
 }
 
@@ -195,7 +268,8 @@ def feature_actions(feature: str) -> list[str]:
 
 
 def model_resources(model: str, region: str, account_id: str) -> dict[str, str]:
-    """ARN -> reason: what AWS authorises when ``model`` is invoked from ``region``."""
+    """ARN -> reason: what AWS authorises when ``model`` (an id, profile, ARN or alias) is invoked from ``region``."""
+    model = canonical_model_id(model)
     try:
         ref = parse_model_ref(model)
     except ValueError as exc:
@@ -267,6 +341,8 @@ def _resources(
         out = {f"arn:aws:bedrock:{region}:{account}:agent/{a}": f"agent {a}" for a in ids}
         out.update({f"arn:aws:bedrock:{region}:{account}:agent-alias/{a}/*": f"aliases of agent {a}" for a in ids})
         return out
+    if kind == "roles":
+        return {"arn:aws:iam::*:role/*": "the role --role-name names, in each account --accounts names"}
     if kind == "log-groups":
         return {f"arn:aws:logs:{region}:{account}:log-group:*": "the invocation log group (name it to narrow)"}
     if kind == "budgets":

@@ -38,6 +38,7 @@ class AuditRecord:
     attempts: int
     client: str | None
     record_id: str | None = None  # unique (set when the record is journaled): replays insert it once
+    guardrail_units: int = 0  # guardrail text units assessed (every policy), priced in cost_nusd
 
     def row(self) -> dict[str, Any]:
         return dict(zip(FIELDS, _values(self), strict=True))
@@ -65,7 +66,8 @@ class AuditRecord:
             "output": {"outputTokenCount": self.output_tokens},
             "metrics": {"latencyMs": self.latency_ms},
             "requestMetadata": {k: v for k, v in meta.items() if v},
-            **({"errorCode": self.status} if self.status != "ok" else {}),
+            # a guardrail's intervention is an answer, as in Bedrock's own invocation logs (not an error)
+            **({"errorCode": self.status} if self.status not in ("ok", "guardrail_intervened") else {}),
         }
 
     def public(self) -> dict[str, Any]:

@@ -29,6 +29,8 @@ gateway_keys = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float),
     sa.Column("revoked_at", sa.Float),
+    sa.Column("guardrail_id", sa.String(300)),  # the guardrail applied to the key's requests (0004_gateway)
+    sa.Column("guardrail_version", sa.String(20)),
 )
 
 gateway_counters = sa.Table(
@@ -66,6 +68,7 @@ gateway_audit = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
     sa.Column("client", sa.String(100)),
     sa.Column("record_id", sa.String(32)),  # unique per record: a journal replayed twice inserts it once
+    sa.Column("guardrail_units", sa.Integer, nullable=False, server_default="0"),  # text units assessed (0004)
     sa.Index("ix_gateway_audit_record_id", "record_id", unique=True),
 )
 

@@ -15,17 +15,26 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bedrockctl.settings import guardrail_problem
 from bedrockctl.store.errors import KeyNotFound
 from bedrockctl.store.gateway import gateway_keys
 
 LIMIT_KEYS = ("rpm", "rph", "rpd", "tpm", "tph", "tpd", "monthly_budget_usd", "daily_budget_usd")
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+_METADATA_BAD = re.compile(r"[^a-zA-Z0-9\s:_@$#=/+,\-.]")
+
+
+def _metadata_text(value: Any) -> str:
+    return _METADATA_BAD.sub("_", str(value))[:256]
 
 
 @dataclass
@@ -41,14 +50,32 @@ class KeyRecord:
     created_at: float = 0.0
     expires_at: float | None = None
     revoked_at: float | None = None
+    guardrail_id: str | None = None  # the guardrail the gateway applies to this key's requests (beats team, env)
+    guardrail_version: str | None = None
+
+    def request_metadata(self, caller: Any = None) -> dict[str, str]:
+        """Bedrock request metadata naming who is calling: ``gateway_user``, ``team``, ``environment`` and
+        ``gateway_key`` of this key (authoritative), then the caller's own string pairs, at most 16 in all (AWS's
+        limit), keys 1-256 and values 0-256 characters of ``[a-zA-Z0-9\\s:_@$#=/+,-.]`` (others become ``_``)."""
+        ours = {
+            "gateway_user": self.user,
+            "team": self.team,
+            "environment": self.environment,
+            "gateway_key": self.key_id,
+        }
+        out = {k: _metadata_text(v) for k, v in ours.items() if v}
+        for k, v in (caller if isinstance(caller, dict) else {}).items():
+            key = _metadata_text(k)
+            if len(out) >= 16:
+                break
+            if key and key not in out and isinstance(v, str):
+                out[key] = _metadata_text(v)
+        return out
 
     def tag(self, converse: dict[str, Any]) -> None:
         """Stamp a Converse request with who is calling: the invocation log and CloudTrail's requestMetadata then
         carry the key's user, team and environment (the key is authoritative; the caller's other tags stay)."""
-        meta = converse.get("requestMetadata")
-        meta = dict(meta) if isinstance(meta, dict) else {}
-        meta.update(gateway_user=self.user, team=self.team, environment=self.environment, gateway_key=self.key_id)
-        converse["requestMetadata"] = dict(list(meta.items())[-16:])  # AWS allows 16 pairs
+        converse["requestMetadata"] = self.request_metadata(converse.get("requestMetadata"))
 
     def state(self, now: float | None = None) -> str:
         now = time.time() if now is None else now
@@ -70,6 +97,7 @@ class KeyRecord:
             "created_at": _iso(self.created_at),
             "expires_at": _iso(self.expires_at),
             "revoked_at": _iso(self.revoked_at),
+            "guardrail": f"{self.guardrail_id}:{self.guardrail_version or 'DRAFT'}" if self.guardrail_id else None,
             "state": self.state(),
         }
 
@@ -115,8 +143,15 @@ class KeyStore:
         limits: dict[str, float] | None = None,
         expires_in: float | None = None,
         expires_at: float | None = None,
+        guardrail_id: str | None = None,
+        guardrail_version: str | None = None,
     ) -> dict[str, Any]:
         """Create a key; the returned ``token`` and ``aws_secret_access_key`` are shown once, never stored."""
+        problem = guardrail_problem(guardrail_id, guardrail_version)
+        if problem is not None:
+            field_name, expected = problem
+            value = guardrail_id if field_name == "guardrail_id" else guardrail_version
+            raise ValueError(f"{field_name} = {value!r} is invalid; expected {expected}")
         key_id = "BGK" + "".join(secrets.choice(_B32) for _ in range(17))
         secret = secrets.token_urlsafe(32)
         now = time.time()
@@ -134,6 +169,8 @@ class KeyStore:
             limits={k: float(v) for k, v in (limits or {}).items() if v is not None},
             created_at=now,
             expires_at=expires_at if expires_at is not None else (now + expires_in if expires_in else None),
+            guardrail_id=guardrail_id or None,
+            guardrail_version=(guardrail_version or "DRAFT") if guardrail_id else None,
         )
         with self.engine.begin() as conn:
             conn.execute(
@@ -148,6 +185,8 @@ class KeyStore:
                     limits=rec.limits,
                     created_at=rec.created_at,
                     expires_at=rec.expires_at,
+                    guardrail_id=rec.guardrail_id,
+                    guardrail_version=rec.guardrail_version,
                 )
             )
         out = rec.public()
@@ -224,6 +263,8 @@ def _record(m: Any) -> KeyRecord:
         created_at=m["created_at"],
         expires_at=m["expires_at"],
         revoked_at=m["revoked_at"],
+        guardrail_id=m["guardrail_id"],
+        guardrail_version=m["guardrail_version"],
     )
 
 

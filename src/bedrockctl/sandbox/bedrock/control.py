@@ -1,8 +1,8 @@
 """Bedrock control plane: foundation models, per-account model access, and tags for our resources.
 
-Operations (service ``bedrock``, rest-json): ListFoundationModels, GetFoundationModel, TagResource,
-UntagResource, ListTagsForResource. Inference profiles, imported models, provisioned throughput and guardrails
-live in the sibling ``control_*`` modules.
+Operations (service ``bedrock``, rest-json): ListFoundationModels, GetFoundationModel,
+GetFoundationModelAvailability, TagResource, UntagResource, ListTagsForResource. Inference profiles, imported
+models, provisioned throughput and guardrails live in the sibling ``control_*`` modules.
 
 Model access: by default every model is granted; ``set_model_access(account, model_id, False)`` denies one
 (account-wide, or for one region with ``region=``). The runtime handlers consult
@@ -130,6 +130,26 @@ def resolve_foundation_model(identifier: str, region: str) -> SandboxModel:
 def get_foundation_model(req: SandboxRequest, model_identifier: str) -> SandboxResponse:
     model = resolve_foundation_model(model_identifier, req.region)
     return SandboxResponse.json({"modelDetails": foundation_model_summary(model, req.region)})
+
+
+@ROUTER.route(SERVICE, "GET", r"/foundation-model-availability/(?P<model_id>.+)")
+def get_foundation_model_availability(req: SandboxRequest, model_id: str) -> SandboxResponse:
+    """Whether the caller's account may use ``model_id`` here: authorized and entitled unless its access was denied
+    (``set_model_access`` / the ``access_denied`` fault), available where the model is listed."""
+    model = sandbox_models().get_model(model_id)
+    if model is None:
+        raise not_found(f"The model {model_id} does not exist.")
+    granted = model_access_granted(req.account_id, req.region, model.model_id)
+    listed = model.listed_in(req.region, now())
+    return SandboxResponse.json(
+        {
+            "modelId": model.model_id,
+            "agreementAvailability": {"status": "AVAILABLE"},
+            "authorizationStatus": "AUTHORIZED" if granted else "NOT_AUTHORIZED",
+            "entitlementAvailability": "AVAILABLE" if granted else "NOT_AVAILABLE",
+            "regionAvailability": "AVAILABLE" if listed else "NOT_AVAILABLE",
+        }
+    )
 
 
 # --- tags ---------------------------------------------------------------------------------------------------

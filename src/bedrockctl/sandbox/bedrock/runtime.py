@@ -270,17 +270,20 @@ def _invoke(
         raise AwsError("ValidationException", NO_STREAM)
     body = _json_body(req)
     validate.check_native(body, resolved.model_id)
-    extras = invoke_extras(req.headers, body, isinstance(fmt, AnthropicMessages))
-    prompt = fmt.parse(body)
-    direct = fmt.direct(body, prompt, resolved.model_id)  # embeddings and images: no chat, no guardrail
-    if direct is not None:
-        return body, resolved, fmt, direct, extras
-    guard_id = req.headers.get("X-Amzn-Bedrock-GuardrailIdentifier")
-    guard = None
-    if guard_id:
-        trace = str(req.headers.get("X-Amzn-Bedrock-Trace", "")).upper() in ("ENABLED", "ENABLED_FULL")
-        guard = (guard_id, str(req.headers.get("X-Amzn-Bedrock-GuardrailVersion", "")), trace)
-    gen = run_model(req, resolved, prompt, guard, extras, tool_id_prefix=fmt.tool_id_prefix)
+    try:  # a body of the wrong shape (a list for a tool name ...) is Bedrock's 400, never a 500
+        extras = invoke_extras(req.headers, body, isinstance(fmt, AnthropicMessages))
+        prompt = fmt.parse(body)
+        direct = fmt.direct(body, prompt, resolved.model_id)  # embeddings and images: no chat, no guardrail
+        if direct is not None:
+            return body, resolved, fmt, direct, extras
+        guard_id = req.headers.get("X-Amzn-Bedrock-GuardrailIdentifier")
+        guard = None
+        if guard_id:
+            trace = str(req.headers.get("X-Amzn-Bedrock-Trace", "")).upper() in ("ENABLED", "ENABLED_FULL")
+            guard = (guard_id, str(req.headers.get("X-Amzn-Bedrock-GuardrailVersion", "")), trace)
+        gen = run_model(req, resolved, prompt, guard, extras, tool_id_prefix=fmt.tool_id_prefix)
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:
+        raise AwsError("ValidationException", MALFORMED) from exc
     return body, resolved, fmt, gen, extras
 
 
@@ -365,14 +368,17 @@ def count_tokens(req: SandboxRequest, model_id: str) -> SandboxResponse:
     if resolved.model.body_format != "anthropic-messages":
         raise AwsError("ValidationException", "The provided model doesn't support counting tokens.")
     spec = body.get("input") or {}
-    if "converse" in spec:
-        prompt = parse_converse(spec["converse"] or {})
-    elif "invokeModel" in spec:
-        try:
-            raw = json.loads(base64.b64decode(spec["invokeModel"].get("body", ""), validate=True))
-        except (ValueError, binascii.Error) as exc:
+    if not isinstance(spec, dict):
+        raise AwsError("ValidationException", MALFORMED)
+    if "converse" in spec or "invokeModel" in spec:
+        try:  # a body of the wrong shape is Bedrock's 400, never a 500
+            if "converse" in spec:
+                prompt = parse_converse(spec["converse"] or {})
+            else:
+                raw = json.loads(base64.b64decode(spec["invokeModel"].get("body", ""), validate=True))
+                prompt = AnthropicMessages().parse(raw)
+        except (ValueError, binascii.Error, TypeError, KeyError, AttributeError) as exc:
             raise AwsError("ValidationException", MALFORMED) from exc
-        prompt = AnthropicMessages().parse(raw)
     else:
         raise AwsError(
             "ValidationException",

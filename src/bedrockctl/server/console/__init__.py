@@ -27,7 +27,14 @@ def console_app(
     from starlette.routing import Mount
     from starlette.staticfiles import StaticFiles
 
-    from bedrockctl.server.console import routes_access, routes_auth, routes_jobs, routes_main, routes_oidc
+    from bedrockctl.server.console import (
+        routes_access,
+        routes_auth,
+        routes_jobs,
+        routes_main,
+        routes_oidc,
+        routes_playground,
+    )
     from bedrockctl.server.console.login_gate import HashGate
     from bedrockctl.services.console_data import KeyAccess
     from bedrockctl.services.credentials import CredentialService
@@ -67,6 +74,7 @@ def console_app(
             *routes_main.ROUTES,
             *routes_access.ROUTES,
             *routes_jobs.ROUTES,
+            *routes_playground.ROUTES,
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
     )
@@ -97,6 +105,8 @@ def mount_console(server_app: Any, ctx: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("keystore", gw.keys)
         kwargs.setdefault("engine", gw.engine)
     app = console_app(ctx, **kwargs)
+    if gw is not None:
+        app.state.console.gateway_app = server_app  # the playground's calls enter where any client's do
     server_app.fallback = app
     return app
 

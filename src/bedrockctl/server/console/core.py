@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import logging
@@ -32,6 +33,7 @@ NAV = (
     ("usage", "/usage", "Usage"),
     ("budgets", "/budgets", "Budgets"),
     ("doctor", "/doctor", "Doctor"),
+    ("playground", "/playground", "Playground"),
     ("plugins", "/plugins", "Plugin instances"),
     ("keys", "/keys", "Keys"),
     ("credentials", "/credentials", "Credentials"),
@@ -50,7 +52,9 @@ class Console:
     oidc: Any = None  # an ``OidcClient`` when [gateway.oidc] is set
     oidc_state_key: bytes = b""
     oidc_redirect: str | None = None  # the callback URL registered at the provider (default: from the request)
+    gateway_app: Any = None  # the ``bedrockctl serve`` app whose gateway the playground calls (None: no gateway)
     templates: Jinja2Templates = field(init=False)
+    _playground_locks: dict[int, asyncio.Lock] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -71,6 +75,10 @@ class Console:
         resp = self.templates.TemplateResponse(request, name, data, status_code=status)
         _no_store(resp)
         return resp
+
+    def playground_lock(self, user_id: int) -> asyncio.Lock:
+        """Serializes one user's playground calls (each then finds its own audit record)."""
+        return self._playground_locks.setdefault(user_id, asyncio.Lock())
 
     def secure(self, request: Request) -> bool:
         if self.secure_cookies is not None:

@@ -16,10 +16,10 @@ from bedrockctl.runtime.resolve import Target, canonical_model_id
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
 from bedrockctl.server.gateway import anthropic_wire as wire
-from bedrockctl.server.gateway import errors
+from bedrockctl.server.gateway import errors, validate
 from bedrockctl.server.gateway.auth import authenticate_request
 from bedrockctl.server.gateway.aws_routes import count_upstream
-from bedrockctl.server.gateway.http import client_of, close_unread, estimate_tokens, model_path, request_id, respond
+from bedrockctl.server.gateway.http import client_of, close_unread, model_path, request_id, respond
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
 from bedrockctl.server.gateway.streaming import CLIENT_CLOSED, ClientWatch, PartialUsage
 from bedrockctl.store.keys import KeyRecord
@@ -79,9 +79,13 @@ async def messages(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) 
         model = str(req["model"])
         _anthropic_model(model)
         stream = bool(req.get("stream"))
-        doc, max_tokens = wire.to_bedrock(req, wire.betas(headers), gw.opts.default_max_tokens)
+        limits = validate.model_limits(model)
+        doc, max_tokens = wire.to_bedrock(
+            req, wire.betas(headers), limits.default_max_tokens(gw.opts.default_max_tokens)
+        )
+        validate.native(doc, (("max_tokens",),), limits)
         operation = "InvokeModelWithResponseStream" if stream else "InvokeModel"
-        est = estimate_tokens({k: v for k, v in doc.items() if k != "max_tokens"})
+        est = limits.estimator.native(doc)
         adm = await gw.admit(key, PROTOCOL, operation, model, est, max_tokens, client, rid)
         payload = orjson.dumps(doc)
         suffix = "invoke-with-response-stream" if stream else "invoke"
@@ -119,7 +123,7 @@ async def _stream(
     await send({"type": "http.response.start", "status": 200, "headers": [*_SSE, (b"request-id", rid.encode())]})
     decoder = EventDecoder("InvokeModelWithResponseStream", adm.target.region if adm.target else "")
     writer = wire.StreamWriter(model)
-    partial = PartialUsage(est)
+    partial = PartialUsage(est, adm.max_tokens)
     status, http_status = "incomplete", 200
     watch = ClientWatch(receive)
     try:

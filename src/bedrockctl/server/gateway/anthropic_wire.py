@@ -15,6 +15,9 @@ from bedrockctl.server.gateway import errors
 
 BEDROCK_VERSION = "bedrock-2023-05-31"
 METRICS_KEY = "amazon-bedrock-invocationMetrics"
+GUARDRAIL_ACTION = "amazon-bedrock-guardrailAction"
+TRACE_KEY = "amazon-bedrock-trace"
+REFUSAL = "refusal"  # the Messages API's stop_reason of a declined answer: a guardrail that intervened
 # fields of the Messages API that Bedrock's Anthropic body does not take (the rest is passed on as it is)
 _API_ONLY = frozenset({"model", "stream", "metadata", "service_tier", "container", "mcp_servers"})
 _ERROR_TYPES = {
@@ -88,19 +91,29 @@ def message(raw: bytes, model: str) -> tuple[bytes, Usage]:
     if not isinstance(doc, dict):
         raise ValueError("the upstream answer is not a JSON object")
     doc.pop(METRICS_KEY, None)
+    if guardrail_intervened(doc):
+        doc["stop_reason"] = REFUSAL
     doc["model"] = model
     return orjson.dumps(doc), usage_of(doc)
+
+
+def guardrail_intervened(doc: dict[str, Any]) -> bool:
+    """Drop Bedrock's guardrail fields from an answer or a stream event; True when the guardrail intervened (the
+    answer's text is then the guardrail's blocked message)."""
+    doc.pop(TRACE_KEY, None)
+    return bool(doc.pop(GUARDRAIL_ACTION, None) == "INTERVENED")
 
 
 class StreamWriter:
     """Bedrock ``chunk`` events -> Anthropic SSE events; keeps the usage they report."""
 
-    __slots__ = ("finished", "model", "usage")
+    __slots__ = ("finished", "held", "model", "usage")
 
     def __init__(self, model: str) -> None:
         self.model = model
         self.usage = Usage()
         self.finished = False
+        self.held: dict[str, Any] | None = None  # message_delta, sent with the next event (which may say refusal)
 
     def chunk(self, payload: dict[str, Any]) -> bytes:
         try:
@@ -111,6 +124,7 @@ class StreamWriter:
             return b""
         kind = str(doc.get("type", ""))
         metrics = doc.pop(METRICS_KEY, None)
+        refused = guardrail_intervened(doc)  # Bedrock says so on the last event
         if kind == "message_start":
             msg = doc.get("message") or {}
             msg["model"] = self.model
@@ -132,7 +146,14 @@ class StreamWriter:
                 int(metrics.get("cacheReadInputTokenCount", 0)),
                 int(metrics.get("cacheWriteInputTokenCount", 0)),
             )
-        return sse(kind, doc)
+        if kind == "message_delta":  # held back: the guardrail's verdict comes on the last event
+            self.held = doc
+        if refused and self.held is not None:
+            self.held.setdefault("delta", {})["stop_reason"] = REFUSAL
+        if kind == "message_delta":
+            return b""
+        held, self.held = self.held, None
+        return (sse("message_delta", held) if held is not None else b"") + sse(kind, doc)
 
 
 def sse(kind: str, doc: dict[str, Any]) -> bytes:

@@ -14,7 +14,7 @@ import orjson
 from bedrockctl.runtime.resolve import Target
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, WireRequest
-from bedrockctl.server.gateway import errors
+from bedrockctl.server.gateway import errors, validate
 from bedrockctl.server.gateway.auth import authenticate_request
 from bedrockctl.server.gateway.http import client_of, close_unread, model_path, request_id, respond, unknown_path
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
@@ -58,6 +58,7 @@ async def count_tokens(gw: Gateway, scope: dict[str, Any], receive: Any, send: A
         if scope["method"] != "POST" or not model:
             raise close_unread(errors.unknown_operation(scope["method"], scope["path"]), headers)
         key, body = await authenticate_request(gw.keys, gw.opts, scope, headers, receive)
+        validate.count_tokens(body)
         adm = await gw.admit(key, "bedrock", "CountTokens", model, 0, 0, client, rid)
         data = await count_upstream(gw, adm, body)
     except errors.GatewayError as err:

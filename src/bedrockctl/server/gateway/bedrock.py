@@ -14,12 +14,11 @@ from bedrockctl.runtime.calls import invoke_usage
 from bedrockctl.runtime.resolve import Target
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
-from bedrockctl.server.gateway import errors
+from bedrockctl.server.gateway import errors, validate
 from bedrockctl.server.gateway.auth import authenticate_request
 from bedrockctl.server.gateway.http import (
     client_of,
     close_unread,
-    estimate_tokens,
     model_path,
     request_id,
     respond,
@@ -53,6 +52,7 @@ _FORWARD = (
     b"x-amzn-bedrock-guardrailversion",
     b"x-amzn-bedrock-performanceconfig-latency",
     b"x-amzn-bedrock-service-tier",
+    b"x-amzn-bedrock-request-metadata",  # merged under the key's pairs (attribution.py)
 )
 _TITLE = {h: "-".join(p.capitalize() for p in h.decode().split("-")) for h in _FORWARD}
 # where model-native bodies keep their output limit (first match wins); injected when the caller set none
@@ -111,23 +111,26 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
                 raise errors.validation("The request body is not valid JSON.") from None
             doc = None
         changed = False
+        limits = validate.model_limits(model)
+        default_max = limits.default_max_tokens(gw.opts.default_max_tokens)
         if converse:
             if not isinstance(doc, dict):
                 raise errors.validation("The request body must be a JSON object.")
+            validate.converse(operation, doc, limits)
             cfg = doc.get("inferenceConfig") or {}
             max_tokens = cfg.get("maxTokens")
-            if not isinstance(max_tokens, int):
-                max_tokens = gw.opts.default_max_tokens
+            if max_tokens is None:
+                max_tokens = default_max
                 doc["inferenceConfig"] = {**cfg, "maxTokens": max_tokens}
-                changed = True
-            est = estimate_tokens({k: v for k, v in doc.items() if k != "inferenceConfig"})
+            est = limits.estimator.converse(doc)
             key.tag(doc)
             changed = True
         elif isinstance(doc, dict):
-            max_tokens, changed = _native_max(doc, model, gw.opts.default_max_tokens)
-            est = estimate_tokens(doc)
+            validate.native(doc, _NATIVE_MAX, limits)
+            max_tokens, changed = _native_max(doc, model, default_max)
+            est = limits.estimator.native(doc)
         else:
-            max_tokens, est = gw.opts.default_max_tokens, len(body) // 3 + 1
+            max_tokens, est = default_max, limits.estimator.raw(body)
         adm = await gw.admit(key, "bedrock", operation, model, est, max_tokens, client, rid)
         payload = orjson.dumps(doc) if changed else body
         fwd = {_TITLE[k]: v.decode("latin-1") for k, v in headers.items() if k in _TITLE}
@@ -184,7 +187,7 @@ async def stream(
     region = adm.target.region if adm.target else ""
     decoder = EventDecoder(operation, region)
     usage: dict[str, Any] | None = None
-    partial = PartialUsage(est_input)
+    partial = PartialUsage(est_input, adm.max_tokens)
     status, http_status = "incomplete", 200
     watch = ClientWatch(receive) if receive is not None else None
     try:

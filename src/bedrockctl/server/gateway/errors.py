@@ -29,8 +29,10 @@ class GatewayError(Exception):
         openai_code: str | None = None,
         headers: dict[str, str] | None = None,
         audit_status: str | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
+        self.param = param  # the request field at fault (OpenAI's ``error.param``)
         self.status = status
         self.bedrock_code = bedrock_code
         self.message = message
@@ -55,7 +57,8 @@ class GatewayError(Exception):
             (b"x-request-id", request_id.encode()),
             *[(k.encode(), v.encode()) for k, v in self.headers.items()],
         ]
-        body = {"error": {"message": self.message, "type": self.openai_type, "param": None, "code": self.openai_code}}
+        error = {"message": self.message, "type": self.openai_type, "param": self.param, "code": self.openai_code}
+        body = {"error": error}
         return self.openai_status, headers, orjson.dumps(body)
 
 
@@ -117,7 +120,9 @@ def model_not_allowed(model: str, why: str) -> GatewayError:
     )
 
 
-def validation(message: str, *, openai_status: int = 400, openai_code: str | None = None) -> GatewayError:
+def validation(
+    message: str, *, openai_status: int = 400, openai_code: str | None = None, param: str | None = None
+) -> GatewayError:
     return GatewayError(
         400,
         "ValidationException",
@@ -125,14 +130,24 @@ def validation(message: str, *, openai_status: int = 400, openai_code: str | Non
         openai_status=openai_status,
         openai_code=openai_code,
         audit_status="invalid_request",
+        param=param,
     )
 
 
-def over_budget(label: str, limit_usd: float, hard_stop_pct: float, resets_at: float, scope: str) -> GatewayError:
-    msg = (
-        f"Budget exceeded: {label} of ${limit_usd:,.2f} reached its hard stop at {hard_stop_pct:g}%; "
-        f"it resets at {iso(resets_at)}."
-    )
+def over_budget(
+    label: str, limit_usd: float, hard_stop_pct: float, resets_at: float, scope: str, *, closed: bool = False
+) -> GatewayError:
+    """A budget's refusal: spent to its hard stop, or ``closed`` after a call cost more than it reserved."""
+    if closed:
+        msg = (
+            f"Budget closed: a call cost more than it reserved on {label} of ${limit_usd:,.2f}, so the budget is "
+            f"closed until {iso(resets_at)} (an administrator was alerted)."
+        )
+    else:
+        msg = (
+            f"Budget exceeded: {label} of ${limit_usd:,.2f} reached its hard stop at {hard_stop_pct:g}%; "
+            f"it resets at {iso(resets_at)}."
+        )
     return GatewayError(
         400,
         "ServiceQuotaExceededException",

@@ -121,30 +121,3 @@ def client_of(scope: dict[str, Any], headers: dict[bytes, bytes], trust_forwarde
         return headers[b"x-forwarded-for"].decode("latin-1").split(",")[0].strip()
     client = scope.get("client")
     return str(client[0]) if client else None
-
-
-# -- worst-case input tokens ----------------------------------------------------------------------------------
-MEDIA_TOKENS = 1600  # an image/document/video block (Anthropic bills a 1.15-megapixel image at ~1,600 tokens)
-_MEDIA_KEYS = frozenset({"bytes", "data", "image_url", "url"})
-
-
-def estimate_tokens(doc: Any, bytes_per_token: int = 3) -> int:
-    """A conservative count of the input tokens of a request body: 1 token per ``bytes_per_token`` UTF-8 bytes
-    of every string (keys of the structure excluded), 4 per object, ``MEDIA_TOKENS`` per embedded media."""
-    total = 0
-    stack = [doc]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            total += len(v.encode()) // bytes_per_token + 1
-        elif isinstance(v, dict):
-            total += 4
-            for k, item in v.items():
-                media = (isinstance(item, str) and len(item) > 256) or (isinstance(item, dict) and k == "image_url")
-                if k in _MEDIA_KEYS and media:
-                    total += MEDIA_TOKENS
-                else:
-                    stack.append(item)
-        elif isinstance(v, list):
-            stack.extend(v)
-    return total

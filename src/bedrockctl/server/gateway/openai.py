@@ -16,9 +16,9 @@ from bedrockctl.runtime.calls import CallState
 from bedrockctl.runtime.resolve import ALIASES, Target, canonical_model_id
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
-from bedrockctl.server.gateway import errors
+from bedrockctl.server.gateway import errors, validate
 from bedrockctl.server.gateway.auth import authenticate_request
-from bedrockctl.server.gateway.http import client_of, estimate_tokens, model_path, request_id, respond
+from bedrockctl.server.gateway.http import client_of, model_path, request_id, respond
 from bedrockctl.server.gateway.openai_wire import ChunkWriter, from_converse, to_converse
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
 from bedrockctl.server.gateway.streaming import CLIENT_CLOSED, ClientWatch, PartialUsage
@@ -61,11 +61,13 @@ async def chat(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> N
         model = req.get("model")
         if not isinstance(model, str) or not model:
             raise errors.validation("'model' is required.")
+        limits = validate.model_limits(model)
+        validate.chat(req, limits)
         stream = bool(req.get("stream"))
         include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
-        converse, max_tokens = to_converse(req, gw.opts.default_max_tokens)
+        converse, max_tokens = to_converse(req, limits.default_max_tokens(gw.opts.default_max_tokens))
         operation = "ConverseStream" if stream else "Converse"
-        est = estimate_tokens({k: v for k, v in converse.items() if k != "inferenceConfig"})
+        est = limits.estimator.converse(converse)
         key.tag(converse)
         adm = await gw.admit(key, "openai", operation, model, est, max_tokens, client, rid)
         payload = orjson.dumps(converse)
@@ -106,7 +108,7 @@ async def chat(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> N
     writer = ChunkWriter(model, rid, include_usage)
     decoder = EventDecoder("ConverseStream", adm.target.region if adm.target else "")
     status, http_status = "incomplete", 200
-    partial = PartialUsage(est)
+    partial = PartialUsage(est, adm.max_tokens)
     watch = ClientWatch(receive)
     try:
         async for chunk in resp.chunks:
@@ -171,11 +173,9 @@ async def embeddings(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any
         model = req.get("model")
         if not isinstance(model, str) or not model:
             raise errors.validation("'model' is required.")
-        raw_input = req.get("input")
-        texts = [raw_input] if isinstance(raw_input, str) else raw_input
-        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-            raise errors.validation("'input' must be a string or an array of strings (token arrays are not supported).")
-        adm = await gw.admit(key, "openai", "Embeddings", model, estimate_tokens(texts), 0, client, rid)
+        texts = validate.embeddings(req)
+        est = validate.model_limits(model).estimator.texts(texts)
+        adm = await gw.admit(key, "openai", "Embeddings", model, est, 0, client, rid)
         cohere = "cohere" in canonical_model_id(model)
         batches = [texts] if cohere else [[t] for t in texts]
         vectors: list[list[float]] = []

@@ -37,7 +37,7 @@ class GatewayOptions:
     flush_interval: float = 0.2  # settle counters, write audit rows
     lease_fraction: float = 0.05  # share of a counter's headroom one worker may hold locally
     lease_idle_seconds: float = 1.0  # give unused leases back after this long without use
-    unpriced: str = "deny"  # deny | allow: a call to a model without a price when a budget applies
+    unpriced: str = "allow"  # allow (audited at cost 0, logged with the reason) | refuse: when a budget applies
     clock_skew_seconds: float = 900.0
     audit: bool = True
     audit_journal: bool = True  # fsync each audit record to a local journal before answering (replayed after a crash)
@@ -103,8 +103,9 @@ class GatewayOptions:
             )
         o.ledger = _bool(raw, "ledger", o.ledger)
         o.unpriced = str(raw.get("unpriced", o.unpriced))
-        if o.unpriced not in ("deny", "allow"):
-            raise ConfigError(f"gateway.unpriced = {o.unpriced!r} is invalid; expected deny or allow")
+        o.unpriced = "refuse" if o.unpriced == "deny" else o.unpriced  # the older name
+        if o.unpriced not in ("refuse", "allow"):
+            raise ConfigError(f"gateway.unpriced = {o.unpriced!r} is invalid; expected allow or refuse")
         o.webhook_url = raw.get("webhook_url") or None
         o.sns_topic_arn = raw.get("sns_topic_arn") or None
         o.audit_s3 = dict(raw.get("audit_s3") or {})

@@ -12,25 +12,33 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bedrockctl.aws.inference_profiles import ProfileResolver
 from bedrockctl.errors import BedrockctlError
-from bedrockctl.runtime.calls import CallState
-from bedrockctl.runtime.errors import AllRoutesFailed, ModelNotAllowed
+from bedrockctl.pricing.cost import Rates, cost_nusd
+from bedrockctl.runtime.calls import CallState, price_of
+from bedrockctl.runtime.core import Sent, attempts
+from bedrockctl.runtime.errors import ModelNotAllowed
 from bedrockctl.runtime.resolve import Target, canonical_model_id
 from bedrockctl.runtime.transport import AsyncResponse
 from bedrockctl.runtime.types import Usage
-from bedrockctl.runtime.wire import AwsCallError, WireRequest
+from bedrockctl.runtime.wire import WireRequest
 from bedrockctl.server.gateway import errors
+from bedrockctl.server.gateway.attribution import stamped
 from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer, used_by
 from bedrockctl.server.gateway.budgets import Alerter, Policy
 from bedrockctl.server.gateway.counters import Counters, Refused, Reservation, SqlCounters
+from bedrockctl.server.gateway.guardrails import Guardrails
 from bedrockctl.server.gateway.http import request_id as http_request_id
 from bedrockctl.server.gateway.metrics import Metrics
 from bedrockctl.server.gateway.options import GatewayOptions, master_secret
+from bedrockctl.server.gateway.overshoot import OvershootGuard
 from bedrockctl.server.gateway.recovery import worker_lease
 from bedrockctl.settings import EnvironmentSettings
 from bedrockctl.store.keys import KeyRecord, KeyStore
 
 log = logging.getLogger("bedrockctl.gateway")
+APP_PROFILE = ":application-inference-profile/"
+PROVISIONED = ":provisioned-model/"
 _GEO = ("us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "us-gov.")
 
 
@@ -47,6 +55,7 @@ class Admission:
     state: CallState | None = None
     reservation: Reservation | None = None
     est_tokens: int = 0
+    max_tokens: int = 0  # the output limit the call was admitted with (bounds an estimated output)
     target: Target | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -56,6 +65,19 @@ def _bare(model_id: str) -> str:
         if model_id.startswith(geo):
             return model_id[len(geo) :]
     return model_id
+
+
+def worst_case(rates: Rates, est_input: int, max_tokens: int) -> int:
+    """The most a call can cost, in nano-USD rounded up, with ``est_input`` prompt tokens billed at the dearest
+    input rate (plain, cache read or either cache write) and ``max_tokens`` output: at the long-context rates when
+    the prompt may pass the model's threshold."""
+    threshold = rates.long_context_threshold
+    if rates.long_context is not None and threshold is not None and est_input > threshold:
+        rates = rates.long_context
+    dearest = max(rates.input, rates.cache_read, rates.cache_write, rates.cache_write_1h or 0)
+    total: int = est_input * dearest + max_tokens * rates.output  # in 10**-(scale + 3) USD
+    divisor: int = 10 ** (rates.scale - 6)
+    return -(-total // divisor)
 
 
 class Gateway:
@@ -74,6 +96,7 @@ class Gateway:
         )
         self.policy = Policy(self.opts, settings.environments)
         self.alerter = Alerter(engine, self.policy, self.opts, ctx.sessions)
+        self.overshoot = OvershootGuard(engine, self.alerter)
         self.audit = AuditLog(
             engine,
             ledger=ledger_writer(settings) if self.opts.ledger else None,
@@ -99,9 +122,11 @@ class Gateway:
                 transport=FastTransport(ctx.sessions),  # type: ignore[arg-type]
             )
         self.runtime = runtime
+        self.profiles = ProfileResolver(lambda region: ctx.sessions.client("bedrock", region))
+        self.guardrails = Guardrails(settings, getattr(runtime, "prices", None))  # applied on send, counted on finish
         self.metrics = Metrics()
         self.lease = worker_lease(self)  # reservations held under a lease, audit journal, crash recovery
-        self._rates: dict[tuple[str, str], tuple[int, int, int, int] | None] = {}
+        self._rates: dict[tuple[str, str], Rates | None] = {}
         self._plans: dict[tuple[str, str], tuple[float, list[Target]]] = {}
         self._allowed: dict[tuple[str, str], str | None] = {}
         self._task: asyncio.Task[None] | None = None
@@ -126,6 +151,7 @@ class Gateway:
         await self.flush(everything=True)
         await asyncio.get_running_loop().run_in_executor(None, self.audit.ship)
         self.counters.close()
+        self.overshoot.close()
         await self.lease.stop()
         await self.runtime.aclose()
 
@@ -152,7 +178,12 @@ class Gateway:
         loop = asyncio.get_running_loop()
         budget_keys = [k for k in applied if k in self.policy.budgets and applied[k][0]]
         if budget_keys:
-            await loop.run_in_executor(None, self.alerter.check, budget_keys, self.counters.store.read)
+            await loop.run_in_executor(None, self.alerter.check, budget_keys, self._read_counters)
+
+    def _read_counters(self, keys: list[Any]) -> dict[Any, tuple[int, int, int]]:
+        values = self.counters.store.read(keys)
+        self.overshoot.note_read(values)  # closures made by other workers
+        return values
 
     # -- admission -----------------------------------------------------------------------------------------
     def check_model(self, key: KeyRecord, env: EnvironmentSettings | None, model: str) -> None:
@@ -192,23 +223,35 @@ class Gateway:
         self._plans[ck] = (now, targets)
         return targets
 
-    def rates(self, target: Target) -> tuple[int, int, int, int] | None:
-        """Prices per token in pico-USD: input, output, cache read, cache write (None: unpriced)."""
+    def rates(self, target: Target) -> Rates | None:
+        """The route's price as integer ``pricing.Rates`` (``[0:4]``: input, output, cache read, cache write, in
+        pico-USD per token at the usual scale of 9), cached; None: unpriced. An application inference profile ARN
+        is priced as the model it routes to, in the profile's Region (``GetInferenceProfile``, resolved by
+        ``admit`` off the event loop and cached)."""
         ck = (target.model_id, target.region)
         if ck not in self._rates:
-            prices = self.runtime.prices
-            mp = None
-            if prices is not None:
-                mp = prices.price_for(target.model_id, target.region)
-                if mp is None and target.base_model:
-                    mp = prices.price_for(target.base_model, target.region)
-            if mp is None:
-                self._rates[ck] = None
-            else:
-                cr = mp.cache_read_per_1k if mp.cache_read_per_1k is not None else mp.input_per_1k
-                cw = mp.cache_write_per_1k if mp.cache_write_per_1k is not None else mp.input_per_1k
-                self._rates[ck] = tuple(int(v * 1_000_000_000) for v in (mp.input_per_1k, mp.output_per_1k, cr, cw))  # type: ignore[assignment]
+            if PROVISIONED in target.model_id:  # bills by the hour (inventory idle prices it), nothing per token
+                self._rates[ck] = Rates(0, 0, 0, 0)
+                return self._rates[ck]
+            price = price_of(self.runtime.prices, target)
+            if price is None and APP_PROFILE in target.model_id and self.runtime.prices is not None:
+                resolved = self.profiles.resolve(target.model_id)
+                if resolved is not None:
+                    tier = "global" if resolved.global_routing else "on_demand"
+                    price = self.runtime.prices.price(resolved.model_id, resolved.region, tier)
+            if price is None:
+                why = self.profiles.failures.get(target.model_id, "no price in the price book")
+                log.warning(
+                    "%s in %s is unpriced (%s): its calls are audited at cost 0", target.model_id, target.region, why
+                )
+            self._rates[ck] = None if price is None else Rates.of(price)
         return self._rates[ck]
+
+    async def _resolve_profiles(self, targets: list[Target]) -> None:
+        """Read application inference profiles (a network call, once per TTL) before ``rates`` needs them."""
+        for t in targets:
+            if APP_PROFILE in t.model_id and (t.model_id, t.region) not in self._rates:
+                await asyncio.get_running_loop().run_in_executor(None, self.profiles.resolve, t.model_id)
 
     async def admit(
         self,
@@ -231,24 +274,28 @@ class Gateway:
         adm = Admission(
             key, protocol, operation, model, chosen, client, request_id or http_request_id(), time.perf_counter()
         )
+        adm.max_tokens = max(max_tokens, 0)
         targets = self.plan(chosen, operation)
         specs = self.policy.specs(key, now)
         if specs:
+            self.overshoot.check(specs)
+            est_input, max_tokens = max(est_input, 0), max(max_tokens, 0)  # never a negative reservation
             est_tokens = est_input + max_tokens
             cost = 0
             if self.policy.has_budget(specs):
+                await self._resolve_profiles(targets)
                 worst = 0
                 for t in targets:
                     r = self.rates(t)
                     if r is None:
-                        if self.opts.unpriced == "deny":
+                        if self.opts.unpriced == "refuse":
                             raise errors.validation(
                                 f"{t.model_id} in {t.region} has no price, so a budget cannot be enforced on it "
-                                "(set gateway.unpriced = 'allow' to let it through)."
+                                "(gateway.unpriced = 'refuse'; 'allow' lets it through, audited at cost 0)."
                             )
                         continue
-                    worst = max(worst, est_input * max(r[0], r[2], r[3]) + max_tokens * r[1])
-                cost = -(-worst // 1000)
+                    worst = max(worst, worst_case(r, est_input, max_tokens))
+                cost = worst
             amounts = {"budget": cost, "requests": 1, "tokens": est_tokens}
             try:
                 adm.reservation = await self.counters.reserve([(s, amounts[s.kind]) for s in specs])
@@ -262,60 +309,43 @@ class Gateway:
 
     # -- upstream ------------------------------------------------------------------------------------------
     async def send(self, adm: Admission, build: Callable[[Target], WireRequest]) -> AsyncResponse:
+        """The call core's attempts (``runtime.core.attempts``) run by the runtime's async driver
+        (``AsyncRuntime.run``) over the gateway's transport; the answering response is returned unread."""
         state = adm.state
         assert state is not None
-        transport = self.runtime.transport
-        while True:
-            try:
-                target, delay = state.next()
-            except AllRoutesFailed as exc:
-                raise self._upstream_error(state, exc) from None
-            if delay:
-                await asyncio.sleep(delay)
-            started = time.perf_counter()
-            adm.target = target
-            try:
-                resp = await transport.send(build(target), target.region)
-            except AwsCallError as err:
-                try:
-                    state.failed(target, err, started)
-                except BedrockctlError as exc:
-                    raise self._upstream_error(state, exc, err) from None
-                continue
-            state.succeeded(target, started, resp.request_id)
-            out: AsyncResponse = resp
-            return out
+        build = self.guardrails.bind(adm, stamped(adm.key, build))
+        try:
+            sent: Sent = await self.runtime.run(attempts(state, build))
+        except BedrockctlError as exc:
+            raise self._upstream_error(state, exc) from None
+        finally:
+            adm.target = state.target  # the route of the latest attempt: the one that answered, if any did
+        out: AsyncResponse = self.guardrails.watch(adm, sent.response)
+        return out
 
     @staticmethod
-    def _upstream_error(state: CallState, exc: BedrockctlError, err: AwsCallError | None = None) -> errors.GatewayError:
-        last = err or state._last_error
+    def _upstream_error(state: CallState, exc: BedrockctlError) -> errors.GatewayError:
+        last = state.last_error
         if last is not None:
             return errors.upstream(last.code, last.message, last.status or (502 if last.transport else None))
         return errors.upstream("ServiceUnavailableException", exc.message, 503)
 
     # -- settle --------------------------------------------------------------------------------------------
     def cost_nusd(self, target: Target | None, usage: Usage) -> int:
-        if target is None:
-            return 0
-        r = self.rates(target)
-        if r is None:
-            return 0
-        pico = (
-            usage.input_tokens * r[0]
-            + usage.output_tokens * r[1]
-            + usage.cache_read_tokens * r[2]
-            + usage.cache_write_tokens * r[3]
-        )
-        return -(-pico // 1000)
+        """What the call cost in nano-USD: ``pricing.cost_nusd`` (the one cost function); 0 when unpriced."""
+        rates = self.rates(target) if target is not None else None
+        return 0 if rates is None else cost_nusd(rates, usage)
 
     def finish(self, adm: Admission, usage: Usage, status: str, http_status: int) -> int:
         cost = self.cost_nusd(adm.target, usage) if status in ("ok", "incomplete") or usage.output_tokens else 0
+        status, cost, guardrail_units = self.guardrails.settle(adm, status, cost)
         used: list[tuple[str, str, int]] = []
         if adm.reservation is not None:
             called = adm.state is not None and bool(adm.state.attempts)
             actual = {"budget": cost, "requests": 1 if called else 0, "tokens": usage.total_tokens}
             used = used_by(adm.reservation, actual)
             self.counters.settle(adm.reservation, actual)
+            self.overshoot.settled(adm.reservation, actual, adm.key.environment)
         latency = int((time.perf_counter() - adm.started) * 1000)
         target = adm.target
         self.metrics.observe(adm.protocol, status, latency, usage, cost)
@@ -342,6 +372,7 @@ class Gateway:
                     latency,
                     len(adm.state.attempts) if adm.state else 0,
                     adm.client,
+                    guardrail_units=guardrail_units,
                 ),
                 used,
             )

@@ -3,7 +3,7 @@ disconnects (uvicorn's ``send`` drops what a gone client would receive without t
 gateway would read the upstream stream to its end); the relay then closes the upstream connection, which ends
 the upstream call, and settles what was used. ``PartialUsage`` is that: the tokens the stream reported so far (an
 Anthropic ``message_start`` / ``message_delta`` carries exact counts), else a conservative count of the text
-relayed so far (``estimate_tokens``) and of the request's input (the estimate admission reserved for)."""
+relayed so far (``input_estimate``'s upper bound) and of the request's input (the estimate admission reserved for)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from bedrockctl.runtime.types import Usage
-from bedrockctl.server.gateway.http import estimate_tokens
+from bedrockctl.server.gateway.input_estimate import json_tokens, text_tokens
 
 CLIENT_CLOSED = 499  # the audit's http_status of a stream whose client went away (nginx's "client closed request")
 
@@ -53,10 +53,11 @@ class ClientWatch:
 class PartialUsage:
     """The usage of a stream cut short, from the events relayed so far."""
 
-    __slots__ = ("est_input", "input_tokens", "output_tokens", "text_tokens")
+    __slots__ = ("est_input", "input_tokens", "max_output", "output_tokens", "text_tokens")
 
-    def __init__(self, est_input: int) -> None:
+    def __init__(self, est_input: int, max_output: int | None = None) -> None:
         self.est_input = est_input
+        self.max_output = max_output  # an estimated output never passes the call's output limit
         self.input_tokens: int | None = None  # exact, when the stream said
         self.output_tokens: int | None = None
         self.text_tokens = 0  # counted from the text relayed
@@ -95,10 +96,13 @@ class PartialUsage:
 
     def _text(self, text: Any) -> None:
         if text:
-            self.text_tokens += estimate_tokens(text)
+            self.text_tokens += text_tokens(text) if isinstance(text, str) else json_tokens(text)
+
+    def _estimated_output(self) -> int:
+        return min(self.text_tokens, self.max_output) if self.max_output else self.text_tokens
 
     def usage(self) -> Usage:
         return Usage(
             input_tokens=self.input_tokens if self.input_tokens is not None else self.est_input,
-            output_tokens=self.output_tokens if self.output_tokens is not None else self.text_tokens,
+            output_tokens=self.output_tokens if self.output_tokens is not None else self._estimated_output(),
         )

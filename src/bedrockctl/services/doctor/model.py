@@ -131,6 +131,8 @@ class Facts:
     region: str | None
     resolver: Resolver
     env: Mapping[str, str]
+    sources: Mapping[str, str] = field(default_factory=dict)  # the settings' provenance (Settings.sources)
+    memo: dict[str, Any] = field(default_factory=dict)  # answers read once per run (the Bedrock quotas)
     provenance: Provenance | None = None
     identity: Identity | None = None
     credential_error: BedrockctlError | None = None

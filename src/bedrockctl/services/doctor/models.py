@@ -1,8 +1,8 @@
 """Model checks: exists in the region, lifecycle, on-demand vs inference profile, access (1-token Converse), streaming,
 and the end-of-life of every model the configuration points at.
 
-``--model all`` means every model the caller uses: the configured defaults and environments' models, and every
-``ModelId`` with Bedrock CloudWatch metrics in the region (the last 7 days of use).
+``--model all`` means the configured defaults and environments' models and every catalog model enabled in the
+account in the region (``enabled.py``); an embedding model's access is checked with an embedding call.
 
 ``end_of_life_checks`` needs no AWS call: it reads the configuration (``defaults.model`` / ``BEDROCK_MODEL_ID``,
 each environment's default model, allowed models and tier routes, aliases included) and the catalog's lifecycle
@@ -22,27 +22,9 @@ from bedrockctl.catalog.lifecycle import EOL_WARNING_DAYS, today
 from bedrockctl.errors import InferenceProfileRequired, ModelAccessNotGranted, UnknownModel
 from bedrockctl.runtime.errors import UnresolvableModel
 from bedrockctl.runtime.resolve import canonical_model_id
+from bedrockctl.services.doctor.enabled import embedding_access, is_embedding, makes_images
 from bedrockctl.services.doctor.model import Check, Facts, Timer, skipped_without_credentials
 from bedrockctl.settings import Settings
-
-
-def models_in_use(facts: Facts, configured: list[str]) -> list[str]:
-    found = list(configured)
-    if facts.credentials_ok:
-        try:
-            pages = (
-                facts.client("cloudwatch")
-                .get_paginator("list_metrics")
-                .paginate(Namespace="AWS/Bedrock", MetricName="Invocations")
-            )
-            for page in pages:
-                for metric in page.get("Metrics", []):
-                    for dim in metric.get("Dimensions", []):
-                        if dim.get("Name") == "ModelId" and dim.get("Value") not in found:
-                            found.append(str(dim["Value"]))
-        except Exception:  # noqa: S110 - no CloudWatch access: configured models only
-            pass
-    return found
 
 
 def _describe(facts: Facts, model: str) -> dict[str, Any]:
@@ -211,6 +193,17 @@ def _access(facts: Facts, model: str, kw: dict[str, Any]) -> Check:
     title = "Model access (1-token Converse)"
     if not facts.options.invoke:
         return Check("models.access", title, "high", "skip", "Not invoked: pass --invoke to call the model.", **kw)
+    if is_embedding(model):
+        return embedding_access(facts, model, kw)
+    if makes_images(model):
+        return Check(
+            "models.access",
+            title,
+            "high",
+            "skip",
+            "An image model: Converse does not serve it, and one image is billed.",
+            **kw,
+        )
     started = time.perf_counter()
     try:
         resp = facts.client("bedrock-runtime").converse(

@@ -62,19 +62,32 @@ def endpoint(facts: Facts, service: str) -> Endpoint:
     source = None
     if custom:
         var = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
-        source = (
-            var
-            if facts.env.get(var)
-            else (
-                "endpoint_url in the bedrockctl config" if facts.sessions.settings.endpoint_url else "AWS_ENDPOINT_URL"
-            )
-        )
+        if facts.env.get(var):
+            source = var
+        elif facts.sessions.settings.endpoint_url:
+            source = setting_origin(facts.sources.get("aws.endpoint_url"), "endpoint_url")
+        else:
+            source = "AWS_ENDPOINT_URL"
     url = custom or f"https://{host}"
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme or "https"
     return Endpoint(
         service, url, parts.hostname or host, parts.port or (443 if scheme == "https" else 80), scheme, source, host
     )
+
+
+def setting_origin(origin: str | None, key: str) -> str:
+    """Where a setting came from, in words, from the settings' provenance (``Settings.sources``)."""
+    kind, _, where = (origin or "").partition(":")
+    if kind == "env":
+        return where
+    if kind == "file":
+        return f"{key} in {where}"
+    if kind == "ssm":
+        return f"SSM parameter {where}"
+    if kind == "flag":
+        return "a command-line flag"
+    return f"{key} in the bedrockctl settings"
 
 
 def is_private(addr: str) -> bool:

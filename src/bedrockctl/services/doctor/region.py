@@ -1,17 +1,12 @@
-"""Region checks: a region is set, Bedrock is offered there, STS is called on its regional endpoint."""
+"""Region checks: a region is set, Bedrock is offered there (the one Region rule, ``aws.regions``), STS is called
+on its regional endpoint."""
 
 from __future__ import annotations
 
-from bedrockctl.catalog import bedrock_regions, load_catalog
+from bedrockctl.aws.regions import nearest_bedrock_region, region_problem
+from bedrockctl.catalog import load_catalog
 from bedrockctl.errors import RegionNotSet, UnsupportedRegion
 from bedrockctl.services.doctor.model import Check, Facts
-
-
-def nearest_bedrock_region(region: str) -> str:
-    offered = bedrock_regions()
-    prefix = region.split("-", 1)[0]
-    same = [r for r in offered if r.split("-", 1)[0] == prefix]
-    return same[0] if same else "us-east-1"
 
 
 def region_set_check(facts: Facts) -> Check:
@@ -32,20 +27,30 @@ def region_bedrock_check(facts: Facts, region: str | None = None) -> Check:
     title = "Amazon Bedrock offered in the region"
     if not region:
         return Check("region.bedrock", title, "critical", "skip", "No region set.")
-    info = load_catalog().get_region(region)
-    if info is None:
+    problem = region_problem(region)
+    if problem is not None:
         alt = nearest_bedrock_region(region)
         return Check(
             "region.bedrock",
             title,
             "critical",
             "fail",
-            f"Amazon Bedrock is not offered in {region} (catalog of {len(bedrock_regions())} regions: "
-            f"{', '.join(bedrock_regions())}).",
+            f"{problem} ({UnsupportedRegion.code}).",
             f"Use a Bedrock region, e.g. --region {alt} or `export AWS_REGION={alt}`. "
             + UnsupportedRegion.default_remediation,
             region=region,
             data={"suggested_region": alt},
+        )
+    info = load_catalog().get_region(region)
+    if info is None:
+        return Check(
+            "region.bedrock",
+            title,
+            "critical",
+            "warn",
+            f"Amazon Bedrock is offered in {region}, but the packaged model catalog does not describe it yet.",
+            "Run `bedrockctl models --region " + region + "` for the live list of models there.",
+            region=region,
         )
     count = len(load_catalog().models_in_region(region))
     return Check(

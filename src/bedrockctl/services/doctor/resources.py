@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bedrockctl.aws.errors import translate
@@ -264,65 +263,3 @@ def _trail(facts: Facts, kw: dict[str, Any]) -> Check:
         "aws cloudtrail start-logging --name bedrockctl",
         **kw,
     )
-
-
-# -- quotas --------------------------------------------------------------------------------------------------
-def quota_check(facts: Facts, model: str) -> Check:
-    kw: dict[str, Any] = {"target": model, "region": facts.region}
-    title = "On-demand quotas vs 7-day peak"
-    if not facts.credentials_ok:
-        return skipped_without_credentials("quotas", title, "medium", **kw)
-    fm = get_model(model.split(".", 1)[1] if model.split(".", 1)[0] in ("us", "eu", "apac", "global") else model)
-    try:
-        pages = facts.client("service-quotas").get_paginator("list_service_quotas").paginate(ServiceCode="bedrock")
-        quotas = [q for p in pages for q in p.get("Quotas", [])]
-    except Exception as exc:
-        e = _err(exc, facts, "service-quotas")
-        return Check(
-            "quotas",
-            title,
-            "medium",
-            "skip",
-            f"Service Quotas not readable for bedrock: {e.code}: {e.message}",
-            "Allow servicequotas:ListServiceQuotas (bedrockctl policy --features usage).",
-            **kw,
-        )
-    name = fm.model_name if fm else model
-    mine = [
-        q
-        for q in quotas
-        if name.lower() in str(q.get("QuotaName", "")).lower() and "on-demand" in str(q.get("QuotaName", "")).lower()
-    ]
-    tpm = next((q for q in mine if "tokens per minute" in q["QuotaName"].lower()), None)
-    if tpm is None:
-        return Check("quotas", title, "medium", "skip", f"No on-demand token quota named for {name}.", **kw)
-    end = datetime.now(UTC)
-    peak = 0.0
-    try:
-        for metric in ("InputTokenCount", "OutputTokenCount"):
-            stats = facts.client("cloudwatch").get_metric_statistics(
-                Namespace="AWS/Bedrock",
-                MetricName=metric,
-                Dimensions=[{"Name": "ModelId", "Value": model}],
-                StartTime=end - timedelta(days=7),
-                EndTime=end,
-                Period=60,
-                Statistics=["Sum"],
-            )
-            peak += max((p["Sum"] for p in stats.get("Datapoints", [])), default=0.0)
-    except Exception as exc:
-        e = _err(exc, facts, "cloudwatch")
-        return Check("quotas", title, "medium", "skip", f"CloudWatch not readable: {e.code}", e.remediation, **kw)
-    limit = float(tpm.get("Value") or 0)
-    ratio = peak / limit if limit else 0.0
-    evidence = f"{tpm['QuotaName']} = {limit:.0f}; 7-day peak ~{peak:.0f} tokens/minute ({ratio:.0%})."
-    data = {"quota": limit, "peak_tokens_per_minute": peak, "quota_code": tpm.get("QuotaCode")}
-    fix = (
-        f"aws service-quotas request-service-quota-increase --service-code bedrock --quota-code "
-        f"{tpm.get('QuotaCode')} --desired-value {int(limit * 2)}"
-    )
-    if ratio >= 1:
-        return Check("quotas", title, "high", "fail", evidence, fix, data=data, **kw)
-    if ratio >= 0.8:
-        return Check("quotas", title, "medium", "warn", evidence, fix, data=data, **kw)
-    return Check("quotas", title, "medium", "pass", evidence, data=data, **kw)

@@ -15,7 +15,18 @@ from botocore.config import Config
 
 from bedrockctl.aws.session import SessionFactory
 from bedrockctl.catalog import bedrock_regions
-from bedrockctl.services.doctor import access, credentials, models, network, permissions, region, resources
+from bedrockctl.runtime.resolve import canonical_model_id
+from bedrockctl.services.doctor import (
+    access,
+    credentials,
+    enabled,
+    models,
+    network,
+    permissions,
+    quotas,
+    region,
+    resources,
+)
 from bedrockctl.services.doctor.model import Check, DoctorOptions, Facts, Report, Resolver, Timer, system_resolver
 from bedrockctl.settings import AwsSettings
 
@@ -52,12 +63,13 @@ def run(
     env: Mapping[str, str] | None = None,
     configured_models: Sequence[str] = (),
     configured_refs: Sequence[tuple[str, str]] = (),
+    sources: Mapping[str, str] | None = None,
     now: Callable[[], datetime] | None = None,
 ) -> Report:
     """Run the doctor. ``sessions`` (else one built from ``settings`` with short timeouts), ``resolver`` (DNS,
-        injectable for tests), ``configured_models`` (what ``--model all`` adds to the models seen in CloudWatch),
-        ``configured_refs`` ((where, model) pairs from the configuration, checked for end of life), ``now`` (the
-    clock the age checks read)."""
+    injectable for tests), ``configured_models`` (what ``--model all`` adds to the catalog models enabled in the
+    account), ``configured_refs`` ((where, model) pairs from the configuration, checked for end of life),
+    ``sources`` (where each setting came from: ``Settings.sources``), ``now`` (the clock the age checks read)."""
     options = options or DoctorOptions()
     started_at = datetime.now(UTC)
     timer = Timer()
@@ -72,6 +84,7 @@ def run(
         region=chosen_region,
         resolver=resolver or system_resolver,
         env=env if env is not None else os.environ,
+        sources=dict(sources or {}),
         now=now or (lambda: datetime.now(UTC)),
     )
     checks = credentials.credential_phase(facts)
@@ -101,9 +114,11 @@ def _tasks(facts: Facts, configured_models: list[str]) -> list[Task]:
         tasks.append((f"network.reach[{service}]", functools.partial(_one, network.reach_check, facts, service)))
     tasks.append(("permissions", lambda: permissions.permission_checks(facts)))
     tasks.append(("access", lambda: access.access_checks(facts)))
-    wanted = [m for m in opts.models if m != "all"]
+    wanted = [canonical_model_id(m) for m in opts.models if m != "all"]  # aliases: the one resolver
     if "all" in opts.models:
-        wanted = models.models_in_use(facts, [*wanted, *[m for m in configured_models if m not in wanted]])
+        found, how = enabled.models_enabled(facts)
+        tasks.append(("models.all", lambda: [how]))
+        wanted = list(dict.fromkeys([*wanted, *map(canonical_model_id, configured_models), *found]))
     regions = list(bedrock_regions()) if opts.all_regions else [facts.region]
     for reg in regions:
         rfacts = facts if reg == facts.region else dataclasses.replace(facts, region=reg)
@@ -112,7 +127,7 @@ def _tasks(facts: Facts, configured_models: list[str]) -> list[Task]:
         for m in wanted:
             tasks.append((f"models[{m}@{reg}]", functools.partial(models.model_checks, rfacts, m)))
     for m in wanted:
-        tasks.append((f"quotas[{m}]", functools.partial(_one, resources.quota_check, facts, m)))
+        tasks.append((f"quotas[{m}]", functools.partial(_one, quotas.quota_check, facts, m)))
     if opts.agent_id:
         tasks.append(("agent", lambda: resources.agent_checks(facts)))
     if opts.guardrail_id:
