@@ -45,8 +45,9 @@ def split(value: str | None) -> list[str] | None:
 def open_store(ctx: Any) -> Any:
     from bedrockctl.paths import default_store_url
     from bedrockctl.store import Store
+    from bedrockctl.store.gateway import store_schema
 
-    return Store(default_store_url(ctx.settings))
+    return Store(default_store_url(ctx.settings), schema=store_schema(ctx.settings))
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,9 @@ def _service() -> Any:
     from bedrockctl.store import Store
 
     settings = current().app().settings
-    return UserService(Store(default_store_url(settings)).engine)
+    from bedrockctl.store.gateway import store_schema
+
+    return UserService(Store(default_store_url(settings), schema=store_schema(settings)).engine)
 
 
 def _password(from_stdin: bool, confirm: bool = True) -> str:

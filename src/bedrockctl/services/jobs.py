@@ -27,8 +27,9 @@ def run_discovery(settings: Any, sessions: Any) -> dict[str, Any]:
     from bedrockctl.paths import default_store_url
     from bedrockctl.services.inventory import discover
     from bedrockctl.store import Store
+    from bedrockctl.store.gateway import store_schema
 
-    store = Store(default_store_url(settings))
+    store = Store(default_store_url(settings), schema=store_schema(settings))
     try:
         regions = settings.jobs.discovery_regions or None
         out = discover(sessions, regions=regions, store=store)

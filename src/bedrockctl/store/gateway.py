@@ -101,6 +101,13 @@ def ensure_tables(engine: Any) -> None:
     metadata.create_all(engine, tables=list(TABLES), checkfirst=True)
 
 
+def store_schema(settings: Any) -> str | None:
+    """The PostgreSQL schema every table of this deployment lives in (``gateway.store_schema`` or
+    ``BEDROCKCTL_GATEWAY_STORE_SCHEMA``; None: the default schema). Everything that opens the store uses it."""
+    raw = dict(getattr(settings, "gateway", {}) or {})
+    return raw.get("store_schema") or os.environ.get("BEDROCKCTL_GATEWAY_STORE_SCHEMA") or None
+
+
 def open_engine(settings: Any, _options: Any = None, *, migrate: bool | None = None) -> Any:
     """The gateway's database: the local store (``store.url``; SQLite default, PostgreSQL for many workers or
     replicas), optionally in a PostgreSQL schema (``gateway.store_schema``), migrated once unless told otherwise
@@ -110,8 +117,7 @@ def open_engine(settings: Any, _options: Any = None, *, migrate: bool | None = N
     from bedrockctl.paths import default_store_url
     from bedrockctl.store import Store
 
-    raw = dict(getattr(settings, "gateway", {}) or {})
-    schema = raw.get("store_schema") or os.environ.get("BEDROCKCTL_GATEWAY_STORE_SCHEMA") or None
+    schema = store_schema(settings)
     if migrate is None:
         migrate = os.environ.get("BEDROCKCTL_GATEWAY_MIGRATED") != "1"
     return Store(default_store_url(settings), schema=schema, migrate=migrate).engine

@@ -48,8 +48,9 @@ def console_app(
     if engine is None:
         from bedrockctl.paths import default_store_url
         from bedrockctl.store import Store
+        from bedrockctl.store.gateway import store_schema
 
-        engine = Store(default_store_url(settings)).engine
+        engine = Store(default_store_url(settings), schema=store_schema(settings)).engine
     if keystore is None:
         from bedrockctl.server.gateway.options import GatewayOptions, master_secret
         from bedrockctl.store.keys import KeyStore
