@@ -169,6 +169,7 @@ def test_report_engine_athena(cli: Callable[..., Any], boto_client: Callable[...
                 ("output_tokens", big),
                 ("cache_read_tokens", big),
                 ("cache_write_tokens", big),
+                ("cache_write_1h_tokens", big),
             ],
             [
                 [
@@ -179,6 +180,7 @@ def test_report_engine_athena(cli: Callable[..., Any], boto_client: Callable[...
                     "2",
                     "1000",
                     "1000",
+                    "0",
                     "0",
                     "0",
                 ]

@@ -126,7 +126,8 @@ def report_sql(groups: Sequence[Group], start: datetime | None, end: datetime | 
         f"SELECT {', '.join([*keys, ''])}model_id AS price_model, model_base AS price_base, region AS price_region, "  # noqa: S608 - internal SQL, no user text
         "count(*) AS invocations, coalesce(sum(input_tokens), 0) AS input_tokens, "
         "coalesce(sum(output_tokens), 0) AS output_tokens, coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, "
-        "coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens "
+        "coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens, "
+        "coalesce(sum(cache_write_1h_tokens), 0) AS cache_write_1h_tokens "
         f"FROM invocations WHERE {where} GROUP BY {', '.join(str(i) for i in range(1, n + 4))}"
     )
     return usage, cost
@@ -187,8 +188,8 @@ def run_report(
     for r in crows:
         key = tuple(r[:n])
         model, base, region = r[n], r[n + 1], r[n + 2] or ""
-        inv, i, o, cr, cw = (int(x or 0) for x in r[n + 3 :])
-        usage = Usage(i, o, cr, cw)
+        inv, i, o, cr, cw, cw1h = (int(x or 0) for x in r[n + 3 :])
+        usage = Usage(i, o, cr, cw - cw1h, cw1h)  # cache_write_tokens holds every write; the 1-hour ones cost more
         price = book.price_for(str(model), region) if model else None
         if price is None and base:
             price = book.price(str(base), region)
