@@ -134,3 +134,28 @@ def test_a_generated_month_is_priced_to_the_cent_per_model_user_and_tag(
     # the long-context rates apply to the weekly large calls only, not to small calls that add up past 200k
     small = [r for r in records if r["modelId"] == SONNET_US and r["input"]["inputTokenCount"] < 200_000]
     assert sum(r["input"]["inputTokenCount"] + 2500 for r in small) > 200_000
+
+
+def test_the_reconcile_estimate_prices_1h_writes_and_long_context_per_call(tmp_path: Path) -> None:
+    from bedrockctl.analytics.billgap import estimate
+    from bedrockctl.analytics.ingest import ingest as ingest_logs
+    from bedrockctl.analytics.store import UsageStore
+    from bedrockctl.pricing import PriceBook
+
+    profile_arn = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:application-inference-profile/abcdef123456"
+    records = [r for r in more_dimensions(profile_arn) if r["modelId"] == SONNET_US]
+    logs = tmp_path / "logs.jsonl"
+    logs.write_text("".join(json.dumps(r) + "\n" for r in records))
+    store = UsageStore(tmp_path / "usage")
+    ingest_logs(store, [str(logs)], progress=False)
+    est = estimate(store, date(2026, 1, 1), date(2026, 2, 1), PriceBook.load())
+    base = SONNET_US.removeprefix("us.")
+    got = {slot: v for (day, _, model, slot), v in est.groups.items() if day == "2026-01-05" and model == base}
+    # 2026-01-05 is a Monday: one small call (1h and 5m writes) and one long-context call
+    small = Decimal(6000) * Decimal(RATES[SONNET_US][0]) / 1000
+    long = Decimal(250_000) * Decimal(SONNET_US_LONG[0]) / 1000
+    assert got["input"] == small + long
+    assert got["cache_write_1h"] == Decimal(1000) * Decimal(RATES[SONNET_US][4]) / 1000
+    assert got["cache_write"] == Decimal(500) * Decimal(RATES[SONNET_US][3]) / 1000
+    hour = sum(v for (_, _, model, slot), v in est.groups.items() if model == base and slot == "cache_write_1h")
+    assert hour == 31 * Decimal(1000) * Decimal(RATES[SONNET_US][4]) / 1000

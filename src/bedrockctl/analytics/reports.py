@@ -118,7 +118,7 @@ def long_context_thresholds(book: PriceBook) -> list[int]:
     return sorted(int(t) for t in found if t is not None)
 
 
-def _band(thresholds: Sequence[int]) -> str:
+def long_band_sql(thresholds: Sequence[int]) -> str:
     """The largest threshold a call's prompt is above (0: none). A call is long-context for a model with threshold
     T exactly when its band is >= T, so calls sum per band without crossing a threshold by adding up."""
     if not thresholds:
@@ -146,7 +146,8 @@ def report_sql(
     )
     cost = (
         f"SELECT {', '.join([*keys, ''])}model_id AS price_model, model_base AS price_base, region AS price_region, "  # noqa: S608 - internal SQL, no user text
-        f"{_band(thresholds)} AS long_band, count(*) AS invocations, coalesce(sum(input_tokens), 0) AS input_tokens, "
+        f"{long_band_sql(thresholds)} AS long_band, count(*) AS invocations, "
+        "coalesce(sum(input_tokens), 0) AS input_tokens, "
         "coalesce(sum(output_tokens), 0) AS output_tokens, coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, "
         "coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens, "
         "coalesce(sum(cache_write_1h_tokens), 0) AS cache_write_1h_tokens "
