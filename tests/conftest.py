@@ -88,3 +88,22 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         files = sorted({n.split("::")[0] for n in nodeids})
         terminalreporter.write_line(f"{len(nodeids)} skipped: {reason}")
         terminalreporter.write_line(f"    run them: {(env + ' ') if env else ''}./scripts/test {' '.join(files)}")
+
+
+@pytest.fixture
+def invocation_log_reader(boto_client: Callable[..., Any]) -> Callable[[], list[dict[str, Any]]]:
+    """Invocation logging to CloudWatch Logs in the sandbox; returns a reader of the log records, oldest first."""
+    group = "/bedrock/billing"
+    boto_client("logs").create_log_group(logGroupName=group)
+    boto_client("bedrock").put_model_invocation_logging_configuration(
+        loggingConfig={
+            "cloudWatchConfig": {"logGroupName": group, "roleArn": "arn:aws:iam::123456789012:role/logs"},
+            "textDataDeliveryEnabled": False,
+        }
+    )
+
+    def read() -> list[dict[str, Any]]:
+        events = boto_client("logs").filter_log_events(logGroupName=group)["events"]
+        return [json.loads(e["message"]) for e in events]
+
+    return read

@@ -164,11 +164,13 @@ def test_report_engine_athena(cli: Callable[..., Any], boto_client: Callable[...
                 ("price_model", "varchar"),
                 ("price_base", "varchar"),
                 ("price_region", "varchar"),
+                ("long_band", big),
                 ("invocations", big),
                 ("input_tokens", big),
                 ("output_tokens", big),
                 ("cache_read_tokens", big),
                 ("cache_write_tokens", big),
+                ("cache_write_1h_tokens", big),
             ],
             [
                 [
@@ -176,9 +178,11 @@ def test_report_engine_athena(cli: Callable[..., Any], boto_client: Callable[...
                     "amazon.nova-lite-v1:0",
                     "amazon.nova-lite-v1:0",
                     "us-east-1",
+                    "0",
                     "2",
                     "1000",
                     "1000",
+                    "0",
                     "0",
                     "0",
                 ]

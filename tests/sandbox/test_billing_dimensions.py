@@ -20,7 +20,6 @@ from bedrockctl.sandbox.shapecheck import validate_output
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 SONNET_45_US = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
-LOG_GROUP = "/bedrock/billing"
 
 
 def _tok(text: str) -> int:
@@ -37,21 +36,9 @@ def rt(boto_client: Any) -> Any:
 
 
 @pytest.fixture
-def logged(boto_client: Any) -> Any:
+def logged(invocation_log_reader: Any) -> Any:
     """Invocation logging to CloudWatch Logs; returns a reader of the log records, oldest first."""
-    boto_client("logs").create_log_group(logGroupName=LOG_GROUP)
-    boto_client("bedrock").put_model_invocation_logging_configuration(
-        loggingConfig={
-            "cloudWatchConfig": {"logGroupName": LOG_GROUP, "roleArn": "arn:aws:iam::123456789012:role/logs"},
-            "textDataDeliveryEnabled": False,
-        }
-    )
-
-    def read() -> list[dict[str, Any]]:
-        events = boto_client("logs").filter_log_events(logGroupName=LOG_GROUP)["events"]
-        return [json.loads(e["message"]) for e in events]
-
-    return read
+    return invocation_log_reader
 
 
 def _system(ttl_first: str | None, ttl_second: str | None) -> tuple[list[dict[str, Any]], int, int]:

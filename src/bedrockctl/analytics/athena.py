@@ -20,7 +20,14 @@ RAW_TABLE = "bedrock_invocation_logs"
 
 # principal normalisation in SQL (the Python rules of identity.py, tested for parity)
 _ARN = "identity.arn"
-VIEW_SQL = f"""
+# the 1-hour cache writes of a record (``input.cacheDetails``): list functions differ between DuckDB and Trino and
+# sqlglot does not map them, so the view names a placeholder column that each dialect replaces with its own
+_HOUR_WRITES = "cache_details_1h__"
+_HOUR_DUCKDB = (
+    "list_sum(list_transform(list_filter(input.cacheDetails, lambda d: d.ttl = '1h'), lambda d: d.inputTokens))"
+)
+_HOUR_TRINO = "reduce(filter(input.cacheDetails, d -> d.ttl = '1h'), 0, (s, d) -> s + d.inputTokens, s -> s)"
+_VIEW_TEMPLATE = f"""
 SELECT
   requestId AS request_id,
   CAST(replace(replace("timestamp", 'T', ' '), 'Z', '') AS TIMESTAMP) AS "timestamp",
@@ -52,9 +59,13 @@ SELECT
   output.outputTokenCount AS output_tokens,
   coalesce(input.cacheReadInputTokenCount, 0) AS cache_read_tokens,
   coalesce(input.cacheWriteInputTokenCount, 0) AS cache_write_tokens,
+  coalesce({_HOUR_WRITES}, 0) AS cache_write_1h_tokens,
   'invocation_log' AS source
 FROM {RAW_TABLE}
 """  # noqa: S608 - internal SQL, no user text
+
+
+VIEW_SQL = _VIEW_TEMPLATE.replace(_HOUR_WRITES, _HOUR_DUCKDB)  # DuckDB SQL over the raw records
 
 
 def to_athena(sql: str) -> str:
@@ -65,7 +76,10 @@ def to_athena(sql: str) -> str:
 
 
 def view_ddl() -> str:
-    return f"CREATE OR REPLACE VIEW invocations AS {to_athena(VIEW_SQL)}"
+    trino = to_athena(_VIEW_TEMPLATE)
+    if _HOUR_WRITES not in trino:  # pragma: no cover - guards the placeholder against a sqlglot rewrite
+        raise RuntimeError("the 1-hour cache-write placeholder did not survive transpilation")
+    return f"CREATE OR REPLACE VIEW invocations AS {trino.replace(_HOUR_WRITES, _HOUR_TRINO)}"
 
 
 def glue_ddl(bucket: str, prefix: str, account_id: str, regions: list[str], table: str = RAW_TABLE) -> str:
@@ -85,7 +99,8 @@ def glue_ddl(bucket: str, prefix: str, account_id: str, regions: list[str], tabl
   operation string,
   modelId string,
   input struct<inputContentType:string,inputTokenCount:bigint,\
-    cacheReadInputTokenCount:bigint,cacheWriteInputTokenCount:bigint>,
+    cacheReadInputTokenCount:bigint,cacheWriteInputTokenCount:bigint,\
+    cacheDetails:array<struct<ttl:string,inputTokens:bigint>>>,
   output struct<outputContentType:string,outputTokenCount:bigint>,
   inferenceRegion string,
   requestMetadata map<string,string>,
@@ -186,7 +201,8 @@ RAW_COLUMNS_DUCKDB = (
     "{'schemaType': 'VARCHAR', 'schemaVersion': 'VARCHAR', 'timestamp': 'VARCHAR', 'accountId': 'VARCHAR', "
     "'identity': 'STRUCT(arn VARCHAR)', 'region': 'VARCHAR', 'requestId': 'VARCHAR', 'operation': 'VARCHAR', "
     "'modelId': 'VARCHAR', 'input': 'STRUCT(inputContentType VARCHAR, inputTokenCount BIGINT, "
-    "cacheReadInputTokenCount BIGINT, cacheWriteInputTokenCount BIGINT)', "
+    "cacheReadInputTokenCount BIGINT, cacheWriteInputTokenCount BIGINT, "
+    "cacheDetails STRUCT(ttl VARCHAR, inputTokens BIGINT)[])', "
     "'output': 'STRUCT(outputContentType VARCHAR, outputTokenCount BIGINT)', 'inferenceRegion': 'VARCHAR', "
     "'requestMetadata': 'MAP(VARCHAR, VARCHAR)', 'metrics': 'STRUCT(latencyMs BIGINT)', 'errorCode': 'VARCHAR'}"
 )

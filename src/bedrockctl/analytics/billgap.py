@@ -8,7 +8,7 @@ cache write; other usage types by their name). Our side is the usage store's inv
 ``provisioned``    provisioned throughput: model-unit hours, not in invocation logs
 ``other_usage``    usage types that are not model tokens (knowledge bases, guardrails, storage, ...)
 ``service_tier``   priority, flex, batch or reserved usage, billed at its tier's rate
-``cache_ttl``      1-hour cache writes: the usage store keeps cache writes without their TTL (estimated as 5-minute)
+``cache_ttl``      1-hour cache writes billed where the store has none: logs ingested before the store kept the TTL
 ``unpriced``       the price book has no rate for the model in that Region
 ``logging_off``    the bill has usage in a Region where the logs have no invocation all month (logging off there)
 ``outside_logs``   CloudTrail saw calls that day in that Region without an invocation log (traffic outside the logs)
@@ -29,7 +29,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from bedrockctl.analytics.cur import BillLine
-from bedrockctl.pricing import PriceBook, Usage
+from bedrockctl.analytics.reports import long_band_sql, long_context_thresholds
+from bedrockctl.pricing import PriceBook, Usage, cost_usd
 
 TOKEN_SLOTS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
 _USAGE_FIELD = {
@@ -37,22 +38,25 @@ _USAGE_FIELD = {
     "output": "output_tokens",
     "cache_read": "cache_read_tokens",
     "cache_write": "cache_write_tokens",
+    "cache_write_1h": "cache_write_1h_tokens",
 }
 CAUSE_TEXT = {
     "credits_fees": "credits, refunds, taxes or fees (line item type {line_type})",
     "provisioned": "provisioned throughput hours (billed per model unit-hour, not in invocation logs)",
     "other_usage": "a usage type that is not model tokens ({usage_type})",
     "service_tier": "{tier} tier usage, billed at the tier's rate",
-    "cache_ttl": "1-hour cache writes: the usage store records cache writes without their TTL",
+    "cache_ttl": "1-hour cache writes the usage store has no TTL for (logs ingested before it kept the TTL)",
     "unpriced": "the price book has no rate for {model} in {region}",
     "logging_off": "invocation logging off in {region}: no invocation-log record there all month",
     "outside_logs": "traffic outside the logs: {calls} calls in CloudTrail without an invocation log",
     "rounding": "rounding (within {tolerance} USD)",
     "unexplained": "unexplained",
 }
+# per long-context band (``reports.long_band_sql``): the long-context rates apply per call, never to a sum
 _SQL = """
-SELECT day, region, model_id, model_base, identity_arn, source, count(*) AS calls,
-       sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens)
+SELECT day, region, model_id, model_base, identity_arn, source, {band} AS band, count(*) AS calls,
+       sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+       sum(cache_write_tokens) - sum(coalesce(cache_write_1h_tokens, 0)), sum(coalesce(cache_write_1h_tokens, 0))
 FROM invocations
 WHERE error_code IS NULL AND "timestamp" >= CAST(? AS TIMESTAMP) AND "timestamp" < CAST(? AS TIMESTAMP)
 GROUP BY ALL
@@ -87,10 +91,11 @@ def estimate(store: Any, start: date, end: date, book: PriceBook) -> Estimate:
         return est
     con = store.connect()
     try:
-        rows = con.execute(_SQL, [f"{start} 00:00:00", f"{end} 00:00:00"]).fetchall()
+        sql = _SQL.format(band=long_band_sql(long_context_thresholds(book)))
+        rows = con.execute(sql, [f"{start} 00:00:00", f"{end} 00:00:00"]).fetchall()
     finally:
         con.close()
-    for day, region, model_id, base, identity, source, calls, *tokens in rows:
+    for day, region, model_id, base, identity, source, band, calls, *tokens in rows:
         if source == "cloudtrail":
             est.trail_only[(day, region)] = est.trail_only.get((day, region), 0) + int(calls)
             continue
@@ -100,10 +105,12 @@ def estimate(store: Any, start: date, end: date, book: PriceBook) -> Estimate:
         if price is None:
             est.unpriced.add((day, region, model))
             continue
+        threshold = price.long_context_threshold
+        long = threshold is not None and int(band) >= threshold
         for slot, count in zip(_USAGE_FIELD, tokens, strict=True):
             if not count:
                 continue
-            cost = price.cost(Usage(**{_USAGE_FIELD[slot]: int(count)}))
+            cost = cost_usd(price, Usage(**{_USAGE_FIELD[slot]: int(count)}), long_context=long)
             key = (day, region, model, slot)
             est.groups[key] = est.groups.get(key, Decimal(0)) + cost
             who = str(identity or "(unknown)")
@@ -128,7 +135,7 @@ def _cause(key: tuple[str, str, str, str], g: Group, est: Estimate, tolerance: D
         return "other_usage"
     if g.tier != "standard":
         return "service_tier"
-    if slot == "cache_write_1h":
+    if slot == "cache_write_1h" and not g.estimate:
         return "cache_ttl"
     if (day, region, model) in est.unpriced:
         return "unpriced"

@@ -15,7 +15,8 @@ RAW_COLUMNS = (
     "{'schemaType': 'VARCHAR', 'schemaVersion': 'VARCHAR', 'timestamp': 'VARCHAR', 'accountId': 'VARCHAR', "
     "'identity': 'STRUCT(arn VARCHAR)', 'region': 'VARCHAR', 'requestId': 'VARCHAR', 'operation': 'VARCHAR', "
     "'modelId': 'VARCHAR', 'input': 'STRUCT(inputContentType VARCHAR, inputTokenCount BIGINT, "
-    "cacheReadInputTokenCount BIGINT, cacheWriteInputTokenCount BIGINT, inputBodyJson JSON, "
+    "cacheReadInputTokenCount BIGINT, cacheWriteInputTokenCount BIGINT, "
+    "cacheDetails STRUCT(ttl VARCHAR, inputTokens BIGINT)[], inputBodyJson JSON, "
     "inputBodyS3Path VARCHAR, inputBodyBase64 VARCHAR)', "
     "'output': 'STRUCT(outputContentType VARCHAR, outputTokenCount BIGINT, outputBodyJson JSON, "
     "outputBodyS3Path VARCHAR, outputBodyBase64 VARCHAR)', 'inferenceRegion': 'VARCHAR', "
@@ -58,6 +59,8 @@ SELECT x.requestId AS request_id, x._ts AS "timestamp", coalesce(x.accountId, ''
        coalesce(x.input.inputTokenCount, 0) AS input_tokens, coalesce(x.output.outputTokenCount, 0) AS output_tokens,
        coalesce(x.input.cacheReadInputTokenCount, 0) AS cache_read_tokens,
        coalesce(x.input.cacheWriteInputTokenCount, 0) AS cache_write_tokens,
+       coalesce(list_sum(list_transform(list_filter(x.input.cacheDetails, lambda d: d.ttl = '1h'),
+                                        lambda d: d.inputTokens)), 0)::BIGINT AS cache_write_1h_tokens,
        x.metrics.latencyMs AS latency_ms, x.errorCode AS error_code,
        CASE WHEN {skip} THEN 'invocation_log' WHEN {invalid} THEN {bad_source} ELSE 'invocation_log' END AS source,
        CASE WHEN {skip} THEN '_skip' WHEN {invalid} THEN '_bad'

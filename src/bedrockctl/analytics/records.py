@@ -57,7 +57,8 @@ INV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("input_tokens", "int64"),
     ("output_tokens", "int64"),
     ("cache_read_tokens", "int64"),
-    ("cache_write_tokens", "int64"),
+    ("cache_write_tokens", "int64"),  # every cache write, as logged
+    ("cache_write_1h_tokens", "int64"),  # of which with the 1-hour TTL (``input.cacheDetails``)
     ("latency_ms", "int64"),
     ("error_code", "string"),
     ("source", "string"),
@@ -165,6 +166,7 @@ def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_l
         int(out.get("outputTokenCount") or 0),
         int(inp.get("cacheReadInputTokenCount") or 0),
         int(inp.get("cacheWriteInputTokenCount") or 0),
+        sum(int(d.get("inputTokens") or 0) for d in inp.get("cacheDetails") or () if d.get("ttl") == "1h"),
     )
     latency = (r.get("metrics") or {}).get("latencyMs")
     latency = int(latency) if latency is not None else None
@@ -176,6 +178,7 @@ def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_l
     c["output_tokens"].append(tokens[1])
     c["cache_read_tokens"].append(tokens[2])
     c["cache_write_tokens"].append(tokens[3])
+    c["cache_write_1h_tokens"].append(tokens[4])
     c["latency_ms"].append(latency)
     c["request_id"].append(rid)
     c["ts"].append(ts)

@@ -108,8 +108,30 @@ def _where(start: datetime | None, end: datetime | None) -> str:
     return " AND ".join(conds)
 
 
-def report_sql(groups: Sequence[Group], start: datetime | None, end: datetime | None) -> tuple[str, str]:
-    """(usage query, cost query) in DuckDB SQL over ``invocations``."""
+_PROMPT = "(coalesce(input_tokens, 0) + coalesce(cache_read_tokens, 0) + coalesce(cache_write_tokens, 0))"
+
+
+def long_context_thresholds(book: PriceBook) -> list[int]:
+    """The long-context thresholds (prompt tokens per call) of the models in the price book."""
+    models = book.doc.get("models") or {}
+    found = {(m.get("long_context") or {}).get("threshold_tokens") for m in models.values() if isinstance(m, dict)}
+    return sorted(int(t) for t in found if t is not None)
+
+
+def long_band_sql(thresholds: Sequence[int]) -> str:
+    """The largest threshold a call's prompt is above (0: none). A call is long-context for a model with threshold
+    T exactly when its band is >= T, so calls sum per band without crossing a threshold by adding up."""
+    if not thresholds:
+        return "0"
+    whens = " ".join(f"WHEN {_PROMPT} > {int(t)} THEN {int(t)}" for t in sorted(thresholds, reverse=True))
+    return f"CASE {whens} ELSE 0 END"
+
+
+def report_sql(
+    groups: Sequence[Group], start: datetime | None, end: datetime | None, thresholds: Sequence[int] = ()
+) -> tuple[str, str]:
+    """(usage query, cost query) in DuckDB SQL over ``invocations``. The cost query sums tokens per group, model,
+    Region and long-context band (``thresholds``: the price book's per-call long-context thresholds)."""
     keys = [f'{g.expr} AS "{g.name}"' for g in groups]
     n = len(keys)
     gb = ", ".join(str(i) for i in range(1, n + 1))
@@ -124,10 +146,12 @@ def report_sql(groups: Sequence[Group], start: datetime | None, end: datetime | 
     )
     cost = (
         f"SELECT {', '.join([*keys, ''])}model_id AS price_model, model_base AS price_base, region AS price_region, "  # noqa: S608 - internal SQL, no user text
-        "count(*) AS invocations, coalesce(sum(input_tokens), 0) AS input_tokens, "
+        f"{long_band_sql(thresholds)} AS long_band, count(*) AS invocations, "
+        "coalesce(sum(input_tokens), 0) AS input_tokens, "
         "coalesce(sum(output_tokens), 0) AS output_tokens, coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, "
-        "coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens "
-        f"FROM invocations WHERE {where} GROUP BY {', '.join(str(i) for i in range(1, n + 4))}"
+        "coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens, "
+        "coalesce(sum(cache_write_1h_tokens), 0) AS cache_write_1h_tokens "
+        f"FROM invocations WHERE {where} GROUP BY {', '.join(str(i) for i in range(1, n + 5))}"
     )
     return usage, cost
 
@@ -171,8 +195,8 @@ def run_report(
     without it, or when a profile cannot be read, their calls are listed as unpriced with the reason."""
     groups = parse_by(by)
     start, end = period(days, since, until, today)
-    usage_sql, cost_sql = report_sql(groups, start, end)
     book = book or PriceBook.load()
+    usage_sql, cost_sql = report_sql(groups, start, end, long_context_thresholds(book))
     n = len(groups)
     _, urows = run(usage_sql)
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -187,8 +211,8 @@ def run_report(
     for r in crows:
         key = tuple(r[:n])
         model, base, region = r[n], r[n + 1], r[n + 2] or ""
-        inv, i, o, cr, cw = (int(x or 0) for x in r[n + 3 :])
-        usage = Usage(i, o, cr, cw)
+        band, inv, i, o, cr, cw, cw1h = (int(x or 0) for x in r[n + 3 :])
+        usage = Usage(i, o, cr, cw - cw1h, cw1h)  # cache_write_tokens holds every write; the 1-hour ones cost more
         price = book.price_for(str(model), region) if model else None
         if price is None and base:
             price = book.price(str(base), region)
@@ -197,7 +221,8 @@ def run_report(
             price, reason = _profile_price(book, profiles, str(model))
         row = rows.setdefault(key, {g.name: v for g, v in zip(groups, key, strict=True)})
         if price is not None:
-            row["cost_usd"] += cost_usd(price, usage)
+            threshold = price.long_context_threshold
+            row["cost_usd"] += cost_usd(price, usage, long_context=threshold is not None and band >= threshold)
         elif i or o or cr or cw or inv:
             if i or o or cr or cw:
                 row["unpriced_invocations"] += inv

@@ -42,7 +42,7 @@ INV_SELECT = """
     CAST(try_cast(rtrim(ts, 'Z') AS TIMESTAMP) AS TIMESTAMP) AS "timestamp",
     account_id, region, inference_region, operation, model_id, model_base, identity_arn, principal,
     principal_type, permission_set, team, workflow, tags, input_tokens, output_tokens, cache_read_tokens,
-    cache_write_tokens, latency_ms, error_code, source,
+    cache_write_tokens, cache_write_1h_tokens, latency_ms, error_code, source,
     strftime(try_cast(rtrim(ts, 'Z') AS TIMESTAMP), '%Y-%m-%d') AS day
 """
 TRAIL_SELECT = """
@@ -97,7 +97,8 @@ INVOCATIONS_VIEW = """
 CREATE OR REPLACE TEMP VIEW invocations AS
 SELECT i.request_id, i."timestamp", i.day, i.account_id, i.region, i.inference_region, i.operation, i.model_id,
        i.model_base, i.identity_arn, i.principal, i.principal_type, i.permission_set, i.team, i.workflow, i.tags,
-       i.input_tokens, i.output_tokens, i.cache_read_tokens, i.cache_write_tokens, i.latency_ms,
+       i.input_tokens, i.output_tokens, i.cache_read_tokens, i.cache_write_tokens,
+       coalesce(i.cache_write_1h_tokens, 0) AS cache_write_1h_tokens, i.latency_ms,
        l.source_ip, l.user_agent, i.source, i.error_code
 FROM inv AS i
 LEFT JOIN (SELECT request_id, any_value(source_ip) AS source_ip, any_value(user_agent) AS user_agent
@@ -105,9 +106,21 @@ LEFT JOIN (SELECT request_id, any_value(source_ip) AS source_ip, any_value(user_
 UNION ALL
 SELECT t.request_id, t."timestamp", t.day, t.account_id, t.region, NULL, t.operation, t.model_id, t.model_base,
        t.identity_arn, t.principal, t.principal_type, t.permission_set, NULL, NULL, NULL,
-       0, 0, 0, 0, NULL, t.source_ip, t.user_agent, 'cloudtrail', t.error_code
+       0, 0, 0, 0, 0, NULL, t.source_ip, t.user_agent, 'cloudtrail', t.error_code
 FROM _trail_only AS t
 """
+
+
+def _parquet_view(con: Any, name: str, source: str, spec: tuple[tuple[str, str], ...]) -> None:
+    """``name`` over the Parquet files in ``source``. Partitions written before a column was added lack it (and
+    ``union_by_name`` adds it only when some file has it): they read with the column NULL, which every report
+    coalesces, so the append-only store never needs rewriting."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {source}")
+    have = {row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()}
+    missing = [f"NULL::{_SQL_TYPES[kind]} AS {col}" for col, kind in spec if col not in have]
+    if missing:
+        added = ", ".join(missing)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT *, {added} FROM ({source})")  # noqa: S608 - internal SQL
 
 
 def duckdb_module() -> Any:
@@ -361,10 +374,11 @@ class UsageStore:
             paths = live.paths(self.root, table)
             if paths:
                 listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-                con.execute(
-                    f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listed}], "  # noqa: S608 - internal SQL, our own quoted paths
+                source = (
+                    f"SELECT * FROM read_parquet([{listed}], "  # noqa: S608 - internal SQL, our own quoted paths
                     "hive_partitioning = true, hive_types = {'day': VARCHAR}, union_by_name = true)"
                 )
+                _parquet_view(con, name, source, spec)
             else:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({_ddl(spec)})")
         for sql in _LINK_SQL:

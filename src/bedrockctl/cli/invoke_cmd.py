@@ -24,7 +24,7 @@ def _verbose_attempts(meta: Any) -> None:
     cli.err.print(
         f"served by {meta.model_served} in {meta.region_served}; tokens in/out/cache-read/cache-write "
         f"{meta.usage.input_tokens}/{meta.usage.output_tokens}/{meta.usage.cache_read_tokens}/"
-        f"{meta.usage.cache_write_tokens}; {cost}; cache hit: {meta.cache_hit}"
+        f"{meta.usage.cache_write_tokens + meta.usage.cache_write_1h_tokens}; {cost}; cache hit: {meta.cache_hit}"
     )
 
 

@@ -110,11 +110,16 @@ def _decimals(value: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
-def cost_usd(price: ModelPrice, usage: TokenCounts) -> Decimal:
+def cost_usd(price: ModelPrice, usage: TokenCounts, *, long_context: bool | None = None) -> Decimal:
     """The exact cost in USD (no rounding). Above the long-context threshold every token bills at the
-    long-context rates; 1-hour cache writes (``cache_write_1h_tokens`` where the usage has them) at their own."""
+    long-context rates; 1-hour cache writes (``cache_write_1h_tokens`` where the usage has them) at their own.
+    ``long_context`` says which rates apply when ``usage`` sums many calls (the threshold is per call): ``None``
+    decides from ``usage`` as one call."""
     long = _long_price(price)
-    if long is not None and price.long_context_threshold is not None and _prompt(usage) > price.long_context_threshold:
+    threshold = price.long_context_threshold
+    if long_context is None:
+        long_context = threshold is not None and _prompt(usage) > threshold
+    if long is not None and long_context:
         price = long
     i, o, r, w, w1h = per_1k(price)
     total = (

@@ -186,7 +186,7 @@ def invoke(
         raise exc.translate() from None
     ctype = str(sent.response.headers.get("content-type", accept))
     doc = invoke_body(data, ctype)
-    usage = invoke_usage(sent.response.headers)
+    usage = invoke_usage(sent.response.headers).split_anthropic(doc)
     meta = state.meta(sent.target, sent.response.request_id, usage, tags or {})
     meta.guardrail = invoke_guardrail(doc)
     yield Blocking(rt.finish, ("InvokeModel", meta, sent.target))
@@ -209,15 +209,17 @@ def invoke_stream(
     )
     target, resp = sent.target, sent.response
     decoder = EventDecoder(operation, target.region)
-    usage, guard = Usage(), None
+    usage, guard, started = Usage(), None, None
     try:
         while (data := (yield Chunk(resp))) is not None:
             for etype, payload in decoder.feed(data):
                 if etype != "chunk":
                     continue
                 doc = decode_chunk(payload)
+                if doc.get("type") == "message_start":  # Anthropic: the cache writes per TTL
+                    started = doc
                 if "amazon-bedrock-invocationMetrics" in doc:
-                    usage = invoke_usage({}, doc)
+                    usage = invoke_usage({}, doc).split_anthropic(started)
                 guard = invoke_guardrail(doc) or guard
                 yield Emit(StreamEvent("chunk", data=doc))
     except AwsCallError as err:

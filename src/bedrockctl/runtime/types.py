@@ -6,27 +6,47 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from bedrockctl.pricing.rates import split_cache_writes
+
 
 @dataclass
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
+    cache_write_tokens: int = 0  # the 5-minute cache writes
+    cache_write_1h_tokens: int = 0  # the 1-hour cache writes (their own, dearer rate)
 
     @property
     def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+        cache = self.cache_read_tokens + self.cache_write_tokens + self.cache_write_1h_tokens
+        return self.input_tokens + self.output_tokens + cache
 
     @classmethod
     def from_converse(cls, usage: dict[str, Any] | None) -> Usage:
+        """Converse ``TokenUsage``: ``cacheWriteInputTokens`` is every write, ``cacheDetails`` splits it by TTL."""
         u = usage or {}
+        five, hour = split_cache_writes(int(u.get("cacheWriteInputTokens", 0)), u.get("cacheDetails"))
         return cls(
             int(u.get("inputTokens", 0)),
             int(u.get("outputTokens", 0)),
             int(u.get("cacheReadInputTokens", 0)),
-            int(u.get("cacheWriteInputTokens", 0)),
+            five,
+            hour,
         )
+
+    def split_anthropic(self, body: dict[str, Any] | None) -> Usage:
+        """Move the 1-hour writes an Anthropic body reports (``usage.cache_creation.ephemeral_1h_input_tokens``,
+        also on a stream's ``message_start``) out of ``cache_write_tokens``."""
+        u = (body or {}).get("usage") or ((body or {}).get("message") or {}).get("usage") or {}
+        creation = u.get("cache_creation") if isinstance(u, dict) else None
+        if not isinstance(creation, dict):
+            return self
+        hour = int(creation.get("ephemeral_1h_input_tokens") or 0)
+        total = self.cache_write_tokens + self.cache_write_1h_tokens
+        self.cache_write_1h_tokens = min(hour, total)
+        self.cache_write_tokens = total - self.cache_write_1h_tokens
+        return self
 
 
 @dataclass

@@ -23,7 +23,7 @@ class UsageRecord:
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
+    cache_write_tokens: int = 0  # every cache write (5-minute and 1-hour; cost_usd prices each at its rate)
     latency_ms: int = 0
     attempts: list[dict[str, Any]] = field(default_factory=list)
     cache_hit: bool = False
@@ -49,7 +49,7 @@ class UsageRecord:
             input_tokens=meta.usage.input_tokens,
             output_tokens=meta.usage.output_tokens,
             cache_read_tokens=meta.usage.cache_read_tokens,
-            cache_write_tokens=meta.usage.cache_write_tokens,
+            cache_write_tokens=meta.usage.cache_write_tokens + meta.usage.cache_write_1h_tokens,
             latency_ms=meta.latency_ms,
             attempts=[a.to_dict() for a in meta.attempts],
             cache_hit=meta.cache_hit,

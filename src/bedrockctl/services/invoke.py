@@ -80,7 +80,13 @@ class ChatSession:
 
     def _add(self, meta: CallMeta) -> None:
         self.calls.append(meta)
-        for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "cache_write_1h_tokens",
+        ):
             setattr(self.usage, name, getattr(self.usage, name) + getattr(meta.usage, name))
 
     def cost(self) -> Any:
@@ -102,7 +108,7 @@ class ChatSession:
             u = self.usage
             return (
                 f"calls: {len(self.calls)}  input: {u.input_tokens}  output: {u.output_tokens}  "
-                f"cache read: {u.cache_read_tokens}  cache write: {u.cache_write_tokens}  "
+                f"cache read: {u.cache_read_tokens}  cache write: {u.cache_write_tokens + u.cache_write_1h_tokens}  "
                 f"cost: ${self.cost():.6f}"
             )
         if name == "/clear":
