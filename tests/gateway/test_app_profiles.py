@@ -75,3 +75,29 @@ def test_provisioned_model_is_admitted_at_no_per_token_cost(
     client.converse(modelId=arn, messages=MSG, inferenceConfig={"maxTokens": 20})
     rows = [r for r in audit(gw) if r.model_requested == arn]
     assert len(rows) == 1 and rows[0].status == "ok" and rows[0].cost_nusd == 0
+
+
+def test_messages_api_prices_one_hour_cache_writes(start_gateway: Any) -> None:
+    """A Messages-API call writing a 1-hour cache prefix is charged at the 1-hour rate (Sonnet 4.5 through the US
+    profile: USD 0.0033 / 0.0165 per 1,000 input / output tokens, 1-hour cache write 0.0066 = 3,300 / 16,500 /
+    6,600 nano-USD per token)."""
+    import uuid
+
+    import anthropic
+
+    gw = start_gateway()
+    key = gw.key()
+    client = anthropic.Anthropic(api_key=key["token"], base_url=gw.url, max_retries=0)
+    doc = f"Reference manual {uuid.uuid4()}. " * 40
+    answer = client.messages.create(
+        model="us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        max_tokens=20,
+        system=[{"type": "text", "text": doc, "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+        messages=[{"role": "user", "content": "summarise"}],
+    )
+    used = answer.usage
+    assert used.cache_creation_input_tokens and used.cache_creation_input_tokens > 0
+    rows = [r for r in audit(gw) if r.protocol == "anthropic"]
+    assert len(rows) == 1
+    expected = used.input_tokens * 3300 + used.output_tokens * 16500 + used.cache_creation_input_tokens * 6600
+    assert rows[0].cost_nusd == expected, (used, rows[0])

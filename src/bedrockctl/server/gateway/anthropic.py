@@ -110,7 +110,10 @@ async def messages(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) 
             gw.finish(adm, Usage(), getattr(exc, "code", "BadUpstreamResponse"), 502)
             await respond(send, *wire.error(errors.upstream("BadUpstreamResponse", str(exc), 502), rid))
             return
-        billed = invoke_usage(resp.headers)  # Bedrock's count, when it sent one
+        billed = invoke_usage(resp.headers)  # Bedrock's count, when it sent one; the body splits cache writes by TTL
+        if billed.total_tokens and usage.cache_write_1h_tokens:
+            hour = min(usage.cache_write_1h_tokens, billed.cache_write_tokens)
+            billed.cache_write_tokens, billed.cache_write_1h_tokens = billed.cache_write_tokens - hour, hour
         gw.finish(adm, billed if billed.total_tokens else usage, "ok", 200)
         await respond(send, 200, [_JSON, (b"request-id", rid.encode())], out)
         return

@@ -82,7 +82,7 @@ def usage_of(doc: dict[str, Any]) -> Usage:
         int(u.get("output_tokens") or 0),
         int(u.get("cache_read_input_tokens") or 0),
         int(u.get("cache_creation_input_tokens") or 0),
-    )
+    ).split_anthropic(doc)  # 1-hour cache writes at their own rate
 
 
 def message(raw: bytes, model: str) -> tuple[bytes, Usage]:
@@ -132,6 +132,7 @@ class StreamWriter:
             self.usage.input_tokens = start.input_tokens
             self.usage.cache_read_tokens = start.cache_read_tokens
             self.usage.cache_write_tokens = start.cache_write_tokens
+            self.usage.cache_write_1h_tokens = start.cache_write_1h_tokens
             self.usage.output_tokens = start.output_tokens
         elif kind == "message_delta":
             out = (doc.get("usage") or {}).get("output_tokens")
