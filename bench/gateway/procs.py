@@ -43,6 +43,7 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         total += int(f[11]) + int(f[12])  # utime, stime
+        total += int(f[13]) + int(f[14])  # cutime, cstime: children already reaped (the gateway's ledger writer)
     return total / TICK
 
 

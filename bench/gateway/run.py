@@ -236,8 +236,8 @@ def setup(args: argparse.Namespace, tmp: Path) -> tuple[list[Arm], list[subproce
     arms.append(Arm("bedrockctl-br", bp, procs[-1].pid, model_path, CONVERSE, auth))
     arms.append(Arm("bedrockctl-oai", bp, procs[-1].pid, "/v1/chat/completions", json.dumps(CHAT).encode(), auth))
 
-    if args.litellm:
-        lcfg = tmp / "litellm.yaml"
+    for litellm in args.litellm or []:
+        lcfg = tmp / f"litellm-{len(procs)}.yaml"
         lcfg.write_text(f"""
 model_list:
   - model_name: haiku
@@ -264,17 +264,17 @@ general_settings:
         }
         procs.append(
             start(
-                [args.litellm, "--config", str(lcfg), "--port", str(lp), "--num_workers", "1"],
+                [litellm, "--config", str(lcfg), "--port", str(lp), "--num_workers", "1"],
                 args.server_cpu,
                 lenv,
-                tmp / "litellm.log",
+                tmp / f"litellm-{len(procs)}.log",
             )
         )
         wait_http(lp, "/health/liveliness", procs[-1], timeout=240)
         lauth = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench-master"}
         version = subprocess.run(
             [
-                str(Path(args.litellm).parent / "python"),
+                str(Path(litellm).parent / "python"),
                 "-c",
                 "import importlib.metadata as m; print(m.version('litellm'))",
             ],
@@ -352,11 +352,17 @@ def main() -> None:
     p.add_argument("--server-cpu", default="0")
     p.add_argument("--load-cpu", default="1")
     default_litellm = HERE / ".venv-litellm" / "bin" / "litellm"
-    p.add_argument("--litellm", default=str(default_litellm) if default_litellm.exists() else None)
+    p.add_argument(
+        "--litellm",
+        action="append",
+        help="a LiteLLM venv's litellm script (repeat for several versions, side by side in the run)",
+    )
     p.add_argument("--write", action="store_true", help="rewrite the gateway section of bench/RESULTS.md")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     p.add_argument("--gateway-option", action="append", help="an extra [gateway] line, e.g. 'flush_interval = 1'")
     args = p.parse_args()
+    if args.litellm is None and default_litellm.exists():
+        args.litellm = [str(default_litellm)]
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     cmd = " ".join(["python", "bench/gateway/run.py", *sys.argv[1:]])
     tmp = Path(tempfile.mkdtemp(prefix="gwbench-"))

@@ -20,6 +20,7 @@ from bedrockctl.aws.errors import aws_call
 from bedrockctl.errors import BedrockctlError
 
 DEFAULT_TTL_SECONDS = 3600.0
+MAX_CACHED_PROFILES = 4096  # profiles (and failures) remembered per resolver; the oldest is dropped past it
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,10 @@ class ProfileResolver:
         *,
         ttl: float = DEFAULT_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        max_entries: int = MAX_CACHED_PROFILES,
     ) -> None:
         self._client_for = client_for
+        self.max_entries = max_entries  # bound of the cache and of ``failures`` (ARNs come from callers)
         self._ttl = ttl
         self._clock = clock
         self._cache: dict[str, tuple[float, ResolvedProfile | None]] = {}
@@ -70,7 +73,12 @@ class ProfileResolver:
                 return hit[1]
         resolved = self._fetch(arn)
         with self._lock:
+            self._cache.pop(arn, None)
+            if len(self._cache) >= self.max_entries:  # the oldest entry goes (dicts keep insertion order)
+                del self._cache[next(iter(self._cache))]
             self._cache[arn] = (now, resolved)
+            while len(self.failures) > self.max_entries:
+                del self.failures[next(iter(self.failures))]
         return resolved
 
     def _fetch(self, arn: str) -> ResolvedProfile | None:

@@ -9,6 +9,9 @@ import asyncio
 import contextvars
 import gzip
 import logging
+import pickle
+import subprocess
+import sys
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,6 +35,9 @@ Entry = tuple[AuditRecord, Used]
 JOURNALED: contextvars.ContextVar[asyncio.Future[None] | None] = contextvars.ContextVar("journaled", default=None)
 
 
+SHIP_BATCH = 20_000  # ~10 MB of records held for the ledger and S3 at most, then shipped
+
+
 class AuditLog:
     """A buffer the request path appends to; ``flush`` (a worker thread) writes it in one batch.
 
@@ -48,12 +54,14 @@ class AuditLog:
         s3: dict[str, Any] | None = None,
         sessions: Any = None,
         max_buffer: int = 100_000,
+        ship_batch: int = SHIP_BATCH,
     ):
         self.engine = engine
         self.ledger = ledger
         self.s3 = s3 or {}
         self.sessions = sessions
         self.max_buffer = max_buffer
+        self.ship_batch = ship_batch  # records held for the ledger / S3 before a ship is due whatever the interval
         self.journal: Journal | None = None
         self._record_ids = RequestIds()
         self._buf: list[Entry] = []
@@ -73,6 +81,12 @@ class AuditLog:
     def backlog(self) -> int:
         """Records buffered, not yet in the database."""
         return len(self._buf)
+
+    @property
+    def ship_due(self) -> bool:
+        """Enough written records wait for the ledger / S3 to ship them now: what the gateway holds for them is
+        bounded by ``ship_batch`` records, not by ``ledger_interval`` x the request rate."""
+        return len(self._ship) >= self.ship_batch
 
     def full(self) -> bool:
         return len(self._buf) >= self.max_buffer
@@ -127,27 +141,50 @@ class AuditLog:
 
 def ledger_writer(settings: Any) -> Any:
     """A callable adding audit records to the analytics ledger (``usage report --by tag:team``); without the
-    analytics extra (DuckDB) its calls fail, and ``AuditLog.ship`` logs that."""
+    analytics extra (DuckDB) its calls fail, and ``AuditLog.ship`` logs that.
+
+    Each batch is written by a child process (started for that batch, gone after it): DuckDB and pyarrow take
+    ~150 MB once loaded and keep more after every batch, so they never enter the gateway's process, whose memory
+    stays flat however long it runs (``bench/gateway/memory.py``). A child costs ~0.5 s of CPU per batch, one batch
+    per ``ledger_interval``, off the event loop."""
+
+    def write(batch: list[AuditRecord]) -> None:
+        done = subprocess.run(
+            [sys.executable, "-c", "from bedrockctl.server.gateway.audit import ledger_child; ledger_child()"],
+            input=pickle.dumps((settings, batch)),
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode:
+            raise RuntimeError(done.stderr.decode(errors="replace").strip().splitlines()[-1:] or done.returncode)
+
+    return write
+
+
+def ledger_child() -> None:
+    """The child process of ``ledger_writer``: (settings, batch) pickled by the gateway on stdin."""
+    settings, batch = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - written by our own parent process
+    write_ledger(settings, batch)
+
+
+def write_ledger(settings: Any, batch: list[AuditRecord]) -> None:
+    """Add the invocations among ``batch`` to the analytics ledger (in the child process of ``ledger_writer``)."""
     from bedrockctl.analytics.records import Columns, add_invocation
     from bedrockctl.analytics.store import UsageStore
 
-    store = UsageStore.for_settings(settings)
-
-    def write(batch: list[AuditRecord]) -> None:
-        cols = Columns()
-        for rec in batch:
-            if (
-                rec.operation
-                in ("Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream", "Embeddings")
-                and rec.http_status < 500
-            ):
-                add_invocation(cols, rec.invocation_log(), source="gateway")
-        if cols.n_inv:
-            staging = store.new_staging()
-            store.stage(cols, staging)
-            store.commit(staging)
-
-    return write
+    cols = Columns()
+    for rec in batch:
+        if (
+            rec.operation
+            in ("Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream", "Embeddings")
+            and rec.http_status < 500
+        ):
+            add_invocation(cols, rec.invocation_log(), source="gateway")
+    if cols.n_inv:
+        store = UsageStore.for_settings(settings)
+        staging = store.new_staging()
+        store.stage(cols, staging)
+        store.commit(staging)
 
 
 def journal_entry(rec: AuditRecord, used: Used) -> dict[str, Any]:

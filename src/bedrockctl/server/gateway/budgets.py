@@ -94,11 +94,19 @@ class Policy:
         if minute != self._minute:
             self._cache.clear()
             self._minute = minute
+            self._forget_ended(now)
         ck = (key.key_id, key.environment)
         hit = self._cache.get(ck)
         if hit is None:
             hit = self._cache[ck] = self._build(key, Windows.at(now))
         return hit
+
+    def _forget_ended(self, now: float) -> None:
+        """Drop the budget counters of windows that have ended (a day's, a month's), so ``budgets`` and ``pct``
+        hold only the windows in use instead of one more entry per key and day for as long as the process runs."""
+        for k in [k for k, info in self.budgets.items() if info.spec.resets_at <= now]:
+            del self.budgets[k]
+            self.pct.pop(k, None)
 
     def _build(self, key: KeyRecord, w: Windows) -> list[CounterSpec]:
         env = self.environments.get(key.environment)

@@ -25,6 +25,7 @@ from bedrockctl.runtime.wire import WireRequest
 from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.attribution import stamped
 from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer, used_by
+from bedrockctl.server.gateway.bounded import remember
 from bedrockctl.server.gateway.budgets import Alerter, Policy
 from bedrockctl.server.gateway.counters import Counters, Refused, Reservation, SqlCounters
 from bedrockctl.server.gateway.guardrails import Guardrails
@@ -160,7 +161,7 @@ class Gateway:
             await asyncio.sleep(self.opts.flush_interval)
             try:
                 await self.flush()
-                if time.monotonic() - self._last_ship >= self.opts.ledger_interval:
+                if time.monotonic() - self._last_ship >= self.opts.ledger_interval or self.audit.ship_due:
                     self._last_ship = time.monotonic()
                     await asyncio.get_running_loop().run_in_executor(None, self.audit.ship)
             except Exception:  # the loop must survive a bad flush
@@ -200,9 +201,7 @@ class Gateway:
                 and not names & {canonical_model_id(m) for m in env.allowed_models}
             ):
                 why = f"environment {env.name!r} allows {', '.join(env.allowed_models)}"
-            if len(self._allowed) > 50_000:
-                self._allowed.clear()
-            self._allowed[ck] = why
+            remember(self._allowed, ck, why)
         why = self._allowed[ck]
         if why is not None:
             raise errors.model_not_allowed(model, why)
@@ -220,7 +219,7 @@ class Gateway:
         except BedrockctlError as exc:
             raise errors.validation(exc.message, openai_status=404, openai_code="model_not_found") from None
         targets = [t for t in targets if not t.is_local] or targets
-        self._plans[ck] = (now, targets)
+        remember(self._plans, ck, (now, targets))
         return targets
 
     def rates(self, target: Target) -> Rates | None:
@@ -231,8 +230,7 @@ class Gateway:
         ck = (target.model_id, target.region)
         if ck not in self._rates:
             if PROVISIONED in target.model_id:  # bills by the hour (inventory idle prices it), nothing per token
-                self._rates[ck] = Rates(0, 0, 0, 0)
-                return self._rates[ck]
+                return remember(self._rates, ck, Rates(0, 0, 0, 0))
             price = price_of(self.runtime.prices, target)
             if price is None and APP_PROFILE in target.model_id and self.runtime.prices is not None:
                 resolved = self.profiles.resolve(target.model_id)
@@ -244,7 +242,7 @@ class Gateway:
                 log.warning(
                     "%s in %s is unpriced (%s): its calls are audited at cost 0", target.model_id, target.region, why
                 )
-            self._rates[ck] = None if price is None else Rates.of(price)
+            remember(self._rates, ck, None if price is None else Rates.of(price))
         return self._rates[ck]
 
     async def _resolve_profiles(self, targets: list[Target]) -> None:
