@@ -4,6 +4,7 @@ prints: with the bearer token, and with the key's SigV4 pair instead (Claude Cod
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,12 @@ def _audit(tmp: Path) -> list[dict[str, Any]]:
     return rows if isinstance(rows, list) else rows["records"]
 
 
+@pytest.mark.skipif(
+    "faketime" in os.environ.get("LD_PRELOAD", ""),
+    reason="under libfaketime the in-process gateway and sandbox keep a shifted clock that Claude Code (run without "
+    "it) does not share, and its requests stall; the pinned and latest runs cover this test (a served gateway under "
+    "faketime answers Claude Code: checked by hand)",
+)
 def test_claude_code_print_mode_through_the_gateway(start_gateway: Any, tmp_path: Path, claude_bin: Path) -> None:
     gw = start_gateway()
     _config(tmp_path)
