@@ -201,6 +201,19 @@ def invoke_usage(headers: Any, body: dict[str, Any] | None = None) -> Usage:
     return Usage(h("input"), h("output"), h("cache-read-input"), h("cache-write-input"))
 
 
+def billed_invoke_usage(headers: Any, raw: bytes) -> Usage:
+    """What Bedrock bills for a whole InvokeModel answer: its token-count headers, with the 1-hour cache writes an
+    Anthropic answer reports (``usage.cache_creation``) split out (the body is parsed only when it names them)."""
+    usage = invoke_usage(headers)
+    if b"ephemeral_1h_input_tokens" in raw:
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            return usage
+        usage = usage.split_anthropic(doc if isinstance(doc, dict) else None)
+    return usage
+
+
 def invoke_guardrail(body: dict[str, Any]) -> GuardrailReport | None:
     action = body.get("amazon-bedrock-guardrailAction")
     trace = (body.get("amazon-bedrock-trace") or {}).get("guardrail")

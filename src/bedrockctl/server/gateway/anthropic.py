@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from bedrockctl.runtime.calls import invoke_usage
+from bedrockctl.runtime.calls import billed_invoke_usage
 from bedrockctl.runtime.resolve import Target, canonical_model_id
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
@@ -105,15 +105,13 @@ async def messages(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) 
         return
     if not stream:
         try:
-            out, usage = wire.message(await resp.read(), model)
+            raw = await resp.read()
+            out, usage = wire.message(raw, model)
         except (AwsCallError, ValueError) as exc:
             gw.finish(adm, Usage(), getattr(exc, "code", "BadUpstreamResponse"), 502)
             await respond(send, *wire.error(errors.upstream("BadUpstreamResponse", str(exc), 502), rid))
             return
-        billed = invoke_usage(resp.headers)  # Bedrock's count, when it sent one; the body splits cache writes by TTL
-        if billed.total_tokens and usage.cache_write_1h_tokens:
-            hour = min(usage.cache_write_1h_tokens, billed.cache_write_tokens)
-            billed.cache_write_tokens, billed.cache_write_1h_tokens = billed.cache_write_tokens - hour, hour
+        billed = billed_invoke_usage(resp.headers, raw)  # Bedrock's count, when it sent one
         gw.finish(adm, billed if billed.total_tokens else usage, "ok", 200)
         await respond(send, 200, [_JSON, (b"request-id", rid.encode())], out)
         return

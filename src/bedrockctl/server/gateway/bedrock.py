@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import time
 from typing import Any
 
 import orjson
 
-from bedrockctl.runtime.calls import invoke_usage
+from bedrockctl.runtime.calls import billed_invoke_usage
 from bedrockctl.runtime.resolve import Target
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
@@ -165,10 +164,7 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
             except (orjson.JSONDecodeError, AttributeError):
                 usage = Usage()
         else:
-            usage = invoke_usage(resp.headers)
-            if b"ephemeral_1h_input_tokens" in data:  # an Anthropic answer with 1-hour cache writes: their own rate
-                with contextlib.suppress(orjson.JSONDecodeError):
-                    usage = usage.split_anthropic(orjson.loads(data))
+            usage = billed_invoke_usage(resp.headers, data)
         gw.finish(adm, usage, "ok", 200)
         await respond(send, 200, out_headers, data)
         return
