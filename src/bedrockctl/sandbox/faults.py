@@ -135,7 +135,9 @@ class Faults:
         """A Region that hangs (answers 503 only after ``hang_seconds`` or at shutdown) or is unavailable."""
         cfg = self.config
         if region in cfg.get("hang", []):
-            stopping.wait(float(cfg.get("hang_seconds", 30)))
+            deadline = time.monotonic() + float(cfg.get("hang_seconds", 30))
+            while not stopping.is_set() and time.monotonic() < deadline:
+                time.sleep(0.05)  # polled: a timed Event.wait sleeps for the whole shift under libfaketime
             raise AwsError(code, "Service Unavailable", 503, sender_fault=False)
         if region in cfg.get("unavailable", []):
             raise AwsError(code, UNAVAILABLE_MESSAGE, 503, sender_fault=False)
