@@ -65,42 +65,57 @@ TRAIL = (
 )
 
 
+LINE = (
+    TEMPLATE.replace("{{", "{")
+    .replace("}}", "}")
+    .replace("%", "%%")
+    .replace("{ts}", "%s")
+    .replace("{arn}", "%s")
+    .replace("{rid}", "%08x-0000-4000-8000-%012x")
+    .replace("{model}", "%s")
+    .replace("{i}", "%d")
+    .replace("{cr}", "%d")
+    .replace("{cw}", "%d")
+    .replace("{o}", "%d")
+    .replace("{team}", "%d")
+    .replace("{wf}", "%d")
+    .replace("{lat}", "%d")
+)
+CACHE_READ = (0, 0, 0, 1024, 4096)
+CACHE_WRITE = (0, 0, 0, 0, 2048)
+_CLOCK: list[str] = []  # "HH:MM:SS" of every second of a day, built once per process
+
+
 def gen_file(args: tuple[str, int, int, int]) -> tuple[int, int, int, int, int]:
+    """One log file (and its trail file): a %-template per line, one 64-bit draw per record for its numbers."""
     root, fidx, start, count = args
-    rnd = random.Random(fidx)
+    if not _CLOCK:
+        _CLOCK.extend(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400))
+    bits = random.Random(fidx).getrandbits
+    arns = [ARNS[k % 3].format(k % 97) for k in range(291)]  # n % 3 and n % 97 repeat every 291 records
     lines, trail = [], []
     ti = to = tcr = tcw = 0
     day = 1 + fidx % 28
+    date = f"2026-10-{day:02d}T"
     for n in range(start, start + count):
-        i, o = rnd.randint(10, 5000), rnd.randint(1, 2000)
-        cr = rnd.choice((0, 0, 0, 1024, 4096))
-        cw = rnd.choice((0, 0, 0, 0, 2048))
+        b = bits(64)
+        i, b = 10 + b % 4991, b // 4991
+        o, b = 1 + b % 2000, b // 2000
+        cr, b = CACHE_READ[b % 5], b // 5
+        cw, b = CACHE_WRITE[b % 5], b // 5
+        lat = 100 + b % 2901
         ti, to, tcr, tcw = ti + i, to + o, tcr + cr, tcw + cw
-        sec = n % 86400
-        ts = f"2026-10-{day:02d}T{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}Z"
-        arn = ARNS[n % 3].format(n % 97)
+        ts = date + _CLOCK[n % 86400] + "Z"
+        arn = arns[n % 291]
         model = MODELS[n % len(MODELS)]
-        rid = f"{n:08x}-0000-4000-8000-{fidx:012x}"
-        lines.append(
-            TEMPLATE.format(
-                ts=ts,
-                arn=arn,
-                rid=rid,
-                model=model,
-                i=i,
-                cr=cr,
-                cw=cw,
-                o=o,
-                team=n % 7,
-                wf=n % 13,
-                lat=rnd.randint(100, 3000),
-            )
-        )
+        lines.append(LINE % (ts, arn, n, fidx, model, i, cr, cw, o, n % 7, n % 13, lat))
         if n % 100 == 0:
+            rid = f"{n:08x}-0000-4000-8000-{fidx:012x}"
             trail.append(TRAIL.format(arn=arn, ts=ts, ip=n % 250, model=model, rid=rid))
     d = Path(root) / "logs" / f"2026/10/{day:02d}"
     d.mkdir(parents=True, exist_ok=True)
-    (d / f"part-{fidx:05d}.json.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), 1))
+    lines.append("")
+    (d / f"part-{fidx:05d}.json.gz").write_bytes(gzip.compress("\n".join(lines).encode(), 1))
     t = Path(root) / "trail"
     t.mkdir(parents=True, exist_ok=True)
     body = '{"Records":[' + ",".join(trail) + "]}"
