@@ -19,8 +19,12 @@ from bedrockctl.aws.inference_profiles import ProfileResolver
 from bedrockctl.pricing import PriceBook, Usage, cost_usd
 
 # Calls through the gateway run under the gateway's AWS identity; the person is the key's user, which the gateway
-# stamps into requestMetadata (``gateway_user``).
-USER_EXPR = "coalesce(json_extract_string(tags, '$.gateway_user'), principal)"
+# stamps into requestMetadata (``gateway_user``). The stored tags are JSON written by the ingest (orjson or DuckDB:
+# keys unescaped), so a row whose text lacks the key is not parsed at all.
+USER_EXPR = (
+    "coalesce(CASE WHEN strpos(tags, 'gateway_user') > 0 THEN json_extract_string(tags, '$.gateway_user') END, "
+    "principal)"
+)
 DIMENSIONS = {
     "model": "model_id",
     "base_model": "model_base",
