@@ -276,7 +276,7 @@ def main() -> None:
         for name, secs, cpu, totals in results:
             ok = "exact" if totals == expected else f"MISMATCH {totals} != {expected}"
             rate = expected["records"] / secs
-            lines.append(f"| {name} | {secs:.1f} | {cpu:.1f} | {rate:,.0f} | {ok} |")
+            lines.append(f"| {name} | {secs:.1f} | {cpu:.1f} | {rate:,.0f} | {expected['records'] / cpu:,.0f} | {ok} |")
             print(f"{name:55s} {secs:7.1f}s wall {cpu:7.1f}s cpu {rate:12,.0f} rec/s  {ok}")
             if totals != expected:
                 raise SystemExit(1)
@@ -315,26 +315,28 @@ def write_results(
             f"Exact totals: input {expected['input']:,}, output {expected['output']:,}, cache read "
             f"{expected['cache_read']:,}, cache write {expected['cache_write']:,}.",
             "",
-            "| path | wall s | CPU s | records/s (wall) | totals |",
-            "|---|---|---|---|---|",
+            "| path | wall s | CPU s | records/s (wall) | records per CPU s | totals |",
+            "|---|---|---|---|---|---|",
             *lines,
             "",
             "bedrockctl = `usage ingest` (parse both sets, dedupe by request id / event id, Parquet by day, "
             "checkpoints) "
             "+ `usage report --by model` (CloudTrail join, exact Decimal cost). Baselines only sum the token fields.",
             "CPU s = user + system time of the benchmark process and its children during that path; wall / CPU "
-            "shows how much of the 2 cores the path got on a machine shared with other jobs.",
+            "shows how much of the 2 cores the path got on a machine shared with other jobs. Records per CPU s is the "
+            "figure load moves least: with both cores to itself a path could at best reach twice it in wall time.",
             "",
             "How the ingest path works (`analytics/fastpath.py`, `fastsql.py`): clean JSON-lines invocation-log files "
             "are parsed by DuckDB -- `read_json` with the explicit column schema over one day's files at a time (two "
-            "days in parallel), normalised in SQL (principal and base model from lookup tables built by the Python "
-            "rules over the first 100 records of every file, checked afterwards on the distinct values written and "
-            "patched from the Parquet file if a value was missing), written by one `COPY` into one Parquet file per "
-            "day that `commit` renames into `day=.../` when that day holds no duplicate request id and none already "
-            "stored (else it rewrites with the dedupe). Files with bad records, the CloudTrail set, JSON documents "
-            "and S3 / CloudWatch / LookupEvents pages go through the Python parser (bad records reported with file "
-            "and line). `connect()` computes the CloudTrail matches once into small tables, so a report query reads "
-            "only `inv`.",
+            "days in parallel), normalised in the same scan (principal and base model joined from lookup tables built "
+            "by the Python rules over the first 100 records of every file; a row whose identity or model the tables "
+            "lack is marked `day = '_miss'`, seen in the Parquet statistics of `day`, and the day is scanned again "
+            "with the tables completed), written by one `COPY` (zstd) into one Parquet file per day that `commit` "
+            "renames into `day=.../` when that day holds no duplicate request id (distinct hashes first, exact count "
+            "only on equal hashes) and none already stored (else it rewrites with the dedupe). Files with bad records, "
+            "the CloudTrail set, JSON documents and S3 / CloudWatch / LookupEvents pages go through the Python parser "
+            "(bad records reported with file and line). `connect()` computes the CloudTrail matches once into small "
+            "tables, so a report query reads only `inv`.",
             "",
         ]
     )

@@ -166,7 +166,7 @@ def _scan_day(
         try:
             row = con.execute(
                 f"COPY ({select_sql(None, with_filename=False)}) TO '{out.as_posix()}' "
-                "(FORMAT parquet, COMPRESSION snappy)",
+                "(FORMAT parquet, COMPRESSION zstd)",
                 {"files": todo},
             ).fetchone()
         except Exception as exc:  # duckdb.Error: unreadable JSON or wrong types in some file
@@ -219,7 +219,7 @@ def _scan_day(
             split = staging / f"{tag}-split"
             con.execute(
                 f"COPY (SELECT * FROM read_parquet($f)) TO '{split.as_posix()}' "  # noqa: S608 - internal SQL
-                "(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (day), FILENAME_PATTERN 'part-{uuid}')",
+                "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day), FILENAME_PATTERN 'part-{uuid}')",
                 {"f": str(out)},
             )
             out.unlink()
@@ -239,7 +239,7 @@ def _scan_partitioned(con: Any, files: Sequence[str], staging: Path, since: str 
         try:
             con.execute(
                 f"COPY ({select_sql(since)}) TO '{out.as_posix()}' "
-                "(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (day), FILENAME_PATTERN 'part-{uuid}')",
+                "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day), FILENAME_PATTERN 'part-{uuid}')",
                 {"files": todo},
             )
         except Exception as exc:  # duckdb.Error: unreadable JSON or wrong types in some file
