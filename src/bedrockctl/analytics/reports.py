@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from bedrockctl.analytics.errors import ReportSpecError
+from bedrockctl.analytics.records import is_router
 from bedrockctl.aws.inference_profiles import ProfileResolver
 from bedrockctl.pricing import PriceBook, Usage, cost_usd
 
@@ -219,6 +220,8 @@ def run_report(
         reason = None
         if price is None and ":application-inference-profile/" in str(model):
             price, reason = _profile_price(book, profiles, str(model))
+        elif price is None and is_router(str(model)):
+            reason = ROUTER_UNPRICED if not base else f"no price for {base} in {region}"
         row = rows.setdefault(key, {g.name: v for g, v in zip(groups, key, strict=True)})
         if price is not None:
             threshold = price.long_context_threshold
@@ -242,6 +245,12 @@ def run_report(
         period={"since": start.isoformat() if start else None, "until": end.isoformat() if end else None},
         price_list={"source": book.source[0] if book.source else "", "as_of": book.as_of.isoformat()},
     )
+
+
+ROUTER_UNPRICED = (
+    "prompt router: the invocation log names the router, not the model that served the call (log text bodies, "
+    "whose Converse responses name it, or use the gateway ledger)"
+)
 
 
 def _profile_price(book: PriceBook, profiles: ProfileResolver | None, arn: str) -> tuple[Any, str | None]:
