@@ -96,3 +96,15 @@ def test_budget_too_small_for_the_dearest_router_model_refuses(start_gateway: Ca
     assert "Budget exceeded" in str(caught.value)
     refused = [r for r in audit(gw) if r.model_requested == ROUTER]
     assert len(refused) == 1 and refused[0].status != "ok" and refused[0].cost_nusd == 0
+
+
+def test_openai_route_accepts_a_router_arn(start_gateway: Callable[..., Any]) -> None:
+    import openai
+
+    gw = start_gateway({"dev": EnvironmentSettings(name="dev", monthly_budget_usd=5.0)})
+    client = openai.OpenAI(api_key=gw.key()["token"], base_url=f"{gw.url}/v1", max_retries=0)
+    answer = client.chat.completions.create(model=ROUTER, messages=[{"role": "user", "content": "hi"}], max_tokens=20)
+    assert answer.usage is not None
+    rows = [r for r in audit(gw) if r.model_requested == ROUTER]
+    expected = (answer.usage.prompt_tokens + answer.usage.completion_tokens) * PER_TOKEN[SMALL]
+    assert [(r.protocol, r.model_served, r.cost_nusd) for r in rows] == [("openai", SMALL, expected)]

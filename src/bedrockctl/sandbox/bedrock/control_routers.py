@@ -138,8 +138,8 @@ def _find(account_id: str, region: str, arn: str) -> dict[str, Any] | None:
         return None
     state = STATE.get(account_id, region)
     with state.lock:
-        rec = state.prompt_routers.get(arn.rsplit("/", 1)[-1])
-        return _custom_record(rec) if rec is not None and rec["promptRouterArn"] == arn else None
+        custom = state.prompt_routers.get(arn.rsplit("/", 1)[-1])
+        return _custom_record(custom) if custom is not None and custom["promptRouterArn"] == arn else None
 
 
 def route_prompt(account_id: str, region: str, arn: str, body_size: int) -> RoutedCall | None:

@@ -346,11 +346,7 @@ class Gateway:
         """What the call cost in nano-USD: ``pricing.cost_nusd`` (the one cost function); 0 when unpriced. A call
         through a prompt router costs what its ``invoked`` model charges (unknown: the dearest of its models)."""
         if target is not None and is_router_arn(target.model_id):
-            if invoked is not None:
-                rates = self.routers.invoked_rates(target.model_id, target.region, invoked)
-                return 0 if rates is None else cost_nusd(rates, usage)
-            choices = self.routers.candidates(target.model_id) or []
-            return max((cost_nusd(c, usage) for c in choices), default=0)
+            return self.routers.cost_nusd(target.model_id, target.region, usage, invoked)
         rates = self.rates(target) if target is not None else None
         return 0 if rates is None else cost_nusd(rates, usage)
 

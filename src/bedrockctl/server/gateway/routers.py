@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 from bedrockctl.aws.inference_profiles import ProfileResolver, is_router_arn
-from bedrockctl.pricing.cost import Rates
+from bedrockctl.pricing.cost import Rates, TokenCounts, cost_nusd
 from bedrockctl.server.gateway.bounded import remember
 
 log = logging.getLogger("bedrockctl.gateway")
@@ -77,3 +77,11 @@ class RouterPricing:
         """The rates of the model the router says it invoked (in the router's Region when the ARN has none)."""
         where = invoked.split(":")[3] if invoked.startswith("arn:") and invoked.split(":")[3] else region
         return self.model_rates(invoked, where)
+
+    def cost_nusd(self, arn: str, region: str, usage: TokenCounts, invoked: str | None) -> int:
+        """A router call's cost in nano-USD: at the ``invoked`` model; unknown, at the dearest of the router's
+        models for this usage (0 when unpriced)."""
+        if invoked is not None:
+            rates = self.invoked_rates(arn, region, invoked)
+            return 0 if rates is None else cost_nusd(rates, usage)
+        return max((cost_nusd(c, usage) for c in self.candidates(arn) or []), default=0)
