@@ -278,6 +278,8 @@ class Gateway:
         )
         adm.max_tokens = max(max_tokens, 0)
         targets = self.plan(chosen, operation)
+        if any(is_router_arn(t.model_id) for t in targets):  # settled by its models' prices, budget or not
+            await self._resolve_profiles(targets)
         specs = self.policy.specs(key, now)
         if specs:
             self.overshoot.check(specs)
@@ -289,9 +291,7 @@ class Gateway:
                 worst = 0
                 for t in targets:
                     if is_router_arn(t.model_id):  # whichever model the router picks: its dearest bounds it
-                        choices = await asyncio.get_running_loop().run_in_executor(
-                            None, self.routers.candidates, t.model_id
-                        )
+                        choices = self.routers.candidates(t.model_id)  # read by _resolve_profiles above
                         if choices is not None:
                             worst = max([worst, *(worst_case(c, est_input, max_tokens) for c in choices)])
                             continue
