@@ -7,7 +7,8 @@ import glob as globber
 from typing import Any
 
 from bedrockctl.analytics.identity import normalise_arn
-from bedrockctl.analytics.records import is_router, resolve_base
+from bedrockctl.analytics.records import resolve_base
+from bedrockctl.aws.inference_profiles import is_router_arn
 
 # The ModelInvocationLog schema. Every key a record carries should be named here: DuckDB reads unknown keys
 # correctly but several times slower.
@@ -25,8 +26,8 @@ RAW_COLUMNS = (
 )
 
 
-# A prompt-router call's base model: the invoked model its logged Converse response names (``records.is_router``,
-# ``records.router_invoked_base``), id after the last ``/`` without its geography prefix.
+# A prompt-router call's base model: the invoked model its logged Converse response names (as
+# ``records.router_invoked_base``): the id after the last ``/``, without its geography prefix.
 _ROUTER_SQL = "({col} LIKE 'arn:%:default-prompt-router/%' OR {col} LIKE 'arn:%:prompt-router/%')"
 _INVOKED_BASE_SQL = (
     "nullif(regexp_replace(regexp_extract(json_extract_string(x.output.outputBodyJson, "
@@ -143,7 +144,7 @@ def differs_from_rules(con: Any, glob: str) -> bool:
         (p.principal, p.principal_type, p.permission_set) == (principal, ptype, pset)
         for arn, principal, ptype, pset in arns
         for p in (normalise_arn(arn),)
-    ) and all(resolve_base(model) == base or is_router(model) for model, base in models)
+    ) and all(resolve_base(model) == base or is_router_arn(model) for model, base in models)
     if not same:  # keep what the tables already hold (seeds, other days)
         known_arns = [r[0] for r in con.execute("SELECT identity_arn FROM _arn_lookup").fetchall()]
         known_models = [r[0] for r in con.execute("SELECT model_id FROM _model_lookup").fetchall()]

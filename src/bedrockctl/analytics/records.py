@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from bedrockctl.analytics.identity import Principal, normalise_arn, normalise_user_identity
+from bedrockctl.aws.inference_profiles import is_router_arn
 
 EVENT_SOURCE = "bedrock.amazonaws.com"
 RUNTIME_EVENTS = frozenset(
@@ -139,11 +140,6 @@ def resolve_base(model_id: str) -> str | None:
     return None
 
 
-def is_router(model_id: str) -> bool:
-    """A prompt-router ARN (default or custom): the log's ``modelId`` names no model."""
-    return model_id.startswith("arn:") and (":default-prompt-router/" in model_id or ":prompt-router/" in model_id)
-
-
 def router_invoked_base(output: Any) -> str | None:
     """The model a prompt router sent a call to, from the logged response (``output.outputBodyJson``, logged with
     text data delivery): Converse answers name it in ``trace.promptRouter.invokedModelId``. The log has no field of
@@ -171,7 +167,7 @@ def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_l
     arn = (r.get("identity") or {}).get("arn")
     p: Principal = normalise_arn(arn)
     base = resolve_base(model_id)
-    if base is None and is_router(model_id):
+    if base is None and is_router_arn(model_id):  # the log's modelId names no model
         base = router_invoked_base(out)
     if base is None and cols.model_resolver is not None:
         base = cols.model_resolver(model_id)

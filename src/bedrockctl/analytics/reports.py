@@ -15,8 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from bedrockctl.analytics.errors import ReportSpecError
-from bedrockctl.analytics.records import is_router
-from bedrockctl.aws.inference_profiles import ProfileResolver
+from bedrockctl.aws.inference_profiles import ProfileResolver, is_router_arn
 from bedrockctl.pricing import PriceBook, Usage, cost_usd
 
 # Calls through the gateway run under the gateway's AWS identity; the person is the key's user, which the gateway
@@ -220,7 +219,7 @@ def run_report(
         reason = None
         if price is None and ":application-inference-profile/" in str(model):
             price, reason = _profile_price(book, profiles, str(model))
-        elif price is None and is_router(str(model)):
+        elif price is None and is_router_arn(str(model)):
             reason = ROUTER_UNPRICED if not base else f"no price for {base} in {region}"
         row = rows.setdefault(key, {g.name: v for g, v in zip(groups, key, strict=True)})
         if price is not None:

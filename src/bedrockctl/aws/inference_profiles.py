@@ -42,10 +42,6 @@ class ResolvedProfile:
     fallback: str | None = None  # a prompt router's fallback model ARN
 
     @property
-    def is_router(self) -> bool:
-        return self.kind == "prompt-router"
-
-    @property
     def model_id(self) -> str:
         return self.model_ids[0]
 

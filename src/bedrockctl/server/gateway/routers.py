@@ -75,13 +75,17 @@ class RouterPricing:
 
     def invoked_rates(self, arn: str, region: str, invoked: str) -> Rates | None:
         """The rates of the model the router says it invoked (in the router's Region when the ARN has none)."""
-        where = invoked.split(":")[3] if invoked.startswith("arn:") and invoked.split(":")[3] else region
-        return self.model_rates(invoked, where)
+        parts = invoked.split(":")
+        return self.model_rates(
+            invoked, parts[3] if invoked.startswith("arn:") and len(parts) > 3 and parts[3] else region
+        )
 
     def cost_nusd(self, arn: str, region: str, usage: TokenCounts, invoked: str | None) -> int:
         """A router call's cost in nano-USD: at the ``invoked`` model; unknown, at the dearest of the router's
-        models for this usage (0 when unpriced)."""
+        models for this usage, as when the invoked model has no price (0 when the router is unpriced)."""
         if invoked is not None:
             rates = self.invoked_rates(arn, region, invoked)
-            return 0 if rates is None else cost_nusd(rates, usage)
+            if rates is not None:
+                return cost_nusd(rates, usage)
+            log.warning("prompt router %s invoked %s, which has no price: charged at its dearest model", arn, invoked)
         return max((cost_nusd(c, usage) for c in self.candidates(arn) or []), default=0)
