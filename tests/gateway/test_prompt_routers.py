@@ -108,3 +108,27 @@ def test_openai_route_accepts_a_router_arn(start_gateway: Callable[..., Any]) ->
     rows = [r for r in audit(gw) if r.model_requested == ROUTER]
     expected = (answer.usage.prompt_tokens + answer.usage.completion_tokens) * PER_TOKEN[SMALL]
     assert [(r.protocol, r.model_served, r.cost_nusd) for r in rows] == [("openai", SMALL, expected)]
+
+
+def test_messages_api_through_a_custom_router_settles_at_the_dearest_model(
+    start_gateway: Callable[..., Any], boto_client: Callable[..., Any]
+) -> None:
+    """The Messages API (InvokeModel underneath) accepts a router ARN; no invoked model comes back, so the call is
+    charged at the router's dearest model: Claude Sonnet 4.5 through the US profile, USD 0.0033 / 0.0165 per
+    1,000 input / output tokens = 3,300 / 16,500 nano-USD per token (Claude 3 Haiku: 250 / 1,250)."""
+    import anthropic
+
+    profile = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/us.anthropic."
+    haiku, sonnet = profile + "claude-3-haiku-20240307-v1:0", profile + "claude-sonnet-4-5-20250929-v1:0"
+    router = boto_client("bedrock").create_prompt_router(
+        promptRouterName="claude-cheap-first",
+        models=[{"modelArn": haiku}, {"modelArn": sonnet}],
+        routingCriteria={"responseQualityDifference": 5},
+        fallbackModel={"modelArn": sonnet},
+    )["promptRouterArn"]
+    gw = start_gateway({"dev": EnvironmentSettings(name="dev", monthly_budget_usd=5.0)})
+    client = anthropic.Anthropic(api_key=gw.key()["token"], base_url=gw.url, max_retries=0)
+    answer = client.messages.create(model=router, max_tokens=20, messages=[{"role": "user", "content": "hi"}])
+    rows = [r for r in audit(gw) if r.model_requested == router]
+    expected = answer.usage.input_tokens * 3300 + answer.usage.output_tokens * 16500
+    assert [(r.protocol, r.status, r.cost_nusd) for r in rows] == [("anthropic", "ok", expected)]
