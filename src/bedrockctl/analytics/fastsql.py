@@ -8,6 +8,7 @@ from typing import Any
 
 from bedrockctl.analytics.identity import normalise_arn
 from bedrockctl.analytics.records import resolve_base
+from bedrockctl.aws.inference_profiles import is_router_arn
 
 # The ModelInvocationLog schema. Every key a record carries should be named here: DuckDB reads unknown keys
 # correctly but several times slower.
@@ -25,6 +26,15 @@ RAW_COLUMNS = (
 )
 
 
+# A prompt-router call's base model: the invoked model its logged Converse response names (as
+# ``records.router_invoked_base``): the id after the last ``/``, without its geography prefix.
+_ROUTER_SQL = "({col} LIKE 'arn:%:default-prompt-router/%' OR {col} LIKE 'arn:%:prompt-router/%')"
+_INVOKED_BASE_SQL = (
+    "nullif(regexp_replace(regexp_extract(json_extract_string(x.output.outputBodyJson, "
+    "'$.trace.promptRouter.invokedModelId'), '/([^/]+)$', 1), '^(us|eu|apac|global|jp|au|ca|us-gov)\\.', ''), '')"
+)
+
+
 def _q(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -37,7 +47,8 @@ def select_sql(since: str | None, with_filename: bool = True) -> str:
     ``with_filename``: invalid rows carry their file in ``source`` (else only ``day = '_bad'`` tells them).
     """
     arn, model = "x.identity.arn", "x.modelId"
-    principal, ptype, pset, base = "a.principal", "a.principal_type", "a.permission_set", "m.model_base"
+    principal, ptype, pset = "a.principal", "a.principal_type", "a.permission_set"
+    base = f"coalesce(m.model_base, CASE WHEN {_ROUTER_SQL.format(col=model)} THEN {_INVOKED_BASE_SQL} END)"
     team, workflow = "json_extract_string(x._meta, '$.team')", "json_extract_string(x._meta, '$.workflow')"
     joins = (
         "LEFT JOIN _arn_lookup AS a ON a.identity_arn IS NOT DISTINCT FROM x.identity.arn "
@@ -80,7 +91,8 @@ def patch_sql(src: str) -> str:
     """Re-derive principal and base model of already written rows from the (now complete) lookup tables."""
     return f"""
 SELECT o.* REPLACE (a.principal AS principal, a.principal_type AS principal_type, a.permission_set AS permission_set,
-                    m.model_base AS model_base)
+                    CASE WHEN {_ROUTER_SQL.format(col="o.model_id")} THEN o.model_base ELSE m.model_base END
+                    AS model_base)
 FROM read_parquet('{src}') AS o
 LEFT JOIN _arn_lookup AS a ON a.identity_arn IS NOT DISTINCT FROM o.identity_arn
 LEFT JOIN _model_lookup AS m ON m.model_id = o.model_id
@@ -132,7 +144,7 @@ def differs_from_rules(con: Any, glob: str) -> bool:
         (p.principal, p.principal_type, p.permission_set) == (principal, ptype, pset)
         for arn, principal, ptype, pset in arns
         for p in (normalise_arn(arn),)
-    ) and all(resolve_base(model) == base for model, base in models)
+    ) and all(resolve_base(model) == base or is_router_arn(model) for model, base in models)
     if not same:  # keep what the tables already hold (seeds, other days)
         known_arns = [r[0] for r in con.execute("SELECT identity_arn FROM _arn_lookup").fetchall()]
         known_models = [r[0] for r in con.execute("SELECT model_id FROM _model_lookup").fetchall()]
