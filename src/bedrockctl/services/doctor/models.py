@@ -40,8 +40,8 @@ def _describe(facts: Facts, model: str) -> dict[str, Any]:
         if ref.kind == "prompt-router":  # described by its fallback model, the one it serves when unsure
             router = bedrock.get_prompt_router(promptRouterArn=model)
             arns = [str(m.get("modelArn", "")) for m in [router.get("fallbackModel") or {}, *router.get("models", [])]]
-            fm_id = next((parse_model_ref(a).model_id for a in arns if a), None)
-            details = bedrock.get_foundation_model(modelIdentifier=fm_id)["modelDetails"] if fm_id else {}
+            fallback = next((parse_model_ref(a).model_id for a in arns if a), None)
+            details = bedrock.get_foundation_model(modelIdentifier=fallback)["modelDetails"] if fallback else {}
             return {"profile": router, "model": details, "kind": ref.kind}
         details = bedrock.get_foundation_model(modelIdentifier=ref.model_id or model)["modelDetails"]
         return {"profile": None, "model": details, "kind": ref.kind}
