@@ -1,5 +1,5 @@
-"""SQL of the ingestion fast path (``fastpath.py``): the raw-record schema, the scan, the lookup tables of
-principals and base models built by the Python rules, and the check of what a scan wrote against those rules."""
+"""SQL of the ingestion fast path (``fastpath.py``): the raw-record schema, the scan, and the lookup tables of
+principals and base models built by the Python rules (completed with the values a scan marked missing)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ RAW_COLUMNS = (
 )
 
 
+# A prompt-router call's base model: the invoked model its logged Converse response names (as
+# ``records.router_invoked_base``): the id after the last ``/``, without its geography prefix.
+_ROUTER_SQL = "({col} LIKE 'arn:%:default-prompt-router/%' OR {col} LIKE 'arn:%:prompt-router/%')"
+_INVOKED_BASE_SQL = (
+    "nullif(regexp_replace(regexp_extract(json_extract_string(x.output.outputBodyJson, "
+    "'$.trace.promptRouter.invokedModelId'), '/([^/]+)$', 1), '^(us|eu|apac|global|jp|au|ca|us-gov)\\.', ''), '')"
+)
+
+
 def _q(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -39,7 +48,8 @@ def select_sql(since: str | None, with_filename: bool = True) -> str:
     Whether a row is invalid is computed once, in the inner query (``x._bad``).
     """
     arn, model = "x.identity.arn", "x.modelId"
-    principal, ptype, pset, base = "a.principal", "a.principal_type", "a.permission_set", "m.model_base"
+    principal, ptype, pset = "a.principal", "a.principal_type", "a.permission_set"
+    base = f"coalesce(m.model_base, CASE WHEN {_ROUTER_SQL.format(col=model)} THEN {_INVOKED_BASE_SQL} END)"
     team, workflow = "json_extract_string(x._meta, '$.team')", "json_extract_string(x._meta, '$.workflow')"
     joins = (
         "LEFT JOIN _arn_lookup AS a ON a.identity_arn IS NOT DISTINCT FROM x.identity.arn "

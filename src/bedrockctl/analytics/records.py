@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from bedrockctl.analytics.identity import Principal, normalise_arn, normalise_user_identity
+from bedrockctl.aws.inference_profiles import is_router_arn
 
 EVENT_SOURCE = "bedrock.amazonaws.com"
 RUNTIME_EVENTS = frozenset(
@@ -139,6 +140,17 @@ def resolve_base(model_id: str) -> str | None:
     return None
 
 
+def router_invoked_base(output: Any) -> str | None:
+    """The model a prompt router sent a call to, from the logged response (``output.outputBodyJson``, logged with
+    text data delivery): Converse answers name it in ``trace.promptRouter.invokedModelId``. The log has no field of
+    its own for it (AWS documents none), so without the body the call stays unpriced."""
+    body = output.get("outputBodyJson") if isinstance(output, dict) else None
+    trace = body.get("trace") if isinstance(body, dict) else None
+    router = trace.get("promptRouter") if isinstance(trace, dict) else None
+    invoked = router.get("invokedModelId") if isinstance(router, dict) else None
+    return resolve_base(invoked) if isinstance(invoked, str) else None
+
+
 def _ok_ts(ts: Any) -> bool:
     return isinstance(ts, str) and len(ts) >= 19 and ts[4] == "-" and ts[10] == "T"
 
@@ -155,6 +167,8 @@ def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_l
     arn = (r.get("identity") or {}).get("arn")
     p: Principal = normalise_arn(arn)
     base = resolve_base(model_id)
+    if base is None and is_router_arn(model_id):  # the log's modelId names no model
+        base = router_invoked_base(out)
     if base is None and cols.model_resolver is not None:
         base = cols.model_resolver(model_id)
     meta = r.get("requestMetadata")

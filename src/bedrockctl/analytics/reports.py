@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from bedrockctl.analytics.errors import ReportSpecError
-from bedrockctl.aws.inference_profiles import ProfileResolver
+from bedrockctl.aws.inference_profiles import ProfileResolver, is_router_arn
 from bedrockctl.pricing import PriceBook, Usage, cost_usd
 
 # Calls through the gateway run under the gateway's AWS identity; the person is the key's user, which the gateway
@@ -223,6 +223,8 @@ def run_report(
         reason = None
         if price is None and ":application-inference-profile/" in str(model):
             price, reason = _profile_price(book, profiles, str(model))
+        elif price is None and is_router_arn(str(model)):
+            reason = ROUTER_UNPRICED if not base else f"no price for {base} in {region}"
         row = rows.setdefault(key, {g.name: v for g, v in zip(groups, key, strict=True)})
         if price is not None:
             threshold = price.long_context_threshold
@@ -246,6 +248,12 @@ def run_report(
         period={"since": start.isoformat() if start else None, "until": end.isoformat() if end else None},
         price_list={"source": book.source[0] if book.source else "", "as_of": book.as_of.isoformat()},
     )
+
+
+ROUTER_UNPRICED = (
+    "prompt router: the invocation log names the router, not the model that served the call (log text bodies, "
+    "whose Converse responses name it, or use the gateway ledger)"
+)
 
 
 def _profile_price(book: PriceBook, profiles: ProfileResolver | None, arn: str) -> tuple[Any, str | None]:
