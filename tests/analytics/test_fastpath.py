@@ -190,11 +190,11 @@ def test_fast_path_matches_python_path_with_bad_lines_mixed_in(tmp_path: Path, s
     assert stored(fast) == stored(slow)
     odd = [r for r in stored(fast) if r[8] == "arn:aws:iam::111122223333:user/odd:name"]
     assert odd and {r[9] for r in odd} == {"odd:name"}  # fixed by the check against the Python rules
-    for by in ("model", "user", "day", "tag:workflow,base_model", "source_ip"):
+    for by in ("model", "user", "day", "tag:workflow,base_model", "source_ip", "service_tier"):
         a = run_report(duckdb_runner(fast.connect()), by).to_dict()
         b = run_report(duckdb_runner(slow.connect()), by).to_dict()
         for rep in (a, b):
-            rep["unpriced"].sort(key=lambda u: (u["model_id"], u["region"]))
+            rep["unpriced"].sort(key=lambda u: (u["model_id"], u["region"], u.get("service_tier", "")))
         assert a == b, by
 
 

@@ -48,9 +48,7 @@ _BILLING_INV = ", ".join(
     f"coalesce(i.{c}, 0) AS {c}" if c == "image_count" or c.startswith("guardrail_") else f"i.{c}"
     for c in BILLING_COLUMNS
 )
-_BILLING_TRAIL = ", ".join(
-    "0" if c == "image_count" or c.startswith("guardrail_") else "NULL" for c in BILLING_COLUMNS
-)
+_BILLING_TRAIL = ", ".join("0" if c == "image_count" or c.startswith("guardrail_") else "NULL" for c in BILLING_COLUMNS)
 
 INV_SELECT = """
     request_id,
