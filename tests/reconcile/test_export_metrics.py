@@ -17,7 +17,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from bedrockctl.analytics.records import GUARDRAIL_UNITS
-
 from bedrockctl.samples import SampleSet
 
 

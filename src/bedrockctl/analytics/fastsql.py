@@ -32,7 +32,8 @@ def billing_sql() -> str:
     n, quality, width, height = IMAGE_DEFAULTS
     units = ", ".join(
         f"CASE WHEN x.guardrailUsage IS NOT NULL THEN coalesce(x.guardrailUsage.{key}, 0) "
-        f"WHEN x.operation = 'ApplyGuardrail' THEN coalesce(try_cast(json_extract({out}, '$.usage.{key}') AS BIGINT), 0) "
+        "WHEN x.operation = 'ApplyGuardrail' "
+        f"THEN coalesce(try_cast(json_extract({out}, '$.usage.{key}') AS BIGINT), 0) "
         f"ELSE 0 END AS {column}"
         for key, column, _ in GUARDRAIL_UNITS
     )

@@ -122,7 +122,7 @@ SELECT t.request_id, t."timestamp", t.day, t.account_id, t.region, NULL, t.opera
        t.identity_arn, t.principal, t.principal_type, t.permission_set, NULL, NULL, NULL,
        0, 0, 0, 0, 0, NULL, t.source_ip, t.user_agent, 'cloudtrail', t.error_code, {_BILLING_TRAIL}
 FROM _trail_only AS t
-"""
+"""  # noqa: S608 - internal SQL, fixed column names
 
 
 def _parquet_view(con: Any, name: str, source: str, spec: tuple[tuple[str, str], ...]) -> None:
