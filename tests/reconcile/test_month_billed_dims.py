@@ -1,0 +1,330 @@
+"""The generated month, with the dimensions a call is billed by besides its token rates: service tiers (priority,
+flex), images per image by quality and size, and guardrail text units per policy type. Each is priced by
+``usage report`` and ``cost`` and compared with a bill computed here by hand from rates written out below (not read
+from the price book), per model, per user and per tag; and ``cost reconcile`` against a CUR 2.0 bill of the same
+month has no unexplained gap, and names the Region whose logs are missing.
+
+Rates: guardrails are the AWS Bedrock pricing page's (the packaged book's ``guardrails``); image and tier rates are
+not in the packaged book (no AWS figure confirmed for it: ``bedrockctl pricing update`` reads them from the Price
+List), so the test installs a book with them in the data directory, where ``pricing update`` writes one. The image
+rates are the AWS page's figures for Nova Canvas and Titan Image Generator v2; the tier rates are the test's own
+(Nova Pro at 1.75x standard for priority and 0.5x for flex, the multipliers of the Price List fixture of
+``tests/pricing``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .test_cur_reconcile import (
+    ACCOUNT,
+    ALICE,
+    BUCKET,
+    CI,
+    MONTH,
+    PREFIX,
+    cli,
+    cur_rows,
+    generated_month,
+    ingest,
+    parquet_bytes,
+    row,
+)
+
+__all__ = ["cli"]
+
+NOVA_PRO = "amazon.nova-pro-v1:0"
+CANVAS = "amazon.nova-canvas-v1:0"
+TITAN_IMAGE = "amazon.titan-image-generator-v2:0"
+# USD per 1,000 tokens: input, output, cache read
+TIER_RATES = {
+    "default": ("0.0008", "0.0032", "0.0002"),
+    "priority": ("0.0014", "0.0056", "0.00035"),
+    "flex": ("0.0004", "0.0016", "0.0001"),
+}
+# USD per image, by quality / "up to" size
+IMAGE_RATES = {
+    CANVAS: {
+        "standard/1024x1024": "0.04",
+        "standard/2048x2048": "0.06",
+        "premium/1024x1024": "0.06",
+        "premium/2048x2048": "0.08",
+    },
+    TITAN_IMAGE: {
+        "standard/512x512": "0.008",
+        "standard/1024x1024": "0.01",
+        "premium/512x512": "0.01",
+        "premium/1024x1024": "0.012",
+    },
+}
+# USD per 1,000 text units, by GuardrailUsage member
+GUARDRAIL_RATES = {
+    "topicPolicyUnits": "0.15",
+    "contentPolicyUnits": "0.15",
+    "wordPolicyUnits": "0",
+    "sensitiveInformationPolicyUnits": "0.10",
+    "sensitiveInformationPolicyFreeUnits": "0",
+    "contextualGroundingPolicyUnits": "0.10",
+}
+GUARDRAIL_USAGE_TYPES = {
+    "topicPolicyUnits": "Guardrail-DeniedTopics-TextUnits",
+    "contentPolicyUnits": "Guardrail-ContentPolicy-TextUnits",
+    "sensitiveInformationPolicyUnits": "Guardrail-SensitiveInformation-TextUnits",
+    "contextualGroundingPolicyUnits": "Guardrail-ContextualGrounding-TextUnits",
+}
+USERS = {ALICE: "alice@example.com", CI: "ci-deploy/build-7"}
+
+
+def install_book(data_dir: Path) -> None:
+    """The packaged book plus Nova Pro's tier rates and the image rates, where ``pricing update`` writes a book."""
+    doc = json.loads(resources.files("bedrockctl.pricing").joinpath("data/prices.json").read_text())
+    test_source = {"source": "tests/reconcile/test_month_billed_dims.py (rates written out in the test)"}
+    doc["models"][NOVA_PRO]["tiers"] = {
+        tier: dict(zip(("input", "output", "cache_read"), rates, strict=True))
+        for tier, rates in TIER_RATES.items()
+        if tier != "default"
+    }
+    doc["models"][NOVA_PRO].setdefault("sources", {}).update(
+        {f"tiers.{t}.{d}": {**test_source, "as_of": "2026-12-06"} for t in ("priority", "flex") for d in "io"}
+    )
+    doc["images"] = {"unit": "USD per image, by quality/size", **test_source, "as_of": "2026-12-06"}
+    doc["images"]["models"] = IMAGE_RATES
+    path = data_dir / "pricing" / "prices.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc))
+
+
+def _record(n: int, day: date, region: str, model: str, who: str, op: str, tags: dict[str, str]) -> dict[str, Any]:
+    return {
+        "schemaType": "ModelInvocationLog",
+        "schemaVersion": "1.0",
+        "timestamp": f"{day}T17:{n % 60:02d}:00Z",
+        "accountId": ACCOUNT,
+        "identity": {"arn": who},
+        "region": region,
+        "requestId": f"20000000-0000-4000-8000-{n:012d}",
+        "operation": op,
+        "modelId": model,
+        "input": {"inputContentType": "application/json", "inputTokenCount": 0},
+        "output": {"outputContentType": "application/json", "outputTokenCount": 0},
+        "requestMetadata": tags,
+    }
+
+
+def billed_dimensions() -> list[dict[str, Any]]:
+    """A month of flex and priority calls (both Regions), images of two models in several sizes and qualities, and
+    calls with a guardrail, in the real ``ModelInvocationLog`` shape."""
+    records, n, day = [], 0, date(2026, 1, 1)
+    while day.month == 1:
+        for region in ("us-east-1", "eu-west-1"):
+            n += 1
+            r = _record(n, day, region, NOVA_PRO, ALICE, "Converse", {"team": "evals"})
+            r["input"].update(inputTokenCount=3000 + day.day, cacheReadInputTokenCount=1024)
+            r["output"]["outputTokenCount"] = 700
+            r["serviceTier"] = {"type": "flex"}
+            records.append(r)
+        if day.weekday() == 2:
+            n += 1
+            r = _record(n, day, "us-east-1", NOVA_PRO, CI, "Converse", {"team": "support"})
+            r["input"]["inputTokenCount"] = 1500
+            r["output"]["outputTokenCount"] = 300
+            # the tier as the logged Converse response body carries it
+            r["output"]["outputBodyJson"] = {"serviceTier": {"type": "priority"}, "stopReason": "end_turn"}
+            records.append(r)
+        n += 1
+        image = _record(n, day, "us-east-1", CANVAS, ALICE, "InvokeModel", {"team": "design"})
+        config = {"numberOfImages": 2, "quality": "premium", "width": 2048, "height": 1536} if day.day % 2 else {}
+        image["input"]["inputBodyJson"] = {"taskType": "TEXT_IMAGE", "imageGenerationConfig": config}
+        records.append(image)
+        if day.weekday() == 4:
+            n += 1
+            titan = _record(n, day, "us-east-1", TITAN_IMAGE, CI, "InvokeModel", {"team": "design"})
+            config = {"numberOfImages": 3, "width": 512, "height": 512, "quality": "standard"}
+            titan["input"]["inputBodyJson"] = {"taskType": "TEXT_IMAGE", "imageGenerationConfig": config}
+            records.append(titan)
+        n += 1
+        guarded = _record(n, day, "us-east-1", NOVA_PRO, CI, "Converse", {"team": "support"})
+        guarded["input"]["inputTokenCount"] = 800
+        guarded["output"]["outputTokenCount"] = 150
+        guarded["guardrailUsage"] = {
+            "topicPolicyUnits": 2,
+            "contentPolicyUnits": 2,
+            "wordPolicyUnits": 2,
+            "sensitiveInformationPolicyUnits": 1 + day.day % 3,
+            "sensitiveInformationPolicyFreeUnits": 1,
+            "contextualGroundingPolicyUnits": 0,
+        }
+        records.append(guarded)
+        day += timedelta(days=1)
+    return records
+
+
+def _image_class(model: str, config: dict[str, Any]) -> tuple[str, int]:
+    quality = config.get("quality", "standard")
+    pixels = config.get("width", 1024) * config.get("height", 1024)
+    sizes = sorted({k.split("/")[1] for k in IMAGE_RATES[model]}, key=lambda s: int(s.split("x")[0]) ** 2)
+    size = next(s for s in sizes if pixels <= int(s.split("x")[0]) * int(s.split("x")[1]))
+    return f"{quality}/{size}", config.get("numberOfImages", 1)
+
+
+def by_hand(r: dict[str, Any]) -> dict[str, Decimal]:
+    """The bill of one record, by what is metered: tokens, images, guardrail units."""
+    parts: dict[str, Decimal] = {}
+    tier = (r.get("serviceTier") or (r["output"].get("outputBodyJson") or {}).get("serviceTier") or {}).get("type")
+    if r["modelId"] == NOVA_PRO:
+        rates = TIER_RATES[tier or "default"]
+        counts = (
+            r["input"]["inputTokenCount"],
+            r["output"]["outputTokenCount"],
+            r["input"].get("cacheReadInputTokenCount", 0),
+        )
+        for dim, count, rate in zip(("input", "output", "cache_read"), counts, rates, strict=True):
+            if count:
+                parts[f"{tier or 'default'}:{dim}"] = Decimal(count) * Decimal(rate) / 1000
+    config = (r["input"].get("inputBodyJson") or {}).get("imageGenerationConfig")
+    if config is not None:
+        cls, n = _image_class(r["modelId"], config)
+        parts[f"image:{cls}"] = n * Decimal(IMAGE_RATES[r["modelId"]][cls])
+    for key, units in (r.get("guardrailUsage") or {}).items():
+        if units and Decimal(GUARDRAIL_RATES[key]):
+            parts[f"guardrail:{key}"] = Decimal(units) * Decimal(GUARDRAIL_RATES[key]) / 1000
+    return parts
+
+
+def _rows(cli: Callable[..., Any], *args: str) -> dict[str, Decimal]:
+    res = cli(*args, "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["unpriced"] == [], doc["unpriced"]
+    key = doc["group_by"][0]
+    return {str(r[key] or ""): Decimal(str(r["cost_usd"])) for r in doc["rows"]}
+
+
+def test_tiers_images_and_guardrail_units_are_priced_to_the_cent_per_model_user_and_tag(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("BEDROCKCTL_DATA_DIR", str(data))
+    install_book(data)
+    records = billed_dimensions()
+    ingest(cli, tmp_path, records)
+    want: dict[str, dict[str, Decimal]] = {k: defaultdict(Decimal) for k in ("model", "user", "tag:team")}
+    tiers: dict[str, Decimal] = defaultdict(Decimal)
+    for r in records:
+        cost = sum(by_hand(r).values(), Decimal(0))
+        want["model"][r["modelId"]] += cost
+        want["user"][USERS[r["identity"]["arn"]]] += cost
+        want["tag:team"][r["requestMetadata"]["team"]] += cost
+        for part, usd in by_hand(r).items():
+            tiers[part.split(":")[0] if part.split(":")[0] in TIER_RATES else "default"] += usd
+    since, until = f"{MONTH}-01", f"{MONTH}-31"
+    for by, expected in want.items():
+        got = _rows(cli, "usage", "report", "--by", by, "--since", since, "--until", until)
+        assert got == dict(expected), by
+        assert {k: v.quantize(Decimal("0.01")) for k, v in got.items()} == {
+            k: v.quantize(Decimal("0.01")) for k, v in expected.items()
+        }
+        assert _rows(cli, "cost", "--period", f"{since}:{until}", "--by", by) == got
+    # every dimension is in the month, and the tier each call ran in is a report dimension of its own
+    parts = {p.split(":")[0] + ":" + p.split(":")[1].split("/")[0] for r in records for p in by_hand(r)}
+    assert {"flex:input", "flex:cache_read", "priority:output", "default:input"} <= parts
+    assert {"image:premium", "image:standard", "guardrail:sensitiveInformationPolicyUnits"} <= parts
+    assert _rows(cli, "usage", "report", "--by", "service_tier", "--since", since, "--until", until) == dict(tiers)
+
+
+def test_without_tier_or_image_rates_those_calls_are_unpriced_with_the_reason(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BEDROCKCTL_DATA_DIR", str(tmp_path / "data"))  # the packaged book: no tier or image rates
+    ingest(cli, tmp_path, billed_dimensions())
+    res = cli("usage", "report", "--by", "model", "--since", f"{MONTH}-01", "--until", f"{MONTH}-31", "--json")
+    doc = json.loads(res.stdout)
+    unpriced = {(u["model_id"], u.get("service_tier", "default")): u for u in doc["unpriced"]}
+    assert set(unpriced) == {(NOVA_PRO, "flex"), (NOVA_PRO, "priority"), (CANVAS, "default"), (TITAN_IMAGE, "default")}
+    assert "flex-tier rates" in unpriced[(NOVA_PRO, "flex")]["reason"]
+    assert "image rates are not in this hand-curated book" in unpriced[(CANVAS, "default")]["reason"]
+    # the guardrail units of default-tier calls are still priced
+    guarded = [r for r in billed_dimensions() if r.get("guardrailUsage")]
+    row = next(r for r in doc["rows"] if r["model"] == NOVA_PRO)
+    assert Decimal(str(row["cost_usd"])) == sum((sum(by_hand(r).values(), Decimal(0)) for r in guarded), Decimal(0))
+
+
+def bill(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The CUR 2.0 lines of ``records``: tier token lines (``...-input-tokens-flex``), image and guardrail lines,
+    per day, Region, usage type and principal, each rounded to 6 decimals as a bill is."""
+    lines: dict[tuple[str, ...], list[Any]] = defaultdict(lambda: [Decimal(0), 0])
+    plain = {"input": "input-tokens", "output": "output-tokens", "cache_read": "cache-read-input-tokens"}
+    for r in records:
+        p, region = PREFIX[r["region"]], r["region"]
+        resource = f"arn:aws:bedrock:{region}::foundation-model/{r['modelId']}"
+        for part, usd in by_hand(r).items():
+            kind, what = part.split(":")
+            if kind in TIER_RATES:
+                suffix = "" if kind == "default" else f"-{kind}"
+                usage_type = f"{p}-NovaPro-{plain[what]}{suffix}"
+            elif kind == "image":
+                name = "NovaCanvas" if r["modelId"] == CANVAS else "TitanImageGeneratorV2"
+                usage_type = f"{p}-{name}-{what.replace('/', '-')}-image"
+            else:
+                usage_type, resource = f"{p}-{GUARDRAIL_USAGE_TYPES[what]}", ""
+            key = (r["timestamp"][:10], region, usage_type, resource, r["identity"]["arn"])
+            lines[key][0] += usd
+            lines[key][1] += 1
+    return [
+        row(day, region, "AmazonBedrock", usage_type, resource or None, who, cost, qty)
+        for (day, region, usage_type, resource, who), (cost, qty) in sorted(lines.items())
+    ]
+
+
+def test_reconcile_of_the_month_with_tiers_images_and_guardrails_has_no_unexplained_gap(
+    cli: Callable[..., Any],
+    sandbox_env: Any,
+    boto_client: Callable[..., Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    records = generated_month() + billed_dimensions()
+    rows = cur_rows(generated_month()) + bill(billed_dimensions())
+    s3 = boto_client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="cur2/BILLING_PERIOD=2026-01/part-00001.snappy.parquet", Body=parquet_bytes(rows))
+    cur = f"s3://{BUCKET}/cur2/"
+
+    for name, kept in (("all", records), ("no-eu-west-1", [r for r in records if r["region"] != "eu-west-1"])):
+        data = tmp_path / name
+        monkeypatch.setenv("BEDROCKCTL_DATA_DIR", str(data))
+        install_book(data)
+        ingest(cli, tmp_path, kept)
+        res = cli("cost", "reconcile", "--month", MONTH, "--cur", cur, "--output", "json")
+        assert res.exit_code == 0, res.output
+        doc = json.loads(res.stdout)
+        assert doc["unexplained_usd"] == "0", [g for g in doc["gaps"] if g["cause"] == "unexplained"]
+        gaps = doc["gaps"]
+        # flex and priority lines are matched with the estimate's tier prices: at most rounding, never a cause
+        tier_gaps = [g for g in gaps if g["dimension"].split(":")[0] in ("flex", "priority")]
+        assert {g["cause"] for g in tier_gaps} <= ({"rounding"} if name == "all" else {"rounding", "logging_off"})
+        others = {u for g in gaps if g["cause"] == "other_usage" for u in g["usage_types"]}
+        assert (
+            "USE1-Guardrail-ContentPolicy-TextUnits" in others and "USE1-NovaCanvas-premium-2048x2048-image" in others
+        )
+        if name == "all":
+            assert doc["regions_without_logs"] == []
+        else:
+            assert doc["regions_without_logs"] == ["eu-west-1"]
+            eu = [g for g in gaps if g["region"] == "eu-west-1"]
+            assert {g["cause"] for g in eu} == {"logging_off"}
+            assert any(g["dimension"] == "flex:input" for g in eu)
+            eu_bill = sum(
+                (Decimal(str(r["line_item_unblended_cost"])) for r in rows if r["product_region_code"] == "eu-west-1"),
+                Decimal(0),
+            )
+            assert Decimal(doc["causes"]["logging_off"]) == eu_bill
