@@ -82,6 +82,78 @@ GUARDRAIL_USAGE_TYPES = {
     "contextualGroundingPolicyUnits": "Guardrail-ContextualGrounding-TextUnits",
 }
 USERS = {ALICE: "alice@example.com", CI: "ci-deploy/build-7"}
+HAIKU_35 = "anthropic.claude-3-5-haiku-20241022-v1:0"
+# batch inference, USD per 1,000 tokens (input, output): the AWS pricing page's batch rates (50% off on-demand)
+BATCH_RATES = {NOVA_PRO: ("0.0004", "0.0016"), HAIKU_35: ("0.0004", "0.002")}
+
+
+def batch_jobs(root: Path) -> list[dict[str, Any]]:
+    """Two finished batch inference jobs as Bedrock leaves them (``<job id>/<input>.jsonl.out`` and
+    ``manifest.json.out``), each with its ``GetModelInvocationJob`` response (and tags) saved as ``job.json``: a Nova
+    Pro job of Converse records in us-east-1 and a Claude 3.5 Haiku job of Messages records in eu-west-1. Returns
+    the successful records as (job, record, input tokens, output tokens)."""
+    out = []
+    jobs = (
+        (
+            "us-east-1",
+            "n0vapr0b4tch",
+            NOVA_PRO,
+            "2026-01-12T03:04:05.123000+00:00",
+            [{"key": "team", "value": "evals"}],
+        ),
+        (
+            "eu-west-1",
+            "h41kub4tch01",
+            HAIKU_35,
+            "2026-01-20T22:10:00Z",
+            [{"key": "team", "value": "support"}, {"key": "gateway_user", "value": "alice@example.com"}],
+        ),
+    )
+    for region, job_id, model, end, tags in jobs:
+        folder = root / "batch-output" / job_id
+        folder.mkdir(parents=True)
+        arn = f"arn:aws:bedrock:{region}:{ACCOUNT}:model-invocation-job/{job_id}"
+        job = {
+            "jobArn": arn,
+            "jobName": f"nightly-{job_id}",
+            "modelId": model,
+            "roleArn": f"arn:aws:iam::{ACCOUNT}:role/bedrock-batch",
+            "status": "Completed",
+            "submitTime": "2026-01-11T20:00:00+00:00",
+            "endTime": end,
+            "tags": tags,
+        }
+        (folder / "job.json").write_text(json.dumps(job))
+        lines, tin, tout = [], 0, 0
+        for k in range(120):
+            i, o = 900 + 7 * k, 200 + k
+            if model == NOVA_PRO:  # Converse jobs: the Converse response
+                body: dict[str, Any] = {"usage": {"inputTokens": i, "outputTokens": o, "totalTokens": i + o}}
+            else:  # InvokeModel jobs: the model's own response body
+                body = {"type": "message", "usage": {"input_tokens": i, "output_tokens": o}}
+            rec: dict[str, Any] = {"recordId": f"REC{k:08d}", "modelInput": {"messages": []}, "modelOutput": body}
+            if k == 17:  # a failed record: not billed
+                del rec["modelOutput"]
+                rec["error"] = {"errorCode": 400, "errorMessage": "bad request"}
+            else:
+                tin, tout = tin + i, tout + o
+                out.append({"job": job, "record": rec["recordId"], "input": i, "output": o})
+            lines.append(json.dumps(rec))
+        (folder / "records.jsonl.out").write_text("\n".join(lines) + "\n")
+        manifest = {"totalRecordCount": 120, "processedRecordCount": 120, "successRecordCount": 119}
+        manifest.update(errorRecordCount=1, inputTokenCount=tin, outputTokenCount=tout)
+        (folder / "manifest.json.out").write_text(json.dumps(manifest))
+    return out
+
+
+def batch_by_hand(rec: dict[str, Any]) -> Decimal:
+    i, o = BATCH_RATES[rec["job"]["modelId"]]
+    return (rec["input"] * Decimal(i) + rec["output"] * Decimal(o)) / 1000
+
+
+def batch_keys(rec: dict[str, Any]) -> dict[str, str]:
+    tags = {t["key"]: t["value"] for t in rec["job"]["tags"]}
+    return {"model": rec["job"]["modelId"], "user": tags.get("gateway_user", "unknown"), "tag:team": tags["team"]}
 
 
 def install_book(data_dir: Path) -> None:
@@ -217,8 +289,17 @@ def test_tiers_images_and_guardrail_units_are_priced_to_the_cent_per_model_user_
     install_book(data)
     records = billed_dimensions()
     ingest(cli, tmp_path, records)
+    batch = batch_jobs(tmp_path)
+    res = cli("usage", "ingest", "--batch-output", str(tmp_path / "batch-output"), "--output", "json")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert (report["new_invocations"], report["skipped_records"], report["bad_records"]) == (238, 2, 0)
     want: dict[str, dict[str, Decimal]] = {k: defaultdict(Decimal) for k in ("model", "user", "tag:team")}
     tiers: dict[str, Decimal] = defaultdict(Decimal)
+    for b in batch:
+        for by, key in batch_keys(b).items():
+            want[by][key] += batch_by_hand(b)
+        tiers["batch"] += batch_by_hand(b)
     for r in records:
         cost = sum(by_hand(r).values(), Decimal(0))
         want["model"][r["modelId"]] += cost
@@ -285,6 +366,20 @@ def bill(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def batch_bill(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The CUR 2.0 lines of the batch jobs: ``<prefix>-<model>-input-tokens-batch`` per job and dimension."""
+    names = {NOVA_PRO: "NovaPro", HAIKU_35: "Claude3.5Haiku"}
+    lines: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
+    for b in batch:
+        job, (i, o) = b["job"], BATCH_RATES[b["job"]["modelId"]]
+        region, day = job["jobArn"].split(":")[3], job["endTime"][:10]
+        resource = f"arn:aws:bedrock:{region}::foundation-model/{job['modelId']}"
+        for dim, count, rate in (("input", b["input"], i), ("output", b["output"], o)):
+            usage_type = f"{PREFIX[region]}-{names[job['modelId']]}-{dim}-tokens-batch"
+            lines[(day, region, usage_type, resource)] += count * Decimal(rate) / 1000
+    return [row(day, region, "AmazonBedrock", ut, res, None, cost) for (day, region, ut, res), cost in lines.items()]
+
+
 def test_reconcile_of_the_month_with_tiers_images_and_guardrails_has_no_unexplained_gap(
     cli: Callable[..., Any],
     sandbox_env: Any,
@@ -293,9 +388,15 @@ def test_reconcile_of_the_month_with_tiers_images_and_guardrails_has_no_unexplai
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     records = generated_month() + billed_dimensions()
-    rows = cur_rows(generated_month()) + bill(billed_dimensions())
+    batch = batch_jobs(tmp_path)
+    rows = cur_rows(generated_month()) + bill(billed_dimensions()) + batch_bill(batch)
     s3 = boto_client("s3")
     s3.create_bucket(Bucket=BUCKET)
+    for path in (tmp_path / "batch-output").rglob("*"):  # the jobs' output where Bedrock writes it: S3
+        if path.is_file():
+            s3.put_object(
+                Bucket=BUCKET, Key=f"batch/{path.relative_to(tmp_path / 'batch-output')}", Body=path.read_bytes()
+            )
     s3.put_object(Bucket=BUCKET, Key="cur2/BILLING_PERIOD=2026-01/part-00001.snappy.parquet", Body=parquet_bytes(rows))
     cur = f"s3://{BUCKET}/cur2/"
 
@@ -304,13 +405,15 @@ def test_reconcile_of_the_month_with_tiers_images_and_guardrails_has_no_unexplai
         monkeypatch.setenv("BEDROCKCTL_DATA_DIR", str(data))
         install_book(data)
         ingest(cli, tmp_path, kept)
+        res = cli("usage", "ingest", "--batch-output", f"s3://{BUCKET}/batch/", "--output", "json")
+        assert res.exit_code == 0 and json.loads(res.stdout)["new_invocations"] == len(batch), res.output
         res = cli("cost", "reconcile", "--month", MONTH, "--cur", cur, "--output", "json")
         assert res.exit_code == 0, res.output
         doc = json.loads(res.stdout)
         assert doc["unexplained_usd"] == "0", [g for g in doc["gaps"] if g["cause"] == "unexplained"]
         gaps = doc["gaps"]
         # flex and priority lines are matched with the estimate's tier prices: at most rounding, never a cause
-        tier_gaps = [g for g in gaps if g["dimension"].split(":")[0] in ("flex", "priority")]
+        tier_gaps = [g for g in gaps if g["dimension"].split(":")[0] in ("flex", "priority", "batch")]
         assert {g["cause"] for g in tier_gaps} <= ({"rounding"} if name == "all" else {"rounding", "logging_off"})
         others = {u for g in gaps if g["cause"] == "other_usage" for u in g["usage_types"]}
         assert (
@@ -320,11 +423,17 @@ def test_reconcile_of_the_month_with_tiers_images_and_guardrails_has_no_unexplai
             assert doc["regions_without_logs"] == []
         else:
             assert doc["regions_without_logs"] == ["eu-west-1"]
-            eu = [g for g in gaps if g["region"] == "eu-west-1"]
+            # the eu-west-1 batch job is still seen (its output is not a log): only the logged calls are missing
+            eu = [g for g in gaps if g["region"] == "eu-west-1" and not g["dimension"].startswith("batch:")]
             assert {g["cause"] for g in eu} == {"logging_off"}
-            assert any(g["dimension"] == "flex:input" for g in eu)
+            assert {g["cause"] for g in gaps if g["dimension"].startswith("batch:")} <= {"rounding"}
+            assert {"flex:input", "input", "cache_read"} <= {g["dimension"] for g in eu}
             eu_bill = sum(
-                (Decimal(str(r["line_item_unblended_cost"])) for r in rows if r["product_region_code"] == "eu-west-1"),
+                (
+                    Decimal(str(r["line_item_unblended_cost"]))
+                    for r in rows
+                    if r["product_region_code"] == "eu-west-1" and not r["line_item_usage_type"].endswith("-batch")
+                ),
                 Decimal(0),
             )
             assert Decimal(doc["causes"]["logging_off"]) == eu_bill

@@ -45,7 +45,8 @@ CAUSE_TEXT = {
     "credits_fees": "credits, refunds, taxes or fees (line item type {line_type})",
     "provisioned": "provisioned throughput hours (billed per model unit-hour, not in invocation logs)",
     "other_usage": "a usage type that is not model tokens ({usage_type})",
-    "service_tier": "{tier} tier usage, billed at the tier's rate",
+    "service_tier": "{tier} tier usage the estimate has no price or record for (batch: ingest the jobs' output "
+    "with `usage ingest --batch-output`)",
     "cache_ttl": "1-hour cache writes the usage store has no TTL for (logs ingested before it kept the TTL)",
     "unpriced": "the price book has no rate for {model} in {region}",
     "logging_off": "invocation logging off in {region}: no invocation-log record there all month",
@@ -101,7 +102,8 @@ def estimate(store: Any, start: date, end: date, book: PriceBook) -> Estimate:
         if source == "cloudtrail":
             est.trail_only[(day, region)] = est.trail_only.get((day, region), 0) + int(calls)
             continue
-        est.logged_regions.add(region)
+        if source != "batch_output":  # batch jobs write their own output: they say nothing of invocation logging
+            est.logged_regions.add(region)
         model = str(base or model_id)
         price, _ = book.tier_price(str(model_id), region, tier)
         if price is None:
@@ -126,7 +128,7 @@ def _slot(line: BillLine) -> str:
     if line.kind == "token" and line.line_type == "Usage" and line.dimension:
         if line.tier == "standard":
             return line.dimension
-        if line.tier in ("priority", "flex"):  # the estimate prices these tiers per dimension too
+        if line.tier in ("priority", "flex", "batch"):  # the estimate prices these tiers per dimension too
             return f"{line.tier}:{line.dimension}"
     return f"{line.kind}:{line.tier}:{line.usage_type}"
 
@@ -140,7 +142,7 @@ def _cause(key: tuple[str, str, str, str], g: Group, est: Estimate, tolerance: D
         return "provisioned"
     if g.kind == "other":
         return "other_usage"
-    if g.bill and region not in est.logged_regions:
+    if g.bill and not g.estimate and region not in est.logged_regions and g.tier != "batch":
         return "logging_off"
     if g.tier != "standard" and not g.estimate:
         return "service_tier"

@@ -286,11 +286,15 @@ class PriceBook:
         return mp
 
     def tier_price(self, model_ref: str, region: str, tier: str | None) -> tuple[ModelPrice | None, str | None]:
-        """The price of calling ``model_ref`` in a service ``tier`` (``None``/``default``: standard), or ``None``
-        and why: the tier's own block of the book (``tiers.priority`` / ``tiers.flex``), never a guess."""
+        """The price of calling ``model_ref`` in a service ``tier`` (``None``/``default``: standard; ``batch``: batch
+        inference), or ``None`` and why: the tier's own block of the book (``tiers.priority`` / ``tiers.flex``), the
+        batch discount for ``batch``, never a guess."""
         price = self.price_for(model_ref, region)
         if price is None or tier in (None, "", "default"):
             return price, None
+        if tier == "batch":  # batch inference: the book's batch_discount off on-demand, for models with batch rates
+            batch = price.batch()
+            return batch, None if batch is not None else f"the price book has no batch rates for {price.model_id}"
         if tier not in ("priority", "flex", "reserved"):
             return None, f"unknown service tier {tier!r}"
         record = lookup(self, model_ref, region, tier=tier)  # type: ignore[arg-type]
