@@ -82,6 +82,8 @@ INV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("image_size", "string"),  # WIDTHxHEIGHT as requested
     *((column, "int64") for _, column, _ in GUARDRAIL_UNITS),
 )
+BILLING_COLUMNS = ("service_tier", "image_count", "image_quality", "image_size", *(c for _, c, _ in GUARDRAIL_UNITS))
+BILLING_COUNTS = frozenset(c for c, kind in INV_COLUMNS if c in BILLING_COLUMNS and kind == "int64")
 TRAIL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("event_id", "string"),
     ("request_id", "string"),
