@@ -108,8 +108,9 @@ def estimate(store: Any, start: date, end: date, book: PriceBook) -> Estimate:
         price, _ = book.tier_price(str(model_id), region, tier)
         if price is None:
             price, _ = book.tier_price(model, region, tier)
-        if price is None:
-            est.unpriced.add((day, region, model))
+        if price is None:  # a tier without rates: its bill lines have no estimate (cause ``service_tier``)
+            if tier == "default":
+                est.unpriced.add((day, region, model))
             continue
         threshold = price.long_context_threshold
         long = threshold is not None and int(band) >= threshold

@@ -227,7 +227,7 @@ def run_report(
         if price is not None:
             threshold = price.long_context_threshold
             row["cost_usd"] += cost_usd(price, usage, long_context=threshold is not None and band >= threshold)
-        elif i or o or cr or cw or (inv and not (images or any(units))):
+        elif i or o or cr or cw or (inv and not (images or any(units))):  # tokens, or nothing else billed
             if i or o or cr or cw:
                 row["unpriced_invocations"] += inv
             _unpriced(unpriced, where, inv, reason)
