@@ -166,7 +166,11 @@ def install_book(data_dir: Path) -> None:
         if tier != "default"
     }
     doc["models"][NOVA_PRO].setdefault("sources", {}).update(
-        {f"tiers.{t}.{d}": {**test_source, "as_of": "2026-12-06"} for t in ("priority", "flex") for d in "io"}
+        {
+            f"tiers.{t}.{d}": {**test_source, "as_of": "2026-12-06"}
+            for t in ("priority", "flex")
+            for d in ("input", "output", "cache_read")
+        }
     )
     doc["images"] = {"unit": "USD per image, by quality/size", **test_source, "as_of": "2026-12-06"}
     doc["images"]["models"] = IMAGE_RATES
