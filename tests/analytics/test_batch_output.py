@@ -40,22 +40,24 @@ def test_bad_jobs_are_reported_and_a_job_is_read_once(tmp_path: Path) -> None:
     job_folder(root, "good00000001", manifest_input=40)
     job_folder(root, "diff00000002", manifest_input=41)  # the manifest says otherwise: reported, records kept
     job_folder(root, "nojob0000003", manifest_input=40, with_job=False)
+    (job_folder(root, "badmf0000004", manifest_input=40) / "manifest.json.out").write_text("{not json")
     store = UsageStore(tmp_path / "usage")
     rep = ingest(store, [f"batch:{root}"], progress=False)
-    assert rep.new_invocations == 4 and rep.bad_records == 2
-    reasons = {Path(b.origin).name: b.reason for b in rep.bad}
-    assert "differ from the manifest's (input 41" in reasons["manifest.json.out"]
-    assert "no job.json" in reasons["nojob0000003"]
+    assert rep.new_invocations == 6 and rep.bad_records == 3  # a manifest that is not JSON: records kept, reported
+    reasons = {(Path(b.origin).parent.name, Path(b.origin).name): b.reason for b in rep.bad}
+    assert "differ from the manifest's (input 41" in reasons[("diff00000002", "manifest.json.out")]
+    assert "not a batch manifest" in reasons[("badmf0000004", "manifest.json.out")]
+    assert "no job.json" in next(r for (_, name), r in reasons.items() if name == "nojob0000003")
     con = store.connect()
     rows = con.execute(
         'SELECT request_id, region, account_id, service_tier, source, input_tokens, "timestamp" FROM invocations '
         "ORDER BY request_id"
     ).fetchall()
     con.close()
-    assert rows[0][:6] == ("diff00000002:R1", "us-west-2", "111122223333", "batch", "batch_output", 10)
-    assert str(rows[0][6]) == "2026-03-01 08:00:00"  # no end time in the job: its submit time
+    assert rows[2][:6] == ("diff00000002:R1", "us-west-2", "111122223333", "batch", "batch_output", 10)
+    assert str(rows[2][6]) == "2026-03-01 08:00:00"  # no end time in the job: its submit time
     again = ingest(store, [f"batch:{root}"], progress=False)
-    assert again.units_skipped == 3 and again.new_invocations == 0
+    assert again.units_skipped == 4 and again.new_invocations == 0
 
 
 @pytest.mark.parametrize(

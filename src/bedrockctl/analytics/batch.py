@@ -127,9 +127,13 @@ def parse_job(files: dict[str, bytes], origin: str, cols: Columns) -> int:
                 )
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 cols.add_bad(f"{origin}/{name}", n, f"{type(exc).__name__}: {exc}")
-    manifest = orjson.loads(files[MANIFEST]) if MANIFEST in files else {}
-    want = [manifest.get("inputTokenCount"), manifest.get("outputTokenCount")]
-    if None not in want and [int(w) for w in want if w is not None] != totals:
+    try:
+        manifest = orjson.loads(files[MANIFEST]) if MANIFEST in files else {}
+        want = [int(manifest[k]) for k in ("inputTokenCount", "outputTokenCount") if manifest.get(k) is not None]
+    except (TypeError, ValueError, AttributeError) as exc:
+        cols.add_bad(f"{origin}/{MANIFEST}", 0, f"not a batch manifest: {type(exc).__name__}: {exc}")
+        return seen
+    if len(want) == 2 and want != totals:
         cols.add_bad(
             f"{origin}/{MANIFEST}",
             0,
@@ -199,7 +203,7 @@ def _wanted(name: str) -> bool:
 
 
 def _bundle(files: dict[str, bytes]) -> bytes:
-    return orjson.dumps({name: data.decode() for name, data in files.items()})
+    return orjson.dumps({name: data.decode(errors="replace") for name, data in files.items()})
 
 
 def _parse(payload: bytes, origin: str, cols: Columns) -> int:
