@@ -358,7 +358,8 @@ def bill(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 usage_type = f"{p}-NovaPro-{plain[what]}{suffix}"
             elif kind == "image":
                 name = "NovaCanvas" if r["modelId"] == CANVAS else "TitanImageGeneratorV2"
-                usage_type = f"{p}-{name}-{what.replace('/', '-')}-image"
+                quality, size = what.split("/")
+                usage_type = f"{p}-{name}-T2I-{size.split('x')[0]}-{quality.title()}"  # the Price List fixture's form
             else:
                 usage_type, resource = f"{p}-{GUARDRAIL_USAGE_TYPES[what]}", ""
             key = (r["timestamp"][:10], region, usage_type, resource, r["identity"]["arn"])
@@ -394,6 +395,11 @@ def test_reconcile_of_the_month_with_tiers_images_and_guardrails_has_no_unexplai
     records = generated_month() + billed_dimensions()
     batch = batch_jobs(tmp_path)
     rows = cur_rows(generated_month()) + bill(billed_dimensions()) + batch_bill(batch)
+    # what no log carries: an imported model's Custom Model Unit minutes, and SageMaker hosting (not Bedrock's)
+    imported = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:imported-model/k2mq8abc1def"
+    rows.append(row("2026-01-09", "us-east-1", "AmazonBedrock", "USE1-CustomModelImport-v1.0-Inference", imported))
+    rows[-1].update(line_item_unblended_cost=4.71, line_item_usage_amount=60.0)
+    rows.append(row("2026-01-09", "us-east-1", "AmazonSageMaker", "USE1-Host:ml.g5.xlarge", None, None, "33.9"))
     s3 = boto_client("s3")
     s3.create_bucket(Bucket=BUCKET)
     for path in (tmp_path / "batch-output").rglob("*"):  # the jobs' output where Bedrock writes it: S3
@@ -420,9 +426,12 @@ def test_reconcile_of_the_month_with_tiers_images_and_guardrails_has_no_unexplai
         tier_gaps = [g for g in gaps if g["dimension"].split(":")[0] in ("flex", "priority", "batch")]
         assert {g["cause"] for g in tier_gaps} <= ({"rounding"} if name == "all" else {"rounding", "logging_off"})
         others = {u for g in gaps if g["cause"] == "other_usage" for u in g["usage_types"]}
-        assert (
-            "USE1-Guardrail-ContentPolicy-TextUnits" in others and "USE1-NovaCanvas-premium-2048x2048-image" in others
+        assert {"USE1-Guardrail-ContentPolicy-TextUnits", "USE1-NovaCanvas-T2I-2048-Premium"} <= others
+        assert "USE1-CustomModelImport-v1.0-Inference" in others  # imported-model minutes: from the bill only
+        bedrock = (
+            Decimal(str(r["line_item_unblended_cost"])) for r in rows if r["line_item_product_code"] == "AmazonBedrock"
         )
+        assert Decimal(doc["bill_usd"]) == sum(bedrock, Decimal(0))  # SageMaker hosting is not a Bedrock line
         if name == "all":
             assert doc["regions_without_logs"] == []
         else:
