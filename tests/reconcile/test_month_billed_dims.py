@@ -1,5 +1,6 @@
 """The generated month, with the dimensions a call is billed by besides its token rates: service tiers (priority,
-flex), images per image by quality and size, and guardrail text units per policy type. Each is priced by
+flex), images per image by quality and size, guardrail text units per policy type, and batch inference jobs (their
+output ingested with ``usage ingest --batch-output``, from a directory and from S3). Each is priced by
 ``usage report`` and ``cost`` and compared with a bill computed here by hand from rates written out below (not read
 from the price book), per model, per user and per tag; and ``cost reconcile`` against a CUR 2.0 bill of the same
 month has no unexplained gap, and names the Region whose logs are missing.
