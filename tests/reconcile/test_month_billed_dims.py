@@ -8,7 +8,9 @@ month has no unexplained gap, and names the Region whose logs are missing.
 Rates: guardrails are the AWS Bedrock pricing page's (the packaged book's ``guardrails``); image and tier rates are
 not in the packaged book (no AWS figure confirmed for it: ``bedrockctl pricing update`` reads them from the Price
 List), so the test installs a book with them in the data directory, where ``pricing update`` writes one. The image
-rates are the AWS page's figures for Nova Canvas and Titan Image Generator v2; the tier rates are the test's own
+rates are the AWS page's figures for Nova Canvas and Titan Image Generator v2 as secondary sources quote them (not
+re-read from the page); batch rates are on-demand less 50% (the book's ``batch_discount``); the tier rates are the
+test's own
 (Nova Pro at 1.75x standard for priority and 0.5x for flex, the multipliers of the Price List fixture of
 ``tests/pricing``).
 """
@@ -84,7 +86,7 @@ GUARDRAIL_USAGE_TYPES = {
 }
 USERS = {ALICE: "alice@example.com", CI: "ci-deploy/build-7"}
 HAIKU_35 = "anthropic.claude-3-5-haiku-20241022-v1:0"
-# batch inference, USD per 1,000 tokens (input, output): the AWS pricing page's batch rates (50% off on-demand)
+# batch inference, USD per 1,000 tokens (input, output): on-demand less 50%, as the AWS pricing page lists them
 BATCH_RATES = {NOVA_PRO: ("0.0004", "0.0016"), HAIKU_35: ("0.0004", "0.002")}
 
 
