@@ -69,7 +69,30 @@ def record(rnd: random.Random, n: int, day: int) -> dict[str, Any]:
         del rec["input"]["cacheWriteInputTokenCount"]
     if n % 19 == 0:
         del rec["identity"]  # no identity: principal "unknown"
+    billed(rec, n)
     return rec
+
+
+def billed(rec: dict[str, Any], n: int) -> None:
+    """What a call is billed by besides tokens: service tier, guardrail units, images (each in its logged forms)."""
+    if n % 5 == 0:
+        rec["serviceTier"] = {"type": ("priority", "flex", "default")[n % 3]}
+    elif n % 29 == 0:  # only in the logged Converse response body
+        rec["output"]["outputBodyJson"] = {"serviceTier": {"type": "flex"}, "stopReason": "end_turn"}
+    if n % 7 == 0:
+        rec["guardrailUsage"] = {"topicPolicyUnits": n % 4, "contentPolicyUnits": 2, "wordPolicyUnits": 1}
+    elif n % 23 == 0:
+        rec["operation"] = "ApplyGuardrail"
+        usage = {"contentPolicyUnits": 3, "sensitiveInformationPolicyUnits": 1, "contextualGroundingPolicyUnits": 2}
+        rec["output"]["outputBodyJson"] = {"action": "NONE", "usage": usage}
+    if n % 9 == 0:
+        configs = (
+            {"numberOfImages": 2, "quality": "premium", "width": 2048, "height": 2048},
+            {"numberOfImages": 1, "width": 512, "height": 512},
+            {},  # every key at its default
+        )
+        body = {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a lighthouse"}}
+        rec["input"]["inputBodyJson"] = {**body, "imageGenerationConfig": configs[n // 9 % 3]}
 
 
 BAD_LINES = [
@@ -167,11 +190,11 @@ def test_fast_path_matches_python_path_with_bad_lines_mixed_in(tmp_path: Path, s
     assert stored(fast) == stored(slow)
     odd = [r for r in stored(fast) if r[8] == "arn:aws:iam::111122223333:user/odd:name"]
     assert odd and {r[9] for r in odd} == {"odd:name"}  # fixed by the check against the Python rules
-    for by in ("model", "user", "day", "tag:workflow,base_model", "source_ip"):
+    for by in ("model", "user", "day", "tag:workflow,base_model", "source_ip", "service_tier"):
         a = run_report(duckdb_runner(fast.connect()), by).to_dict()
         b = run_report(duckdb_runner(slow.connect()), by).to_dict()
         for rep in (a, b):
-            rep["unpriced"].sort(key=lambda u: (u["model_id"], u["region"]))
+            rep["unpriced"].sort(key=lambda u: (u["model_id"], u["region"], u.get("service_tier", "")))
         assert a == b, by
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bedrockctl.analytics.identity import normalise_arn
-from bedrockctl.analytics.records import resolve_base
+from bedrockctl.analytics.records import GUARDRAIL_UNITS, IMAGE_DEFAULTS, resolve_base
 
 # The ModelInvocationLog schema. Every key a record carries should be named here: DuckDB reads unknown keys
 # correctly but several times slower.
@@ -21,7 +21,8 @@ RAW_COLUMNS = (
     "'output': 'STRUCT(outputContentType VARCHAR, outputTokenCount BIGINT, outputBodyJson JSON, "
     "outputBodyS3Path VARCHAR, outputBodyBase64 VARCHAR)', 'inferenceRegion': 'VARCHAR', "
     "'requestMetadata': 'JSON', 'metrics': 'STRUCT(latencyMs BIGINT)', 'errorCode': 'VARCHAR', "
-    "'errorMessage': 'VARCHAR'}"
+    "'errorMessage': 'VARCHAR', 'serviceTier': 'STRUCT(type VARCHAR)', "
+    f"'guardrailUsage': 'STRUCT({', '.join(f'{key} BIGINT' for key, _, _ in GUARDRAIL_UNITS)})'}}"
 )
 
 
@@ -32,6 +33,33 @@ _INVOKED_BASE_SQL = (
     "nullif(regexp_replace(regexp_extract(json_extract_string(x.output.outputBodyJson, "
     "'$.trace.promptRouter.invokedModelId'), '/([^/]+)$', 1), '^(us|eu|apac|global|jp|au|ca|us-gov)\\.', ''), '')"
 )
+
+
+def billing_sql() -> str:
+    """The service tier, guardrail units and image columns, as ``records.billing_fields`` derives them."""
+    out, config = "x.output.outputBodyJson", "x.input.inputBodyJson"
+    n, quality, width, height = IMAGE_DEFAULTS
+    units = ", ".join(
+        f"CASE WHEN x.guardrailUsage IS NOT NULL THEN coalesce(x.guardrailUsage.{key}, 0) "
+        "WHEN x.operation = 'ApplyGuardrail' "
+        f"THEN coalesce(try_cast(json_extract({out}, '$.usage.{key}') AS BIGINT), 0) "
+        f"ELSE 0 END AS {column}"
+        for key, column, _ in GUARDRAIL_UNITS
+    )
+    image = f"json_type({config}, '$.imageGenerationConfig') = 'OBJECT'"
+
+    def key(name: str, default: object, cast: str) -> str:
+        value = f"try_cast(json_extract_string({config}, '$.imageGenerationConfig.{name}') AS {cast})"
+        empty = "''" if cast == "VARCHAR" else "0"
+        return f"coalesce(nullif({value}, {empty}), {default!r})"
+
+    return (
+        f"coalesce(x.serviceTier.type, json_extract_string({out}, '$.serviceTier.type')) AS service_tier, "
+        f"CASE WHEN {image} THEN {key('numberOfImages', n, 'BIGINT')} ELSE 0 END AS image_count, "
+        f"CASE WHEN {image} THEN {key('quality', quality, 'VARCHAR')} END AS image_quality, "
+        f"CASE WHEN {image} THEN {key('width', width, 'BIGINT')} || 'x' || {key('height', height, 'BIGINT')} "
+        f"END AS image_size, {units}"
+    )
 
 
 def _q(value: str) -> str:
@@ -82,6 +110,7 @@ SELECT x.requestId AS request_id, x._ts AS "timestamp", coalesce(x.accountId, ''
                                                   lambda d: d.inputTokens)), 0)::BIGINT END AS cache_write_1h_tokens,
        x.metrics.latencyMs AS latency_ms, x.errorCode AS error_code,
        {source} AS source,
+       {billing_sql()},
        CASE WHEN {skip} THEN '_skip' WHEN x._bad THEN '_bad' WHEN {miss} THEN '_miss'
             WHEN {ts} LIKE '____-__-__T__:__:__Z' THEN substr({ts}, 1, 10)
             ELSE strftime(x._ts, '%Y-%m-%d') END AS day

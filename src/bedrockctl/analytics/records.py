@@ -39,6 +39,19 @@ RUNTIME_EVENTS = frozenset(
     }
 )
 
+# The runtime's ``GuardrailUsage`` members: (log key, stored column, the price book's policy type)
+GUARDRAIL_UNITS: tuple[tuple[str, str, str], ...] = (
+    ("topicPolicyUnits", "guardrail_topic_units", "denied_topics"),
+    ("contentPolicyUnits", "guardrail_content_units", "content_filter"),
+    ("wordPolicyUnits", "guardrail_word_units", "word_filter"),
+    ("sensitiveInformationPolicyUnits", "guardrail_pii_units", "sensitive_information"),
+    ("sensitiveInformationPolicyFreeUnits", "guardrail_pii_free_units", "sensitive_information_regex"),
+    ("contextualGroundingPolicyUnits", "guardrail_grounding_units", "contextual_grounding"),
+    ("contentPolicyImageUnits", "guardrail_image_units", "image_content_filter"),
+    ("automatedReasoningPolicyUnits", "guardrail_ar_units", "automated_reasoning"),
+)
+IMAGE_DEFAULTS = (1, "standard", 1024, 1024)  # Titan Image Generator v2 / Nova Canvas request defaults
+
 INV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("request_id", "string"),
     ("ts", "string"),
@@ -64,7 +77,14 @@ INV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("error_code", "string"),
     ("source", "string"),
     ("match_key", "string"),
+    ("service_tier", "string"),  # priority | default | flex | reserved as logged (``serviceTier.type``); NULL: none
+    ("image_count", "int64"),  # images requested (``imageGenerationConfig.numberOfImages``); 0: not an image call
+    ("image_quality", "string"),  # standard | premium
+    ("image_size", "string"),  # WIDTHxHEIGHT as requested
+    *((column, "int64") for _, column, _ in GUARDRAIL_UNITS),
 )
+BILLING_COLUMNS = ("service_tier", "image_count", "image_quality", "image_size", *(c for _, c, _ in GUARDRAIL_UNITS))
+BILLING_COUNTS = frozenset(c for c, kind in INV_COLUMNS if c in BILLING_COLUMNS and kind == "int64")
 TRAIL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("event_id", "string"),
     ("request_id", "string"),
@@ -182,6 +202,7 @@ def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_l
         int(inp.get("cacheWriteInputTokenCount") or 0),
         sum(int(d.get("inputTokens") or 0) for d in inp.get("cacheDetails") or () if d.get("ttl") == "1h"),
     )
+    billed = billing_fields(r, op)
     latency = (r.get("metrics") or {}).get("latencyMs")
     latency = int(latency) if latency is not None else None
     tags = orjson.dumps(meta, option=orjson.OPT_SORT_KEYS).decode() if meta else None
@@ -217,6 +238,39 @@ def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_l
     c["error_code"].append(r.get("errorCode"))
     c["source"].append(source)
     c["match_key"].append(f"{account}|{arn}|{op}|{ts[:19]}|{base or model_id}")
+    for column, value in billed.items():
+        c[column].append(value)
+
+
+def billing_fields(r: dict[str, Any], op: str) -> dict[str, Any]:
+    """What a record was billed by besides tokens, in the stored columns (``fastsql.select_sql`` says the same):
+
+    - the service tier: the record's ``serviceTier.type``, else the logged Converse response body's;
+    - guardrail text units per policy: the record's ``guardrailUsage``, else (ApplyGuardrail) the logged response
+      body's ``usage``;
+    - images: a logged request body with ``imageGenerationConfig`` (Titan Image Generator, Nova Canvas) asks for
+      ``numberOfImages`` of ``quality`` at ``width`` x ``height`` (the models' defaults where a key is absent).
+    """
+    inp, out = r.get("input") or {}, r.get("output") or {}
+    out_body = out.get("outputBodyJson") if isinstance(out.get("outputBodyJson"), dict) else {}
+    tier = (r.get("serviceTier") or {}).get("type") or ((out_body or {}).get("serviceTier") or {}).get("type")
+    units = r.get("guardrailUsage")
+    if not isinstance(units, dict):
+        units = (out_body or {}).get("usage") if op == "ApplyGuardrail" else None
+        units = units if isinstance(units, dict) else {}
+    fields: dict[str, Any] = {"service_tier": None if tier is None else str(tier)}
+    for key, column, _ in GUARDRAIL_UNITS:
+        fields[column] = int(units.get(key) or 0)
+    in_body = inp.get("inputBodyJson")
+    config = in_body.get("imageGenerationConfig") if isinstance(in_body, dict) else None
+    if isinstance(config, dict):
+        n, quality, width, height = IMAGE_DEFAULTS
+        fields["image_count"] = int(config.get("numberOfImages") or n)
+        fields["image_quality"] = str(config.get("quality") or quality)
+        fields["image_size"] = f"{int(config.get('width') or width)}x{int(config.get('height') or height)}"
+    else:
+        fields.update(image_count=0, image_quality=None, image_size=None)
+    return fields
 
 
 def add_trail_event(cols: Columns, ev: dict[str, Any]) -> bool:
