@@ -195,6 +195,42 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+PHASES: dict[str, list[float]] = {}  # phase -> [wall s, CPU s] of the bedrockctl path (only one thread runs each)
+
+
+def time_phases() -> None:
+    """Wrap the steps of ingest + report that run one after the other with wall / CPU timers (``PHASES``)."""
+    import functools
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+    from bedrockctl.analytics import fastpath, ingest, reports
+    from bedrockctl.analytics.store import UsageStore
+
+    def wrap(owner: object, name: str, label: str, static: bool = False) -> None:
+        fn = getattr(owner, name)
+
+        @functools.wraps(fn)
+        def timed(*args: object, **kwargs: object) -> object:
+            t, c = time.perf_counter(), cpu_seconds()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                acc = PHASES.setdefault(label, [0.0, 0.0])
+                acc[0] += time.perf_counter() - t
+                acc[1] += cpu_seconds() - c
+
+        setattr(owner, name, staticmethod(timed) if static else timed)
+
+    wrap(fastpath, "sample", "read the first 100 records of every file (lookup seeds, days)")
+    wrap(fastpath, "scan", "DuckDB scan: read_json -> normalise -> COPY to one Parquet file per day")
+    wrap(UsageStore, "_partition_chunks", "commit: partition the Python-parsed chunks (CloudTrail)", static=True)
+    wrap(UsageStore, "_commit_table", "commit: duplicate check (per day) and dedupe", static=True)
+    wrap(UsageStore, "_publish", "commit: fsync + rename + manifest")
+    wrap(UsageStore, "connect", "report: connect (views, CloudTrail matches)")
+    wrap(reports, "run_report", "report: queries + exact cost")
+    del ingest  # the Python parser of the CloudTrail set is the rest of the ingest time
+
+
 def ours(root: Path, data: Path) -> tuple[dict[str, int], float, float, object]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
     from bedrockctl.analytics.ingest import ingest
@@ -229,6 +265,7 @@ def main() -> None:
     ap.add_argument("--workdir", default=None, help="Where to generate (default: a temp dir, removed afterwards).")
     ap.add_argument("--data", default=None, help="Keep the generated set here and reuse it when it matches.")
     ap.add_argument("--write-results", action="store_true", help="Write the figures into bench/RESULTS.md.")
+    ap.add_argument("--phases", action="store_true", help="Also time the steps of the bedrockctl path.")
     args = ap.parse_args()
     workers = os.cpu_count() or 1
     keep = Path(args.data) if args.data else None
@@ -266,6 +303,8 @@ def main() -> None:
             t, c = time.perf_counter(), cpu_seconds()
             got = fn(root)
             results.append((name, time.perf_counter() - t, cpu_seconds() - c, got))
+        if args.phases:
+            time_phases()
         t, c = time.perf_counter(), cpu_seconds()
         got, ing, rep, cost = ours(root, root / "data")
         results.append(
@@ -282,9 +321,19 @@ def main() -> None:
                 raise SystemExit(1)
         load = f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after ({workers} cores)"
         print(load)
+        phase_lines = []
+        if PHASES:
+            wall, cpu = results[-1][1:3]
+            rest = ("rest: Python parse of the CloudTrail set, staging, checkpoints", [wall, cpu])
+            for _, (w, c) in PHASES.items():
+                rest[1][0] -= w
+                rest[1][1] -= c
+            for name, (w, c) in [*PHASES.items(), rest]:
+                phase_lines.append(f"| {name} | {w:.1f} | {c:.1f} |")
+                print(f"  {name:75s} {w:6.1f}s wall {c:6.1f}s cpu")
         print(f"estimated cost of the set: {cost} USD")
         if args.write_results:
-            write_results(expected, files, size, gen_s, lines, workers, load, sys.argv[1:])
+            write_results(expected, files, size, gen_s, lines, workers, load, sys.argv[1:], phase_lines)
     finally:
         if keep:
             shutil.rmtree(root / "data", ignore_errors=True)
@@ -301,6 +350,7 @@ def write_results(
     cpus: int,
     load: str,
     argv: list[str],
+    phase_lines: list[str],
 ) -> None:
     path = Path(__file__).resolve().parents[1] / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n"
@@ -326,6 +376,18 @@ def write_results(
             "shows how much of the 2 cores the path got on a machine shared with other jobs. Records per CPU s is the "
             "figure load moves least: with both cores to itself a path could at best reach twice it in wall time.",
             "",
+            *(
+                [
+                    "Where the bedrockctl time goes (`--phases`; wall and CPU s of each step, same run):",
+                    "",
+                    "| step | wall s | CPU s |",
+                    "|---|---|---|",
+                    *phase_lines,
+                    "",
+                ]
+                if phase_lines
+                else []
+            ),
             "How the ingest path works (`analytics/fastpath.py`, `fastsql.py`): clean JSON-lines invocation-log files "
             "are parsed by DuckDB -- `read_json` with the explicit column schema over one day's files at a time (two "
             "days in parallel), normalised in the same scan (principal and base model joined from lookup tables built "
