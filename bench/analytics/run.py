@@ -195,7 +195,7 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-PHASES: dict[str, list[float]] = {}  # phase -> [wall s, CPU s] of the bedrockctl path (only one thread runs each)
+PHASES: dict[str, list[float]] = {}  # step -> [wall s, CPU s] of the bedrockctl path (steps run one by one)
 
 
 def time_phases() -> None:
@@ -203,7 +203,7 @@ def time_phases() -> None:
     import functools
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-    from bedrockctl.analytics import fastpath, ingest, reports
+    from bedrockctl.analytics import fastpath, reports
     from bedrockctl.analytics.store import UsageStore
 
     def wrap(owner: object, name: str, label: str, static: bool = False) -> None:
@@ -228,7 +228,6 @@ def time_phases() -> None:
     wrap(UsageStore, "_publish", "commit: fsync + rename + manifest")
     wrap(UsageStore, "connect", "report: connect (views, CloudTrail matches)")
     wrap(reports, "run_report", "report: queries + exact cost")
-    del ingest  # the Python parser of the CloudTrail set is the rest of the ingest time
 
 
 def ours(root: Path, data: Path) -> tuple[dict[str, int], float, float, object]:
