@@ -88,7 +88,13 @@ def select_sql(since: str | None, with_filename: bool = True) -> str:
     invalid = (
         f"r.requestId IS NULL OR r.requestId = '' OR r.modelId IS NULL OR {rts} IS NULL OR length({rts}) < 19 "
         f"OR substr({rts}, 5, 1) <> '-' OR substr({rts}, 11, 1) <> 'T' OR _ts IS NULL "
-        "OR (_meta IS NOT NULL AND NOT starts_with(_meta, '{'))"
+        "OR (_meta IS NOT NULL AND NOT starts_with(_meta, '{')) "
+        # a negative billed quantity is a bad record, as in records.count (which also refuses what overflows BIGINT:
+        # here read_json fails on it and the file goes to the Python parser)
+        "OR r.input.inputTokenCount < 0 OR r.output.outputTokenCount < 0 OR r.input.cacheReadInputTokenCount < 0 "
+        "OR r.input.cacheWriteInputTokenCount < 0 OR r.metrics.latencyMs < 0 "
+        "OR list_min(list_transform(r.input.cacheDetails, lambda d: d.inputTokens)) < 0 "
+        + " ".join(f"OR r.guardrailUsage.{key} < 0" for key, _, _ in GUARDRAIL_UNITS)
     )
     skip = f"{ts} IS NOT NULL AND {ts} < {_q(since)}" if since else "false"
     source = (

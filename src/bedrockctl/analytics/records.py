@@ -9,8 +9,10 @@ Bad records are collected with their origin and line (or record index) and skipp
 from __future__ import annotations
 
 import gzip
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -177,14 +179,14 @@ def _ok_ts(ts: Any) -> bool:
 
 def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_log") -> None:
     """Append one ModelInvocationLog record; raises KeyError/TypeError/ValueError when it is malformed."""
-    rid = r["requestId"]
+    rid = json_text(r["requestId"])  # as the fast path's VARCHAR columns read any JSON value
     ts = r["timestamp"]
-    model_id = r["modelId"]
+    model_id = json_text(r["modelId"])
     if not isinstance(rid, str) or not rid or not isinstance(model_id, str) or not _ok_ts(ts):
         raise ValueError("requestId, modelId or timestamp missing or malformed")
     inp = r.get("input") or {}
     out = r.get("output") or {}
-    arn = (r.get("identity") or {}).get("arn")
+    arn = json_text((r.get("identity") or {}).get("arn"))
     p: Principal = normalise_arn(arn)
     base = resolve_base(model_id)
     if base is None and is_router_arn(model_id):  # the log's modelId names no model
@@ -192,19 +194,23 @@ def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_l
     if base is None and cols.model_resolver is not None:
         base = cols.model_resolver(model_id)
     meta = r.get("requestMetadata")
-    account = str(r.get("accountId") or "")
-    op = str(r.get("operation") or "")
+    account = json_text(r.get("accountId")) or ""
+    op = json_text(r.get("operation")) or ""
     # convert everything that can fail before the first append, so a bad record never misaligns the columns
     tokens = (
-        int(inp.get("inputTokenCount") or 0),
-        int(out.get("outputTokenCount") or 0),
-        int(inp.get("cacheReadInputTokenCount") or 0),
-        int(inp.get("cacheWriteInputTokenCount") or 0),
-        sum(int(d.get("inputTokens") or 0) for d in inp.get("cacheDetails") or () if d.get("ttl") == "1h"),
+        count(inp.get("inputTokenCount"), "inputTokenCount"),
+        count(out.get("outputTokenCount"), "outputTokenCount"),
+        count(inp.get("cacheReadInputTokenCount"), "cacheReadInputTokenCount"),
+        count(inp.get("cacheWriteInputTokenCount"), "cacheWriteInputTokenCount"),
+        sum(
+            count(d.get("inputTokens"), "cacheDetails.inputTokens")
+            for d in inp.get("cacheDetails") or ()
+            if d.get("ttl") == "1h"
+        ),
     )
     billed = billing_fields(r, op)
     latency = (r.get("metrics") or {}).get("latencyMs")
-    latency = int(latency) if latency is not None else None
+    latency = count(latency, "metrics.latencyMs") if latency is not None else None
     tags = orjson.dumps(meta, option=orjson.OPT_SORT_KEYS).decode() if meta else None
     if meta is not None and not isinstance(meta, dict):
         raise ValueError("requestMetadata is not an object")
@@ -218,8 +224,8 @@ def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_l
     c["request_id"].append(rid)
     c["ts"].append(ts)
     c["account_id"].append(account)
-    c["region"].append(r.get("region"))
-    c["inference_region"].append(r.get("inferenceRegion"))
+    c["region"].append(json_text(r.get("region")))
+    c["inference_region"].append(json_text(r.get("inferenceRegion")))
     c["operation"].append(op)
     c["model_id"].append(model_id)
     c["model_base"].append(base)
@@ -228,18 +234,44 @@ def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_l
     c["principal_type"].append(p.principal_type)
     c["permission_set"].append(p.permission_set)
     if meta:
-        c["team"].append(meta.get("team"))
-        c["workflow"].append(meta.get("workflow"))
+        c["team"].append(json_text(meta.get("team")))
+        c["workflow"].append(json_text(meta.get("workflow")))
         c["tags"].append(tags)
     else:
         c["team"].append(None)
         c["workflow"].append(None)
         c["tags"].append(None)
-    c["error_code"].append(r.get("errorCode"))
+    c["error_code"].append(json_text(r.get("errorCode")))
     c["source"].append(source)
     c["match_key"].append(f"{account}|{arn}|{op}|{ts[:19]}|{base or model_id}")
     for column, value in billed.items():
         c[column].append(value)
+
+
+MAX_COUNT = 2**63 - 1  # a BIGINT column's largest value
+
+
+def count(value: Any, field: str) -> int:
+    """A billed quantity (tokens, units, images): a whole number from 0 to ``MAX_COUNT``, absent = 0. Anything else
+    makes the record bad (reported with its file and line), never a negative or overflowing amount of money."""
+    if value is None:
+        return 0
+    if isinstance(value, bool | float):  # converted as the fast path's BIGINT columns convert them (1.5 -> 2)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{field} is not a count: {value}")
+        value = int(Decimal(value).to_integral_value(ROUND_HALF_UP))
+    if not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise ValueError(f"{field} is not a count: {str(value)[:40]}")
+    return value
+
+
+def json_text(value: Any) -> str | None:
+    """A text column's value as DuckDB's ``json_extract_string`` (the fast path) reads it: a string as is, any other
+    JSON value (number, boolean, object, array) as its compact JSON text, null as NULL. A log that puts a number or
+    an object where AWS writes a string is stored, not refused."""
+    if value is None or isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
 
 
 def billing_fields(r: dict[str, Any], op: str) -> dict[str, Any]:
@@ -253,21 +285,25 @@ def billing_fields(r: dict[str, Any], op: str) -> dict[str, Any]:
     """
     inp, out = r.get("input") or {}, r.get("output") or {}
     out_body = out.get("outputBodyJson") if isinstance(out.get("outputBodyJson"), dict) else {}
-    tier = (r.get("serviceTier") or {}).get("type") or ((out_body or {}).get("serviceTier") or {}).get("type")
+    tier = (r.get("serviceTier") or {}).get("type")
+    if tier is None:
+        tier = ((out_body or {}).get("serviceTier") or {}).get("type")
     units = r.get("guardrailUsage")
     if not isinstance(units, dict):
         units = (out_body or {}).get("usage") if op == "ApplyGuardrail" else None
         units = units if isinstance(units, dict) else {}
-    fields: dict[str, Any] = {"service_tier": None if tier is None else str(tier)}
+    fields: dict[str, Any] = {"service_tier": json_text(tier)}
     for key, column, _ in GUARDRAIL_UNITS:
-        fields[column] = int(units.get(key) or 0)
+        fields[column] = count(units.get(key), f"guardrailUsage.{key}")
     in_body = inp.get("inputBodyJson")
     config = in_body.get("imageGenerationConfig") if isinstance(in_body, dict) else None
     if isinstance(config, dict):
         n, quality, width, height = IMAGE_DEFAULTS
-        fields["image_count"] = int(config.get("numberOfImages") or n)
-        fields["image_quality"] = str(config.get("quality") or quality)
-        fields["image_size"] = f"{int(config.get('width') or width)}x{int(config.get('height') or height)}"
+        fields["image_count"] = count(config.get("numberOfImages"), "numberOfImages") or n
+        fields["image_quality"] = json_text(config.get("quality")) or quality
+        fields["image_size"] = (
+            f"{count(config.get('width'), 'width') or width}x{count(config.get('height'), 'height') or height}"
+        )
     else:
         fields.update(image_count=0, image_quality=None, image_size=None)
     return fields
