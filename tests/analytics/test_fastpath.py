@@ -332,3 +332,48 @@ def test_every_field_of_another_json_type_is_stored_or_reported_alike_by_both_pa
     assert {f"good-{i}" for i in range(1, n + 1)} <= ids  # no good record lost beside a bad one
     negative = [f"odd-{FIELDS.index(p) * len(ODD_VALUES) + 2}" for p in FIELDS if p[-1].endswith(("Count", "Units"))]
     assert negative and not ids & set(negative)  # -1 tokens or units: a bad record, not a refund
+
+
+TRAIL_FIELDS = [
+    ("userIdentity",), ("userIdentity", "arn"), ("userIdentity", "accountId"), ("userIdentity", "type"),
+    ("eventTime",), ("awsRegion",), ("sourceIPAddress",), ("userAgent",), ("requestParameters",),
+    ("requestParameters", "modelId"), ("requestID",), ("eventID",), ("recipientAccountId",), ("errorCode",),
+]  # fmt: skip
+
+
+def test_cloudtrail_fields_of_another_json_type_never_stop_the_ingest(tmp_path: Path) -> None:
+    """Every field of a Bedrock CloudTrail event replaced by each kind of JSON value, in one trail file with a good
+    event: the ingest finishes, the good event is stored, and each odd one is stored or reported as bad."""
+    good = {
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": ARNS[4], "accountId": "111122223333"},
+        "eventTime": "2026-10-02T04:04:28Z",
+        "eventSource": "bedrock.amazonaws.com",
+        "eventName": "Converse",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.9",
+        "userAgent": "test",
+        "requestParameters": {"modelId": MODELS[4]},
+        "requestID": "req-good",
+        "eventID": "e-good",
+        "recipientAccountId": "111122223333",
+    }
+    events, n = [good], 0
+    for path in TRAIL_FIELDS:
+        for value in ODD_VALUES:
+            n += 1
+            ev = json.loads(json.dumps(good))
+            ev.update(eventID=f"e-{n}", requestID=f"req-{n}")
+            holder = ev
+            for key in path[:-1]:
+                holder = holder[key]
+            holder[path[-1]] = value
+            events.append(ev)
+    (tmp_path / "trail.json.gz").write_bytes(gzip.compress(json.dumps({"Records": events}).encode()))
+    store = UsageStore(tmp_path / "usage")
+    rep = ingest(store, [str(tmp_path / "trail.json.gz")], progress=False)
+    assert (rep.records_seen, rep.new_trail_events + rep.bad_records, rep.duplicates) == (n + 1, n + 1, 0)
+    assert rep.bad_records > 0 and all(b.reason for b in rep.bad)
+    con = store.connect()
+    ids = {r[0] for r in con.execute("SELECT event_id FROM trail").fetchall()}
+    assert "e-good" in ids

@@ -316,25 +316,28 @@ def add_trail_event(cols: Columns, ev: dict[str, Any]) -> bool:
     ts = ev["eventTime"]
     if not _ok_ts(ts):
         raise ValueError("eventTime missing or malformed")
+    event_id = json_text(ev.get("eventID"))
+    if not event_id:
+        raise ValueError("eventID missing")
     ident = ev.get("userIdentity") or {}
     p = normalise_user_identity(ident)
     params = ev.get("requestParameters") or {}
     model_id = params.get("modelId") or params.get("modelIdentifier")
     if not model_id and params.get("agentId"):
         model_id = f"agent/{params['agentId']}"
-    model_id = str(model_id or "")
+    model_id = json_text(model_id) or ""
     base = resolve_base(model_id) if model_id else None
     if base is None and model_id and cols.model_resolver is not None:
         base = cols.model_resolver(model_id)
-    account = str(ev.get("recipientAccountId") or ident.get("accountId") or "")
-    arn = ident.get("arn")
+    account = json_text(ev.get("recipientAccountId") or ident.get("accountId")) or ""
+    arn = json_text(ident.get("arn"))
     op = str(ev["eventName"])
     c = cols.trail
-    c["event_id"].append(str(ev["eventID"]))
-    c["request_id"].append(ev.get("requestID"))
+    c["event_id"].append(event_id)
+    c["request_id"].append(json_text(ev.get("requestID")))
     c["ts"].append(ts)
     c["account_id"].append(account)
-    c["region"].append(ev.get("awsRegion"))
+    c["region"].append(json_text(ev.get("awsRegion")))
     c["operation"].append(op)
     c["model_id"].append(model_id)
     c["model_base"].append(base)
@@ -342,9 +345,9 @@ def add_trail_event(cols: Columns, ev: dict[str, Any]) -> bool:
     c["principal"].append(p.principal)
     c["principal_type"].append(p.principal_type)
     c["permission_set"].append(p.permission_set)
-    c["source_ip"].append(ev.get("sourceIPAddress"))
-    c["user_agent"].append(ev.get("userAgent"))
-    c["error_code"].append(ev.get("errorCode"))
+    c["source_ip"].append(json_text(ev.get("sourceIPAddress")))
+    c["user_agent"].append(json_text(ev.get("userAgent")))
+    c["error_code"].append(json_text(ev.get("errorCode")))
     c["match_key"].append(f"{account}|{arn}|{op}|{ts[:19]}|{base or model_id}")
     return True
 
