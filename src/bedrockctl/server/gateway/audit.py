@@ -226,7 +226,7 @@ def journaled(audit: AuditLog, handler: Any, protocol: str) -> Any:
             final = message["type"] == "http.response.start" or not message.get("more_body", False)
             if fut is not None and not fut.done() and final:
                 try:
-                    await asyncio.shield(fut)
+                    await fut  # this request's own future: nothing else waits for it, so no shield
                 except Exception as exc:  # the journal logged it; the record is still buffered for the database
                     log.error("answering without a journaled audit record: %s", exc)
             await send(message)
