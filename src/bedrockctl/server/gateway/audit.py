@@ -9,6 +9,7 @@ import asyncio
 import contextvars
 import gzip
 import logging
+import operator
 import pickle
 import subprocess
 import sys
@@ -35,6 +36,7 @@ Entry = tuple[AuditRecord, Used]
 JOURNALED: contextvars.ContextVar[asyncio.Future[None] | None] = contextvars.ContextVar("journaled", default=None)
 
 
+_values = operator.attrgetter(*_FIELDS)  # a record's fields as a tuple, in ``FIELDS`` order
 SHIP_BATCH = 20_000  # ~10 MB of records held for the ledger and S3 at most, then shipped
 
 
@@ -151,7 +153,7 @@ def ledger_writer(settings: Any) -> Any:
     def write(batch: list[AuditRecord]) -> None:
         done = subprocess.run(
             [sys.executable, "-c", "from bedrockctl.server.gateway.audit import ledger_child; ledger_child()"],
-            input=pickle.dumps((settings, batch)),
+            input=pickle.dumps((settings, [_values(rec) for rec in batch])),  # tuples: ~10x faster than records
             capture_output=True,
             check=False,
         )
@@ -163,8 +165,8 @@ def ledger_writer(settings: Any) -> Any:
 
 def ledger_child() -> None:
     """The child process of ``ledger_writer``: (settings, batch) pickled by the gateway on stdin."""
-    settings, batch = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - written by our own parent process
-    write_ledger(settings, batch)
+    settings, rows = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - written by our own parent process
+    write_ledger(settings, [AuditRecord(*row) for row in rows])
 
 
 def write_ledger(settings: Any, batch: list[AuditRecord]) -> None:
@@ -189,7 +191,7 @@ def write_ledger(settings: Any, batch: list[AuditRecord]) -> None:
 
 def journal_entry(rec: AuditRecord, used: Used) -> dict[str, Any]:
     """A journal line: the record's fields in ``FIELDS`` order and its usage per counter."""
-    return {"r": [getattr(rec, f) for f in _FIELDS], "u": used}
+    return {"r": _values(rec), "u": used}
 
 
 def from_journal(entry: dict[str, Any]) -> Entry:
