@@ -152,7 +152,7 @@ def ledger_writer(settings: Any) -> Any:
 
     def write(batch: list[AuditRecord]) -> None:
         done = subprocess.run(
-            [sys.executable, "-c", "from bedrockctl.server.gateway.audit import ledger_child; ledger_child()"],
+            [sys.executable, "-c", "from bedrockctl.services.gateway_ledger import ledger_child; ledger_child()"],
             input=pickle.dumps((settings, [_values(rec) for rec in batch])),  # tuples: ~10x faster than records
             capture_output=True,
             check=False,
@@ -161,32 +161,6 @@ def ledger_writer(settings: Any) -> Any:
             raise RuntimeError(done.stderr.decode(errors="replace").strip().splitlines()[-1:] or done.returncode)
 
     return write
-
-
-def ledger_child() -> None:
-    """The child process of ``ledger_writer``: (settings, batch) pickled by the gateway on stdin."""
-    settings, rows = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - written by our own parent process
-    write_ledger(settings, [AuditRecord(*row) for row in rows])
-
-
-def write_ledger(settings: Any, batch: list[AuditRecord]) -> None:
-    """Add the invocations among ``batch`` to the analytics ledger (in the child process of ``ledger_writer``)."""
-    from bedrockctl.analytics.records import Columns, add_invocation
-    from bedrockctl.analytics.store import UsageStore
-
-    cols = Columns()
-    for rec in batch:
-        if (
-            rec.operation
-            in ("Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream", "Embeddings")
-            and rec.http_status < 500
-        ):
-            add_invocation(cols, rec.invocation_log(), source="gateway")
-    if cols.n_inv:
-        store = UsageStore.for_settings(settings)
-        staging = store.new_staging()
-        store.stage(cols, staging)
-        store.commit(staging)
 
 
 def journal_entry(rec: AuditRecord, used: Used) -> dict[str, Any]:
