@@ -65,42 +65,57 @@ TRAIL = (
 )
 
 
+LINE = (
+    TEMPLATE.replace("{{", "{")
+    .replace("}}", "}")
+    .replace("%", "%%")
+    .replace("{ts}", "%s")
+    .replace("{arn}", "%s")
+    .replace("{rid}", "%08x-0000-4000-8000-%012x")
+    .replace("{model}", "%s")
+    .replace("{i}", "%d")
+    .replace("{cr}", "%d")
+    .replace("{cw}", "%d")
+    .replace("{o}", "%d")
+    .replace("{team}", "%d")
+    .replace("{wf}", "%d")
+    .replace("{lat}", "%d")
+)
+CACHE_READ = (0, 0, 0, 1024, 4096)
+CACHE_WRITE = (0, 0, 0, 0, 2048)
+_CLOCK: list[str] = []  # "HH:MM:SS" of every second of a day, built once per process
+
+
 def gen_file(args: tuple[str, int, int, int]) -> tuple[int, int, int, int, int]:
+    """One log file (and its trail file): a %-template per line, one 64-bit draw per record for its numbers."""
     root, fidx, start, count = args
-    rnd = random.Random(fidx)
+    if not _CLOCK:
+        _CLOCK.extend(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400))
+    bits = random.Random(fidx).getrandbits
+    arns = [ARNS[k % 3].format(k % 97) for k in range(291)]  # n % 3 and n % 97 repeat every 291 records
     lines, trail = [], []
     ti = to = tcr = tcw = 0
     day = 1 + fidx % 28
+    date = f"2026-10-{day:02d}T"
     for n in range(start, start + count):
-        i, o = rnd.randint(10, 5000), rnd.randint(1, 2000)
-        cr = rnd.choice((0, 0, 0, 1024, 4096))
-        cw = rnd.choice((0, 0, 0, 0, 2048))
+        b = bits(64)
+        i, b = 10 + b % 4991, b // 4991
+        o, b = 1 + b % 2000, b // 2000
+        cr, b = CACHE_READ[b % 5], b // 5
+        cw, b = CACHE_WRITE[b % 5], b // 5
+        lat = 100 + b % 2901
         ti, to, tcr, tcw = ti + i, to + o, tcr + cr, tcw + cw
-        sec = n % 86400
-        ts = f"2026-10-{day:02d}T{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}Z"
-        arn = ARNS[n % 3].format(n % 97)
+        ts = date + _CLOCK[n % 86400] + "Z"
+        arn = arns[n % 291]
         model = MODELS[n % len(MODELS)]
-        rid = f"{n:08x}-0000-4000-8000-{fidx:012x}"
-        lines.append(
-            TEMPLATE.format(
-                ts=ts,
-                arn=arn,
-                rid=rid,
-                model=model,
-                i=i,
-                cr=cr,
-                cw=cw,
-                o=o,
-                team=n % 7,
-                wf=n % 13,
-                lat=rnd.randint(100, 3000),
-            )
-        )
+        lines.append(LINE % (ts, arn, n, fidx, model, i, cr, cw, o, n % 7, n % 13, lat))
         if n % 100 == 0:
+            rid = f"{n:08x}-0000-4000-8000-{fidx:012x}"
             trail.append(TRAIL.format(arn=arn, ts=ts, ip=n % 250, model=model, rid=rid))
     d = Path(root) / "logs" / f"2026/10/{day:02d}"
     d.mkdir(parents=True, exist_ok=True)
-    (d / f"part-{fidx:05d}.json.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), 1))
+    lines.append("")
+    (d / f"part-{fidx:05d}.json.gz").write_bytes(gzip.compress("\n".join(lines).encode(), 1))
     t = Path(root) / "trail"
     t.mkdir(parents=True, exist_ok=True)
     body = '{"Records":[' + ",".join(trail) + "]}"
@@ -180,6 +195,41 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+PHASES: dict[str, list[float]] = {}  # step -> [wall s, CPU s] of the bedrockctl path (steps run one by one)
+
+
+def time_phases() -> None:
+    """Wrap the steps of ingest + report that run one after the other with wall / CPU timers (``PHASES``)."""
+    import functools
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+    from bedrockctl.analytics import fastpath, reports
+    from bedrockctl.analytics.store import UsageStore
+
+    def wrap(owner: object, name: str, label: str, static: bool = False) -> None:
+        fn = getattr(owner, name)
+
+        @functools.wraps(fn)
+        def timed(*args: object, **kwargs: object) -> object:
+            t, c = time.perf_counter(), cpu_seconds()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                acc = PHASES.setdefault(label, [0.0, 0.0])
+                acc[0] += time.perf_counter() - t
+                acc[1] += cpu_seconds() - c
+
+        setattr(owner, name, staticmethod(timed) if static else timed)
+
+    wrap(fastpath, "sample", "read the first 100 records of every file (lookup seeds, days)")
+    wrap(fastpath, "scan", "DuckDB scan: read_json -> normalise -> COPY to one Parquet file per day")
+    wrap(UsageStore, "_partition_chunks", "commit: partition the Python-parsed chunks (CloudTrail)", static=True)
+    wrap(UsageStore, "_commit_table", "commit: duplicate check (per day) and dedupe", static=True)
+    wrap(UsageStore, "_publish", "commit: fsync + rename + manifest")
+    wrap(UsageStore, "connect", "report: connect (views, CloudTrail matches)")
+    wrap(reports, "run_report", "report: queries + exact cost")
+
+
 def ours(root: Path, data: Path) -> tuple[dict[str, int], float, float, object]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
     from bedrockctl.analytics.ingest import ingest
@@ -214,6 +264,7 @@ def main() -> None:
     ap.add_argument("--workdir", default=None, help="Where to generate (default: a temp dir, removed afterwards).")
     ap.add_argument("--data", default=None, help="Keep the generated set here and reuse it when it matches.")
     ap.add_argument("--write-results", action="store_true", help="Write the figures into bench/RESULTS.md.")
+    ap.add_argument("--phases", action="store_true", help="Also time the steps of the bedrockctl path.")
     args = ap.parse_args()
     workers = os.cpu_count() or 1
     keep = Path(args.data) if args.data else None
@@ -251,6 +302,8 @@ def main() -> None:
             t, c = time.perf_counter(), cpu_seconds()
             got = fn(root)
             results.append((name, time.perf_counter() - t, cpu_seconds() - c, got))
+        if args.phases:
+            time_phases()
         t, c = time.perf_counter(), cpu_seconds()
         got, ing, rep, cost = ours(root, root / "data")
         results.append(
@@ -261,15 +314,25 @@ def main() -> None:
         for name, secs, cpu, totals in results:
             ok = "exact" if totals == expected else f"MISMATCH {totals} != {expected}"
             rate = expected["records"] / secs
-            lines.append(f"| {name} | {secs:.1f} | {cpu:.1f} | {rate:,.0f} | {ok} |")
+            lines.append(f"| {name} | {secs:.1f} | {cpu:.1f} | {rate:,.0f} | {expected['records'] / cpu:,.0f} | {ok} |")
             print(f"{name:55s} {secs:7.1f}s wall {cpu:7.1f}s cpu {rate:12,.0f} rec/s  {ok}")
             if totals != expected:
                 raise SystemExit(1)
         load = f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after ({workers} cores)"
         print(load)
+        phase_lines = []
+        if PHASES:
+            wall, cpu = results[-1][1:3]
+            rest = ("rest: Python parse of the CloudTrail set, staging, checkpoints", [wall, cpu])
+            for _, (w, c) in PHASES.items():
+                rest[1][0] -= w
+                rest[1][1] -= c
+            for name, (w, c) in [*PHASES.items(), rest]:
+                phase_lines.append(f"| {name} | {w:.1f} | {c:.1f} |")
+                print(f"  {name:75s} {w:6.1f}s wall {c:6.1f}s cpu")
         print(f"estimated cost of the set: {cost} USD")
         if args.write_results:
-            write_results(expected, files, size, gen_s, lines, workers, load, sys.argv[1:])
+            write_results(expected, files, size, gen_s, lines, workers, load, sys.argv[1:], phase_lines)
     finally:
         if keep:
             shutil.rmtree(root / "data", ignore_errors=True)
@@ -286,6 +349,7 @@ def write_results(
     cpus: int,
     load: str,
     argv: list[str],
+    phase_lines: list[str],
 ) -> None:
     path = Path(__file__).resolve().parents[1] / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n"
@@ -300,26 +364,40 @@ def write_results(
             f"Exact totals: input {expected['input']:,}, output {expected['output']:,}, cache read "
             f"{expected['cache_read']:,}, cache write {expected['cache_write']:,}.",
             "",
-            "| path | wall s | CPU s | records/s (wall) | totals |",
-            "|---|---|---|---|---|",
+            "| path | wall s | CPU s | records/s (wall) | records per CPU s | totals |",
+            "|---|---|---|---|---|---|",
             *lines,
             "",
             "bedrockctl = `usage ingest` (parse both sets, dedupe by request id / event id, Parquet by day, "
             "checkpoints) "
             "+ `usage report --by model` (CloudTrail join, exact Decimal cost). Baselines only sum the token fields.",
             "CPU s = user + system time of the benchmark process and its children during that path; wall / CPU "
-            "shows how much of the 2 cores the path got on a machine shared with other jobs.",
+            "shows how much of the 2 cores the path got on a machine shared with other jobs. Records per CPU s is the "
+            "figure load moves least: with both cores to itself a path could at best reach twice it in wall time.",
             "",
+            *(
+                [
+                    "Where the bedrockctl time goes (`--phases`; wall and CPU s of each step, same run):",
+                    "",
+                    "| step | wall s | CPU s |",
+                    "|---|---|---|",
+                    *phase_lines,
+                    "",
+                ]
+                if phase_lines
+                else []
+            ),
             "How the ingest path works (`analytics/fastpath.py`, `fastsql.py`): clean JSON-lines invocation-log files "
             "are parsed by DuckDB -- `read_json` with the explicit column schema over one day's files at a time (two "
-            "days in parallel), normalised in SQL (principal and base model from lookup tables built by the Python "
-            "rules over the first 100 records of every file, checked afterwards on the distinct values written and "
-            "patched from the Parquet file if a value was missing), written by one `COPY` into one Parquet file per "
-            "day that `commit` renames into `day=.../` when that day holds no duplicate request id and none already "
-            "stored (else it rewrites with the dedupe). Files with bad records, the CloudTrail set, JSON documents "
-            "and S3 / CloudWatch / LookupEvents pages go through the Python parser (bad records reported with file "
-            "and line). `connect()` computes the CloudTrail matches once into small tables, so a report query reads "
-            "only `inv`.",
+            "days in parallel), normalised in the same scan (principal and base model joined from lookup tables built "
+            "by the Python rules over the first 100 records of every file; a row whose identity or model the tables "
+            "lack is marked `day = '_miss'`, seen in the Parquet statistics of `day`, and the day is scanned again "
+            "with the tables completed), written by one `COPY` (zstd) into one Parquet file per day that `commit` "
+            "renames into `day=.../` when that day holds no duplicate request id (distinct hashes first, exact count "
+            "only on equal hashes) and none already stored (else it rewrites with the dedupe). Files with bad records, "
+            "the CloudTrail set, JSON documents and S3 / CloudWatch / LookupEvents pages go through the Python parser "
+            "(bad records reported with file and line). `connect()` computes the CloudTrail matches once into small "
+            "tables, so a report query reads only `inv`.",
             "",
         ]
     )

@@ -69,7 +69,30 @@ def record(rnd: random.Random, n: int, day: int) -> dict[str, Any]:
         del rec["input"]["cacheWriteInputTokenCount"]
     if n % 19 == 0:
         del rec["identity"]  # no identity: principal "unknown"
+    billed(rec, n)
     return rec
+
+
+def billed(rec: dict[str, Any], n: int) -> None:
+    """What a call is billed by besides tokens: service tier, guardrail units, images (each in its logged forms)."""
+    if n % 5 == 0:
+        rec["serviceTier"] = {"type": ("priority", "flex", "default")[n % 3]}
+    elif n % 29 == 0:  # only in the logged Converse response body
+        rec["output"]["outputBodyJson"] = {"serviceTier": {"type": "flex"}, "stopReason": "end_turn"}
+    if n % 7 == 0:
+        rec["guardrailUsage"] = {"topicPolicyUnits": n % 4, "contentPolicyUnits": 2, "wordPolicyUnits": 1}
+    elif n % 23 == 0:
+        rec["operation"] = "ApplyGuardrail"
+        usage = {"contentPolicyUnits": 3, "sensitiveInformationPolicyUnits": 1, "contextualGroundingPolicyUnits": 2}
+        rec["output"]["outputBodyJson"] = {"action": "NONE", "usage": usage}
+    if n % 9 == 0:
+        configs = (
+            {"numberOfImages": 2, "quality": "premium", "width": 2048, "height": 2048},
+            {"numberOfImages": 1, "width": 512, "height": 512},
+            {},  # every key at its default
+        )
+        body = {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a lighthouse"}}
+        rec["input"]["inputBodyJson"] = {**body, "imageGenerationConfig": configs[n // 9 % 3]}
 
 
 BAD_LINES = [
@@ -167,11 +190,11 @@ def test_fast_path_matches_python_path_with_bad_lines_mixed_in(tmp_path: Path, s
     assert stored(fast) == stored(slow)
     odd = [r for r in stored(fast) if r[8] == "arn:aws:iam::111122223333:user/odd:name"]
     assert odd and {r[9] for r in odd} == {"odd:name"}  # fixed by the check against the Python rules
-    for by in ("model", "user", "day", "tag:workflow,base_model", "source_ip"):
+    for by in ("model", "user", "day", "tag:workflow,base_model", "source_ip", "service_tier"):
         a = run_report(duckdb_runner(fast.connect()), by).to_dict()
         b = run_report(duckdb_runner(slow.connect()), by).to_dict()
         for rep in (a, b):
-            rep["unpriced"].sort(key=lambda u: (u["model_id"], u["region"]))
+            rep["unpriced"].sort(key=lambda u: (u["model_id"], u["region"], u.get("service_tier", "")))
         assert a == b, by
 
 
@@ -207,3 +230,37 @@ def test_a_clean_run_moves_staged_files_without_rewriting(tmp_path: Path) -> Non
     later.write_bytes((src / "2026/10/part-000.json.gz").read_bytes())
     rep2 = ingest(store, [str(src)])
     assert (rep2.units_read, rep2.units_skipped, rep2.new_invocations, rep2.duplicates) == (1, 3, 0, 120)
+
+
+@pytest.mark.parametrize("since", [None, "2026-10-01T12"])
+def test_identities_and_models_first_seen_past_the_sample_are_looked_up_again(
+    tmp_path: Path, since: str | None
+) -> None:
+    """The lookup tables are built from the first records of every file: values that appear only later (and a record
+    without identity) are marked by the scan, added to the tables, and the scan repeated -- still all in DuckDB."""
+    src = tmp_path / "set"
+    rnd = random.Random(3)
+    for f, day in ((0, 1), (1, 1), (2, 2)):
+        lines = []
+        for i in range(150):
+            rec = record(rnd, 1000 * f + i, day)
+            rec["identity"] = {"arn": ARNS[i % 3]}
+            rec["modelId"] = MODELS[i % 2]
+            if i >= 120:  # past the sample: new identities, new models, no identity at all
+                rec["identity"] = {"arn": ARNS[3 + i % 6]}
+                rec["modelId"] = MODELS[2 + i % 5]
+                if i % 10 == 0:
+                    del rec["identity"]
+            lines.append(json.dumps(rec))
+        path = src / f"2026/10/part-{f:03d}.json.gz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    fast, slow = UsageStore(tmp_path / "fast"), UsageStore(tmp_path / "slow")
+    rf = ingest(fast, [str(src)], since=since, fast=True)
+    rs = ingest(slow, [str(src)], since=since, fast=False)
+    assert rf.fast_records == rf.records_seen == 450  # no file was handed to the Python parser
+    assert summary(rf) == summary(rs)
+    rows = stored(fast)
+    assert rows == stored(slow)
+    assert {r[9] for r in rows} >= {"unknown", "odd:name", "carol"}  # principals only seen past the sample
+    assert {r[7] for r in rows} >= {"amazon.nova-pro-v1:0", None}  # base models too (None: not resolvable)

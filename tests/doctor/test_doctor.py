@@ -303,3 +303,13 @@ def test_cli_json_and_exit_code(sandbox_env: Sandbox, sandbox_admin: SandboxAdmi
     res = CliRunner().invoke(app, ["doctor", "--model", HAIKU, "--timeout", "1"])
     assert res.exit_code == 1, res.output  # invocation logging is off: a warning
     assert "models.exists" in res.stdout and "fix:" in res.stdout
+
+
+def test_a_prompt_router_is_described_by_its_fallback_model(sandbox_env: Sandbox) -> None:
+    router = "arn:aws:bedrock:us-east-1:123456789012:default-prompt-router/meta.llama:1"
+    report = doctor(models=[router], invoke=True)
+    exists = report.get("models.exists", router)
+    assert exists is not None and exists.status == "pass", exists
+    assert "via prompt router" in exists.evidence and "llama3-1-70b" in exists.evidence
+    assert report.get("models.on_demand", router).status == "pass"  # type: ignore[union-attr]
+    assert report.get("models.access", router).status == "pass"  # type: ignore[union-attr]

@@ -177,3 +177,21 @@ def test_cli_explain_and_json(sandbox_env: Any) -> None:
     assert "arn:aws:bedrock:us-east-1:111122223333:inference-profile/*" in data["policy"]["Statement"][0]["Resource"]
     res = CliRunner().invoke(cli(), ["policy", "--features", "nope"])
     assert res.exit_code != 0
+
+
+def test_prompt_router_policy_names_the_router_and_what_it_routes_to(
+    boto_client: Callable[..., Any], sandbox_admin: SandboxAdmin
+) -> None:
+    router = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:default-prompt-router/meta.llama:1"
+    result = build_policy("invoke", models=[router], region="us-east-1", account_id=ACCOUNT)
+    resources = result.statements[0].resources
+    assert router in resources
+    assert "arn:aws:bedrock:*::foundation-model/*" in resources
+    assert f"arn:aws:bedrock:*:{ACCOUNT}:inference-profile/*" in resources
+    keys = _user_with(boto_client, "router-app", result.document)
+    sandbox_admin.set_faults({"iam_enforcement": True})
+    answer = _converse(boto_client("bedrock-runtime", **keys), router)
+    assert answer["trace"]["promptRouter"]["invokedModelId"]
+    with pytest.raises(ClientError) as ei:  # the policy names no other router
+        _converse(boto_client("bedrock-runtime", **keys), router.replace("meta.llama", "amazon.nova"))
+    assert ei.value.response["Error"]["Code"] == "AccessDeniedException"

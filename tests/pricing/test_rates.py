@@ -140,3 +140,31 @@ def test_the_runtime_usage_splits_cache_writes_by_ttl() -> None:
     price = BOOK.price_for("us.anthropic.claude-haiku-4-5-20251001-v1:0", "us-east-1")
     assert price is not None  # 2*0.001375 + 3*0.0022
     assert price.cost(Usage(cache_write_tokens=five, cache_write_1h_tokens=hour)) == Decimal("0.00935")
+
+
+def test_tier_prices_and_image_size_classes() -> None:
+    from bedrockctl.pricing.rates import image_size_class
+
+    nova = "amazon.nova-lite-v1:0"
+    batch, why = BOOK.tier_price(nova, "us-east-1", "batch")
+    assert why is None and batch is not None and batch.input_per_1k == Decimal("0.00003")  # 50% of 0.00006
+    flex, why = BOOK.tier_price(nova, "us-east-1", "flex")
+    assert flex is None and why is not None and "flex-tier rates" in why  # the packaged book has none: unpriced
+    same, why = BOOK.tier_price(nova, "us-east-1", "default")
+    assert same == BOOK.price_for(nova, "us-east-1") and why is None
+    doc = {**BOOK.doc, "models": {**BOOK.doc["models"]}}
+    doc["models"][nova] = {**doc["models"][nova], "tiers": {"priority": {"input": "0.000105", "output": "0.00042"}}}
+    doc["images"] = {
+        "source": "test",
+        "models": {"amazon.nova-canvas-v1:0": {"standard/1024x1024": "0.04", "standard/2048x2048": "0.06"}},
+    }
+    book = PriceBook.parse(doc)
+    priority, why = book.tier_price(f"us.{nova}", "us-east-1", "priority")
+    assert why is None and priority is not None
+    assert priority.cost(Usage(1000, 1000)) == Decimal("0.000525")  # cache prices default to the tier's input
+    canvas = "amazon.nova-canvas-v1:0"
+    assert image_size_class(book, canvas, "1024x1024") == "1024x1024"
+    assert image_size_class(book, canvas, "1280x720") == "1024x1024"  # by pixel count: fewer than 1024 x 1024
+    assert image_size_class(book, canvas, "1408x768") == "2048x2048"  # more than 1024 x 1024
+    assert image_size_class(book, canvas, "4096x4096") is None  # above the largest class
+    assert image_size_class(BOOK, canvas, "1024x1024") is None  # no image rates in the packaged book

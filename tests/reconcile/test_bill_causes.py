@@ -59,10 +59,26 @@ def test_each_cause() -> None:
     assert gaps[("us-east-1", "output")] == ("rounding", Decimal("0.00004"))
     assert gaps[("us-east-1", "cache_write_1h")][0] == "cache_ttl"
     assert gaps[("us-east-1", "cache_write")] == ("unexplained", Decimal("-0.50"))  # logged, not billed
-    assert gaps[("us-east-1", "token:priority:USE1-Claude3.5Haiku-input-tokens-priority")][0] == "service_tier"
+    assert gaps[("us-east-1", "priority:input")] == ("service_tier", Decimal("0.70"))  # no priority price: no estimate
     assert gaps[("us-east-1", "token:standard:USE1-Claude3.5Haiku-input-tokens")][0] == "credits_fees"
     assert gaps[("us-west-2", "output")][0] == "unpriced"
     assert gaps[("ap-northeast-1", "input")] == ("logging_off", Decimal("0.80"))
+
+
+def test_tier_lines_are_matched_with_the_estimate_of_that_tier() -> None:
+    est = Estimate(logged_regions={"us-east-1"})
+    est.groups[(DAY, "us-east-1", HAIKU, "flex:output")] = Decimal("0.35")
+    est.groups[(DAY, "us-east-1", HAIKU, "batch:input")] = Decimal("0.20")
+    lines = [
+        line("USE1-Claude3.5Haiku-output-tokens-flex", "0.35002"),
+        line("USE1-Claude3.5Haiku-input-tokens-batch", "0.20"),
+        line("EU-Claude3.5Haiku-input-tokens-batch", "0.10", region="eu-west-1"),  # its output not ingested
+    ]
+    gaps = run(lines, est)
+    assert gaps == {
+        ("us-east-1", "flex:output"): ("rounding", Decimal("0.00002")),
+        ("eu-west-1", "batch:input"): ("service_tier", Decimal("0.10")),  # not "logging off": batch is not logged
+    }
 
 
 def test_calibration_compares_only_what_both_sides_see() -> None:

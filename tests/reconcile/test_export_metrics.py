@@ -16,6 +16,7 @@ import moto.core.base_backend  # noqa: F401 - import moto before the sandbox's w
 import pyarrow.parquet as pq
 import pytest
 
+from bedrockctl.analytics.records import GUARDRAIL_UNITS
 from bedrockctl.samples import SampleSet
 
 
@@ -121,7 +122,7 @@ def test_publish_metrics_read_back(
     )
 
 
-def _athena_result(columns: list[tuple[str, str]], rows: list[list[str]]) -> dict[str, Any]:
+def _athena_result(columns: list[tuple[str, str]], rows: list[list[str | None]]) -> dict[str, Any]:
     info = [
         {
             "Name": n,
@@ -138,7 +139,8 @@ def _athena_result(columns: list[tuple[str, str]], rows: list[list[str]]) -> dic
         for n, t in columns
     ]
     data = [{"Data": [{"VarCharValue": n} for n, _ in columns]}] + [
-        {"Data": [{"VarCharValue": v} for v in r]} for r in rows
+        {"Data": [{"VarCharValue": v} if v is not None else {} for v in r]}
+        for r in rows  # NULL: no value
     ]
     return {"rows": data, "column_info": info}
 
@@ -164,6 +166,9 @@ def test_report_engine_athena(cli: Callable[..., Any], boto_client: Callable[...
                 ("price_model", "varchar"),
                 ("price_base", "varchar"),
                 ("price_region", "varchar"),
+                ("price_tier", "varchar"),
+                ("price_image_quality", "varchar"),
+                ("price_image_size", "varchar"),
                 ("long_band", big),
                 ("invocations", big),
                 ("input_tokens", big),
@@ -171,6 +176,8 @@ def test_report_engine_athena(cli: Callable[..., Any], boto_client: Callable[...
                 ("cache_read_tokens", big),
                 ("cache_write_tokens", big),
                 ("cache_write_1h_tokens", big),
+                ("image_count", big),
+                *((column, big) for _, column, _ in GUARDRAIL_UNITS),
             ],
             [
                 [
@@ -178,6 +185,9 @@ def test_report_engine_athena(cli: Callable[..., Any], boto_client: Callable[...
                     "amazon.nova-lite-v1:0",
                     "amazon.nova-lite-v1:0",
                     "us-east-1",
+                    None,
+                    None,
+                    None,
                     "0",
                     "2",
                     "1000",
@@ -185,6 +195,8 @@ def test_report_engine_athena(cli: Callable[..., Any], boto_client: Callable[...
                     "0",
                     "0",
                     "0",
+                    "0",
+                    *("0" for _ in GUARDRAIL_UNITS),
                 ]
             ],
         ),

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bedrockctl.analytics.errors import AthenaQueryFailed
+from bedrockctl.analytics.records import GUARDRAIL_UNITS
 
 RAW_TABLE = "bedrock_invocation_logs"
 
@@ -27,6 +28,15 @@ _HOUR_DUCKDB = (
     "list_sum(list_transform(list_filter(input.cacheDetails, lambda d: d.ttl = '1h'), lambda d: d.inputTokens))"
 )
 _HOUR_TRINO = "reduce(filter(input.cacheDetails, d -> d.ttl = '1h'), 0, (s, d) -> s + d.inputTokens, s -> s)"
+# what a call was billed by besides tokens: the tier and guardrail units the record carries; images need the logged
+# request body, which the Glue table does not read (they are counted by ``usage ingest`` into the local store only)
+_BILLING = (
+    "serviceTier.type AS service_tier, 0 AS image_count, CAST(NULL AS VARCHAR) AS image_quality, "
+    "CAST(NULL AS VARCHAR) AS image_size, "
+    + ", ".join(f"coalesce(guardrailUsage.{key}, 0) AS {column}" for key, column, _ in GUARDRAIL_UNITS)
+)
+_GUARDRAIL_GLUE = ",".join(f"{key}:bigint" for key, _, _ in GUARDRAIL_UNITS)
+_GUARDRAIL_DUCKDB = ", ".join(f"{key} BIGINT" for key, _, _ in GUARDRAIL_UNITS)
 _VIEW_TEMPLATE = f"""
 SELECT
   requestId AS request_id,
@@ -60,7 +70,8 @@ SELECT
   coalesce(input.cacheReadInputTokenCount, 0) AS cache_read_tokens,
   coalesce(input.cacheWriteInputTokenCount, 0) AS cache_write_tokens,
   coalesce({_HOUR_WRITES}, 0) AS cache_write_1h_tokens,
-  'invocation_log' AS source
+  'invocation_log' AS source,
+  {_BILLING}
 FROM {RAW_TABLE}
 """  # noqa: S608 - internal SQL, no user text
 
@@ -105,7 +116,9 @@ def glue_ddl(bucket: str, prefix: str, account_id: str, regions: list[str], tabl
   inferenceRegion string,
   requestMetadata map<string,string>,
   metrics struct<latencyMs:bigint>,
-  errorCode string
+  errorCode string,
+  serviceTier struct<type:string>,
+  guardrailUsage struct<{_GUARDRAIL_GLUE}>
 )
 PARTITIONED BY (log_region string, log_day string)
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
@@ -204,5 +217,6 @@ RAW_COLUMNS_DUCKDB = (
     "cacheReadInputTokenCount BIGINT, cacheWriteInputTokenCount BIGINT, "
     "cacheDetails STRUCT(ttl VARCHAR, inputTokens BIGINT)[])', "
     "'output': 'STRUCT(outputContentType VARCHAR, outputTokenCount BIGINT)', 'inferenceRegion': 'VARCHAR', "
-    "'requestMetadata': 'MAP(VARCHAR, VARCHAR)', 'metrics': 'STRUCT(latencyMs BIGINT)', 'errorCode': 'VARCHAR'}"
+    "'requestMetadata': 'MAP(VARCHAR, VARCHAR)', 'metrics': 'STRUCT(latencyMs BIGINT)', 'errorCode': 'VARCHAR', "
+    f"'serviceTier': 'STRUCT(type VARCHAR)', 'guardrailUsage': 'STRUCT({_GUARDRAIL_DUCKDB})'}}"
 )

@@ -7,7 +7,8 @@ cache write; other usage types by their name). Our side is the usage store's inv
 ``credits_fees``   a line item type other than ``Usage`` (credits, refunds, taxes, fees)
 ``provisioned``    provisioned throughput: model-unit hours, not in invocation logs
 ``other_usage``    usage types that are not model tokens (knowledge bases, guardrails, storage, ...)
-``service_tier``   priority, flex, batch or reserved usage, billed at its tier's rate
+``service_tier``   priority, flex, batch or reserved usage the estimate has no price for (tier calls it prices are
+                   compared with the bill's lines of that tier, per dimension)
 ``cache_ttl``      1-hour cache writes billed where the store has none: logs ingested before the store kept the TTL
 ``unpriced``       the price book has no rate for the model in that Region
 ``logging_off``    the bill has usage in a Region where the logs have no invocation all month (logging off there)
@@ -44,7 +45,8 @@ CAUSE_TEXT = {
     "credits_fees": "credits, refunds, taxes or fees (line item type {line_type})",
     "provisioned": "provisioned throughput hours (billed per model unit-hour, not in invocation logs)",
     "other_usage": "a usage type that is not model tokens ({usage_type})",
-    "service_tier": "{tier} tier usage, billed at the tier's rate",
+    "service_tier": "{tier} tier usage the estimate has no price or record for (batch: ingest the jobs' output "
+    "with `usage ingest --batch-output`)",
     "cache_ttl": "1-hour cache writes the usage store has no TTL for (logs ingested before it kept the TTL)",
     "unpriced": "the price book has no rate for {model} in {region}",
     "logging_off": "invocation logging off in {region}: no invocation-log record there all month",
@@ -54,7 +56,8 @@ CAUSE_TEXT = {
 }
 # per long-context band (``reports.long_band_sql``): the long-context rates apply per call, never to a sum
 _SQL = """
-SELECT day, region, model_id, model_base, identity_arn, source, {band} AS band, count(*) AS calls,
+SELECT day, region, model_id, model_base, identity_arn, source, {band} AS band,
+       coalesce(service_tier, 'default') AS tier, count(*) AS calls,
        sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
        sum(cache_write_tokens) - sum(coalesce(cache_write_1h_tokens, 0)), sum(coalesce(cache_write_1h_tokens, 0))
 FROM invocations
@@ -95,15 +98,19 @@ def estimate(store: Any, start: date, end: date, book: PriceBook) -> Estimate:
         rows = con.execute(sql, [f"{start} 00:00:00", f"{end} 00:00:00"]).fetchall()
     finally:
         con.close()
-    for day, region, model_id, base, identity, source, band, calls, *tokens in rows:
+    for day, region, model_id, base, identity, source, band, tier, calls, *tokens in rows:
         if source == "cloudtrail":
             est.trail_only[(day, region)] = est.trail_only.get((day, region), 0) + int(calls)
             continue
-        est.logged_regions.add(region)
+        if source != "batch_output":  # batch jobs write their own output: they say nothing of invocation logging
+            est.logged_regions.add(region)
         model = str(base or model_id)
-        price = book.price_for(str(model_id), region) or book.price_for(model, region)
+        price, _ = book.tier_price(str(model_id), region, tier)
         if price is None:
-            est.unpriced.add((day, region, model))
+            price, _ = book.tier_price(model, region, tier)
+        if price is None:  # a tier without rates: its bill lines have no estimate (cause ``service_tier``)
+            if tier == "default":
+                est.unpriced.add((day, region, model))
             continue
         threshold = price.long_context_threshold
         long = threshold is not None and int(band) >= threshold
@@ -111,7 +118,7 @@ def estimate(store: Any, start: date, end: date, book: PriceBook) -> Estimate:
             if not count:
                 continue
             cost = cost_usd(price, Usage(**{_USAGE_FIELD[slot]: int(count)}), long_context=long)
-            key = (day, region, model, slot)
+            key = (day, region, model, slot if tier == "default" else f"{tier}:{slot}")
             est.groups[key] = est.groups.get(key, Decimal(0)) + cost
             who = str(identity or "(unknown)")
             est.by_principal[who] = est.by_principal.get(who, Decimal(0)) + cost
@@ -119,8 +126,11 @@ def estimate(store: Any, start: date, end: date, book: PriceBook) -> Estimate:
 
 
 def _slot(line: BillLine) -> str:
-    if line.kind == "token" and line.tier == "standard" and line.line_type == "Usage" and line.dimension:
-        return line.dimension
+    if line.kind == "token" and line.line_type == "Usage" and line.dimension:
+        if line.tier == "standard":
+            return line.dimension
+        if line.tier in ("priority", "flex", "batch"):  # the estimate prices these tiers per dimension too
+            return f"{line.tier}:{line.dimension}"
     return f"{line.kind}:{line.tier}:{line.usage_type}"
 
 
@@ -133,14 +143,14 @@ def _cause(key: tuple[str, str, str, str], g: Group, est: Estimate, tolerance: D
         return "provisioned"
     if g.kind == "other":
         return "other_usage"
-    if g.tier != "standard":
+    if g.bill and not g.estimate and region not in est.logged_regions and g.tier != "batch":
+        return "logging_off"
+    if g.tier != "standard" and not g.estimate:
         return "service_tier"
     if slot == "cache_write_1h" and not g.estimate:
         return "cache_ttl"
     if (day, region, model) in est.unpriced:
         return "unpriced"
-    if g.bill and region not in est.logged_regions:
-        return "logging_off"
     if abs(gap) <= tolerance:
         return "rounding" if gap else "matched"
     if gap > 0 and est.trail_only.get((day, region)):

@@ -6,10 +6,10 @@ by ``UsageStore.commit``. A day file whose rows turn out to span days is split b
 way:
 
 - principal / principal type / permission set and the base model come from small lookup tables built by the Python
-  rules (``identity.normalise_arn``, ``records.resolve_base``) over the first records of every file; after the scan
-  the distinct values written are CHECKED against those rules, and a value missing from the tables (or different)
-  is patched by rewriting that day's Parquet file from the completed tables -- so the stored values are always the
-  Python path's;
+  rules (``identity.normalise_arn``, ``records.resolve_base``) over the first records of every file; a row whose
+  identity or model is missing from the tables is marked ``day = '_miss'`` (seen in the Parquet statistics of
+  ``day``, no second read): the missing values are added to the tables from that output and the scan is repeated --
+  so the stored values are always the Python path's;
 - team / workflow come from ``requestMetadata`` in SQL, ``tags`` is its JSON text;
 - rows the Python parser would reject (no request id / model id, malformed timestamp, metadata not an object) are
   marked ``day = '_bad'``; rows older than ``since`` (when given: one partitioned scan instead) ``day = '_skip'``;
@@ -33,7 +33,7 @@ from typing import Any
 
 import orjson
 
-from bedrockctl.analytics.fastsql import RAW_COLUMNS, differs_from_rules, lookup_tables, patch_sql, select_sql
+from bedrockctl.analytics.fastsql import RAW_COLUMNS, extend_lookups, lookup_tables, missing_values, select_sql
 
 __all__ = ["RAW_COLUMNS", "FastResult", "eligible", "lookup_tables", "sample", "scan", "select_sql"]
 
@@ -157,7 +157,7 @@ def _scan_day(
     con: Any, group: list[str], staging: Path, tag: str, day: str, res: FastResult, lock: threading.Lock
 ) -> None:
     todo = list(group)
-    attempt = 0
+    attempt = misses = 0
     assert res.out_dir is not None
     while todo:
         attempt += 1
@@ -166,7 +166,7 @@ def _scan_day(
         try:
             row = con.execute(
                 f"COPY ({select_sql(None, with_filename=False)}) TO '{out.as_posix()}' "
-                "(FORMAT parquet, COMPRESSION snappy)",
+                "(FORMAT parquet, COMPRESSION zstd)",
                 {"files": todo},
             ).fetchone()
         except Exception as exc:  # duckdb.Error: unreadable JSON or wrong types in some file
@@ -186,6 +186,16 @@ def _scan_day(
             "SELECT min(stats_min_value), max(stats_max_value) FROM parquet_metadata($f) WHERE path_in_schema = 'day'",
             {"f": str(out)},
         ).fetchone() or (None, None)
+        if hi == "_miss":  # identities / models the lookup tables lack: add them, scan again
+            with lock:
+                extend_lookups(con, *missing_values(con, str(out)))
+            out.unlink()
+            misses += 1
+            if misses > 1:  # not expected (the tables now hold every value of these files): the Python parser
+                with lock:
+                    res.slow.extend(todo)
+                return
+            continue
         if hi == "_bad":  # some file holds records the Python parser would reject: find it, file by file
             out.unlink()
             if len(todo) == 1:
@@ -195,16 +205,6 @@ def _scan_day(
                 for i, f in enumerate(todo):
                     _scan_day(con, [f], staging, f"{tag}-{attempt}-{i}", day, res, lock)
             return
-        if n:
-            with lock:  # principal / base model missing from the lookup tables or not the Python rules': patch
-                differs = differs_from_rules(con, str(out))
-                if differs:
-                    fixed = staging / f"{tag}-{attempt}-fixed.parquet"
-                    con.execute(
-                        f"COPY ({patch_sql(str(out))}) TO '{fixed.as_posix()}' (FORMAT parquet, COMPRESSION snappy)"
-                    )
-                    out.unlink()
-                    out = fixed
         with lock:
             res.records_seen += n
             res.invocation_records += n
@@ -219,7 +219,7 @@ def _scan_day(
             split = staging / f"{tag}-split"
             con.execute(
                 f"COPY (SELECT * FROM read_parquet($f)) TO '{split.as_posix()}' "  # noqa: S608 - internal SQL
-                "(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (day), FILENAME_PATTERN 'part-{uuid}')",
+                "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day), FILENAME_PATTERN 'part-{uuid}')",
                 {"f": str(out)},
             )
             out.unlink()
@@ -231,8 +231,7 @@ def _scan_day(
 def _scan_partitioned(con: Any, files: Sequence[str], staging: Path, since: str | None) -> FastResult:
     res = FastResult()
     todo = list(files)
-    lookups = False
-    attempt = 0
+    attempt = misses = 0
     while todo:
         attempt += 1
         out = staging / f"fast-{attempt}"
@@ -240,7 +239,7 @@ def _scan_partitioned(con: Any, files: Sequence[str], staging: Path, since: str 
         try:
             con.execute(
                 f"COPY ({select_sql(since)}) TO '{out.as_posix()}' "
-                "(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (day), FILENAME_PATTERN 'part-{uuid}')",
+                "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day), FILENAME_PATTERN 'part-{uuid}')",
                 {"files": todo},
             )
         except Exception as exc:  # duckdb.Error: unreadable JSON or wrong types in some file
@@ -260,9 +259,13 @@ def _scan_partitioned(con: Any, files: Sequence[str], staging: Path, since: str 
             res.slow.extend(f for f in todo if f in bad_files)
             todo = [f for f in todo if f not in bad_files]
             continue
-        if not lookups and differs_from_rules(con, (out / "day=[0-9]*" / "*.parquet").as_posix()):
+        if (out / "day=_miss").exists():  # identities / models the lookup tables lack: add them, scan again
+            extend_lookups(con, *missing_values(con, (out / "day=_miss" / "*.parquet").as_posix(), partition=True))
             shutil.rmtree(out, ignore_errors=True)
-            lookups = True  # the SQL rules differ from the Python rules somewhere: redo with complete lookups
+            misses += 1
+            if misses > 1:  # not expected (the tables now hold every value of these files): the Python parser
+                res.slow.extend(todo)
+                return res
             continue
         counts = dict(
             con.execute(

@@ -1,13 +1,13 @@
-"""SQL of the ingestion fast path (``fastpath.py``): the raw-record schema, the scan, the lookup tables of
-principals and base models built by the Python rules, and the check of what a scan wrote against those rules."""
+"""SQL of the ingestion fast path (``fastpath.py``): the raw-record schema, the scan, and the lookup tables of
+principals and base models built by the Python rules (completed with the values a scan marked missing)."""
 
 from __future__ import annotations
 
-import glob as globber
+from collections.abc import Sequence
 from typing import Any
 
 from bedrockctl.analytics.identity import normalise_arn
-from bedrockctl.analytics.records import resolve_base
+from bedrockctl.analytics.records import GUARDRAIL_UNITS, IMAGE_DEFAULTS, resolve_base
 
 # The ModelInvocationLog schema. Every key a record carries should be named here: DuckDB reads unknown keys
 # correctly but several times slower.
@@ -21,8 +21,45 @@ RAW_COLUMNS = (
     "'output': 'STRUCT(outputContentType VARCHAR, outputTokenCount BIGINT, outputBodyJson JSON, "
     "outputBodyS3Path VARCHAR, outputBodyBase64 VARCHAR)', 'inferenceRegion': 'VARCHAR', "
     "'requestMetadata': 'JSON', 'metrics': 'STRUCT(latencyMs BIGINT)', 'errorCode': 'VARCHAR', "
-    "'errorMessage': 'VARCHAR'}"
+    "'errorMessage': 'VARCHAR', 'serviceTier': 'STRUCT(type VARCHAR)', "
+    f"'guardrailUsage': 'STRUCT({', '.join(f'{key} BIGINT' for key, _, _ in GUARDRAIL_UNITS)})'}}"
 )
+
+
+# A prompt-router call's base model: the invoked model its logged Converse response names (as
+# ``records.router_invoked_base``): the id after the last ``/``, without its geography prefix.
+_ROUTER_SQL = "({col} LIKE 'arn:%:default-prompt-router/%' OR {col} LIKE 'arn:%:prompt-router/%')"
+_INVOKED_BASE_SQL = (
+    "nullif(regexp_replace(regexp_extract(json_extract_string(x.output.outputBodyJson, "
+    "'$.trace.promptRouter.invokedModelId'), '/([^/]+)$', 1), '^(us|eu|apac|global|jp|au|ca|us-gov)\\.', ''), '')"
+)
+
+
+def billing_sql() -> str:
+    """The service tier, guardrail units and image columns, as ``records.billing_fields`` derives them."""
+    out, config = "x.output.outputBodyJson", "x.input.inputBodyJson"
+    n, quality, width, height = IMAGE_DEFAULTS
+    units = ", ".join(
+        f"CASE WHEN x.guardrailUsage IS NOT NULL THEN coalesce(x.guardrailUsage.{key}, 0) "
+        "WHEN x.operation = 'ApplyGuardrail' "
+        f"THEN coalesce(try_cast(json_extract({out}, '$.usage.{key}') AS BIGINT), 0) "
+        f"ELSE 0 END AS {column}"
+        for key, column, _ in GUARDRAIL_UNITS
+    )
+    image = f"json_type({config}, '$.imageGenerationConfig') = 'OBJECT'"
+
+    def key(name: str, default: object, cast: str) -> str:
+        value = f"try_cast(json_extract_string({config}, '$.imageGenerationConfig.{name}') AS {cast})"
+        empty = "''" if cast == "VARCHAR" else "0"
+        return f"coalesce(nullif({value}, {empty}), {default!r})"
+
+    return (
+        f"coalesce(x.serviceTier.type, json_extract_string({out}, '$.serviceTier.type')) AS service_tier, "
+        f"CASE WHEN {image} THEN {key('numberOfImages', n, 'BIGINT')} ELSE 0 END AS image_count, "
+        f"CASE WHEN {image} THEN {key('quality', quality, 'VARCHAR')} END AS image_quality, "
+        f"CASE WHEN {image} THEN {key('width', width, 'BIGINT')} || 'x' || {key('height', height, 'BIGINT')} "
+        f"END AS image_size, {units}"
+    )
 
 
 def _q(value: str) -> str:
@@ -33,24 +70,33 @@ def select_sql(since: str | None, with_filename: bool = True) -> str:
     """The scan: raw records -> stored invocation columns + ``day`` (``_bad`` / ``_skip`` for routed rows).
 
     Principal and base model come from the lookup tables (``_arn_lookup``, ``_model_lookup``, built by the Python
-    rules); a value missing there leaves NULL, which the check after the scan finds and patches (``patch_sql``).
-    ``with_filename``: invalid rows carry their file in ``source`` (else only ``day = '_bad'`` tells them).
+    rules); a row whose identity or model is missing there is marked ``day = '_miss'`` (``missing_values`` reads
+    them, ``extend_lookups`` adds them, the scan is repeated), so the check costs only the Parquet statistics of
+    ``day``. ``with_filename``: invalid rows carry their file in ``source`` (else only ``day = '_bad'`` tells them).
+    Whether a row is invalid is computed once, in the inner query (``x._bad``).
     """
     arn, model = "x.identity.arn", "x.modelId"
-    principal, ptype, pset, base = "a.principal", "a.principal_type", "a.permission_set", "m.model_base"
+    principal, ptype, pset = "a.principal", "a.principal_type", "a.permission_set"
+    base = f"coalesce(m.model_base, CASE WHEN {_ROUTER_SQL.format(col=model)} THEN {_INVOKED_BASE_SQL} END)"
     team, workflow = "json_extract_string(x._meta, '$.team')", "json_extract_string(x._meta, '$.workflow')"
     joins = (
         "LEFT JOIN _arn_lookup AS a ON a.identity_arn IS NOT DISTINCT FROM x.identity.arn "
         "LEFT JOIN _model_lookup AS m ON m.model_id = x.modelId"
     )
     ts = 'x."timestamp"'
+    rts = 'r."timestamp"'
     invalid = (
-        f"x.requestId IS NULL OR x.requestId = '' OR {model} IS NULL OR {ts} IS NULL OR length({ts}) < 19 "
-        f"OR substr({ts}, 5, 1) <> '-' OR substr({ts}, 11, 1) <> 'T' OR x._ts IS NULL "
-        "OR (x._meta IS NOT NULL AND NOT starts_with(x._meta, '{'))"
+        f"r.requestId IS NULL OR r.requestId = '' OR r.modelId IS NULL OR {rts} IS NULL OR length({rts}) < 19 "
+        f"OR substr({rts}, 5, 1) <> '-' OR substr({rts}, 11, 1) <> 'T' OR _ts IS NULL "
+        "OR (_meta IS NOT NULL AND NOT starts_with(_meta, '{'))"
     )
     skip = f"{ts} IS NOT NULL AND {ts} < {_q(since)}" if since else "false"
-    bad_source = "x.filename" if with_filename else "'invocation_log'"
+    source = (
+        f"CASE WHEN {skip} THEN 'invocation_log' WHEN x._bad THEN x.filename ELSE 'invocation_log' END"
+        if with_filename
+        else "'invocation_log'"
+    )
+    miss = f"a.principal_type IS NULL OR (m.model_id IS NULL AND {model} IS NOT NULL)"
     return f"""
 SELECT x.requestId AS request_id, x._ts AS "timestamp", coalesce(x.accountId, '') AS account_id,
        x.region, x.inferenceRegion AS inference_region, coalesce(x.operation, '') AS operation,
@@ -59,32 +105,26 @@ SELECT x.requestId AS request_id, x._ts AS "timestamp", coalesce(x.accountId, ''
        coalesce(x.input.inputTokenCount, 0) AS input_tokens, coalesce(x.output.outputTokenCount, 0) AS output_tokens,
        coalesce(x.input.cacheReadInputTokenCount, 0) AS cache_read_tokens,
        coalesce(x.input.cacheWriteInputTokenCount, 0) AS cache_write_tokens,
-       coalesce(list_sum(list_transform(list_filter(x.input.cacheDetails, lambda d: d.ttl = '1h'),
-                                        lambda d: d.inputTokens)), 0)::BIGINT AS cache_write_1h_tokens,
+       CASE WHEN x.input.cacheDetails IS NULL THEN 0::BIGINT
+            ELSE coalesce(list_sum(list_transform(list_filter(x.input.cacheDetails, lambda d: d.ttl = '1h'),
+                                                  lambda d: d.inputTokens)), 0)::BIGINT END AS cache_write_1h_tokens,
        x.metrics.latencyMs AS latency_ms, x.errorCode AS error_code,
-       CASE WHEN {skip} THEN 'invocation_log' WHEN {invalid} THEN {bad_source} ELSE 'invocation_log' END AS source,
-       CASE WHEN {skip} THEN '_skip' WHEN {invalid} THEN '_bad'
+       {source} AS source,
+       {billing_sql()},
+       CASE WHEN {skip} THEN '_skip' WHEN x._bad THEN '_bad' WHEN {miss} THEN '_miss'
             WHEN {ts} LIKE '____-__-__T__:__:__Z' THEN substr({ts}, 1, 10)
             ELSE strftime(x._ts, '%Y-%m-%d') END AS day
 FROM (
-    SELECT r.*, CAST(try_cast(rtrim(r."timestamp", 'Z') AS TIMESTAMP) AS TIMESTAMP) AS _ts,
-           CAST(CASE WHEN r.requestMetadata IS NULL OR r.requestMetadata = '{{}}' THEN NULL
-                     ELSE r.requestMetadata END AS VARCHAR) AS _meta
-    FROM read_json($files, format = 'newline_delimited', columns = {RAW_COLUMNS},
-                   filename = {str(with_filename).lower()}) AS r
+    SELECT r.*, {invalid} AS _bad
+    FROM (
+        SELECT r.*, CAST(try_cast(rtrim(r."timestamp", 'Z') AS TIMESTAMP) AS TIMESTAMP) AS _ts,
+               CAST(CASE WHEN r.requestMetadata IS NULL OR r.requestMetadata = '{{}}' THEN NULL
+                         ELSE r.requestMetadata END AS VARCHAR) AS _meta
+        FROM read_json($files, format = 'newline_delimited', columns = {RAW_COLUMNS},
+                       filename = {str(with_filename).lower()}) AS r
+    ) AS r
 ) AS x {joins}
 """  # noqa: S608 - internal SQL; `since` is quoted
-
-
-def patch_sql(src: str) -> str:
-    """Re-derive principal and base model of already written rows from the (now complete) lookup tables."""
-    return f"""
-SELECT o.* REPLACE (a.principal AS principal, a.principal_type AS principal_type, a.permission_set AS permission_set,
-                    m.model_base AS model_base)
-FROM read_parquet('{src}') AS o
-LEFT JOIN _arn_lookup AS a ON a.identity_arn IS NOT DISTINCT FROM o.identity_arn
-LEFT JOIN _model_lookup AS m ON m.model_id = o.model_id
-"""  # noqa: S608 - internal SQL, our own path
 
 
 def lookup_tables(con: Any, arns: Any, models: Any) -> None:
@@ -119,22 +159,17 @@ def lookup_tables(con: Any, arns: Any, models: Any) -> None:
         con.unregister(f"{name}_arrow")
 
 
-def differs_from_rules(con: Any, glob: str) -> bool:
-    """Check the stored principal / base model against the Python rules; on a difference recreate the lookup tables
-    with every value seen (so a redo takes them all from the tables) and return True."""
-    if not globber.glob(glob):
-        return False
-    arns = con.execute(
-        "SELECT DISTINCT identity_arn, principal, principal_type, permission_set FROM read_parquet($g)", {"g": glob}
-    ).fetchall()
-    models = con.execute("SELECT DISTINCT model_id, model_base FROM read_parquet($g)", {"g": glob}).fetchall()
-    same = all(
-        (p.principal, p.principal_type, p.permission_set) == (principal, ptype, pset)
-        for arn, principal, ptype, pset in arns
-        for p in (normalise_arn(arn),)
-    ) and all(resolve_base(model) == base for model, base in models)
-    if not same:  # keep what the tables already hold (seeds, other days)
-        known_arns = [r[0] for r in con.execute("SELECT identity_arn FROM _arn_lookup").fetchall()]
-        known_models = [r[0] for r in con.execute("SELECT model_id FROM _model_lookup").fetchall()]
-        lookup_tables(con, [*known_arns, *(a[0] for a in arns)], [*known_models, *(m[0] for m in models)])
-    return not same
+def missing_values(con: Any, glob: str, partition: bool = False) -> tuple[list[str | None], list[str]]:
+    """The identities and models of the rows a scan marked ``_miss`` (not in the lookup tables); ``partition``: the
+    files are those of the ``day=_miss`` partition (which holds no ``day`` column)."""
+    where = "" if partition else " WHERE day = '_miss'"
+    arns = con.execute(f"SELECT DISTINCT identity_arn FROM read_parquet($g){where}", {"g": glob}).fetchall()  # noqa: S608
+    models = con.execute(f"SELECT DISTINCT model_id FROM read_parquet($g){where}", {"g": glob}).fetchall()  # noqa: S608
+    return [r[0] for r in arns], [r[0] for r in models if r[0] is not None]
+
+
+def extend_lookups(con: Any, arns: Sequence[str | None], models: Sequence[str]) -> None:
+    """Recreate the lookup tables with what they hold (seeds, other days) and the given values."""
+    known_arns = [r[0] for r in con.execute("SELECT identity_arn FROM _arn_lookup").fetchall()]
+    known_models = [r[0] for r in con.execute("SELECT model_id FROM _model_lookup").fetchall()]
+    lookup_tables(con, [*known_arns, *arns], [*known_models, *models])

@@ -123,7 +123,9 @@ def ingest(
                 payload, stamp = unit.read()
                 origin = unit.key[5:] if unit.key.startswith("file:") else unit.key
                 before = (cols.n_inv, cols.n_trail, cols.skipped, cols.bad_count)
-                if isinstance(payload, bytes):
+                if unit.parse is not None and isinstance(payload, bytes):
+                    seen = unit.parse(payload, origin, cols)
+                elif isinstance(payload, bytes):
                     seen = parse_blob(payload, origin, cols, since)
                 else:
                     seen = parse_lines(payload, origin, cols, since)

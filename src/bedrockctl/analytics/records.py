@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from bedrockctl.analytics.identity import Principal, normalise_arn, normalise_user_identity
+from bedrockctl.aws.inference_profiles import is_router_arn
 
 EVENT_SOURCE = "bedrock.amazonaws.com"
 RUNTIME_EVENTS = frozenset(
@@ -37,6 +38,19 @@ RUNTIME_EVENTS = frozenset(
         "RetrieveAndGenerateStream",
     }
 )
+
+# The runtime's ``GuardrailUsage`` members: (log key, stored column, the price book's policy type)
+GUARDRAIL_UNITS: tuple[tuple[str, str, str], ...] = (
+    ("topicPolicyUnits", "guardrail_topic_units", "denied_topics"),
+    ("contentPolicyUnits", "guardrail_content_units", "content_filter"),
+    ("wordPolicyUnits", "guardrail_word_units", "word_filter"),
+    ("sensitiveInformationPolicyUnits", "guardrail_pii_units", "sensitive_information"),
+    ("sensitiveInformationPolicyFreeUnits", "guardrail_pii_free_units", "sensitive_information_regex"),
+    ("contextualGroundingPolicyUnits", "guardrail_grounding_units", "contextual_grounding"),
+    ("contentPolicyImageUnits", "guardrail_image_units", "image_content_filter"),
+    ("automatedReasoningPolicyUnits", "guardrail_ar_units", "automated_reasoning"),
+)
+IMAGE_DEFAULTS = (1, "standard", 1024, 1024)  # Titan Image Generator v2 / Nova Canvas request defaults
 
 INV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("request_id", "string"),
@@ -63,7 +77,14 @@ INV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("error_code", "string"),
     ("source", "string"),
     ("match_key", "string"),
+    ("service_tier", "string"),  # priority | default | flex | reserved as logged (``serviceTier.type``); NULL: none
+    ("image_count", "int64"),  # images requested (``imageGenerationConfig.numberOfImages``); 0: not an image call
+    ("image_quality", "string"),  # standard | premium
+    ("image_size", "string"),  # WIDTHxHEIGHT as requested
+    *((column, "int64") for _, column, _ in GUARDRAIL_UNITS),
 )
+BILLING_COLUMNS = ("service_tier", "image_count", "image_quality", "image_size", *(c for _, c, _ in GUARDRAIL_UNITS))
+BILLING_COUNTS = frozenset(c for c, kind in INV_COLUMNS if c in BILLING_COLUMNS and kind == "int64")
 TRAIL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("event_id", "string"),
     ("request_id", "string"),
@@ -139,6 +160,17 @@ def resolve_base(model_id: str) -> str | None:
     return None
 
 
+def router_invoked_base(output: Any) -> str | None:
+    """The model a prompt router sent a call to, from the logged response (``output.outputBodyJson``, logged with
+    text data delivery): Converse answers name it in ``trace.promptRouter.invokedModelId``. The log has no field of
+    its own for it (AWS documents none), so without the body the call stays unpriced."""
+    body = output.get("outputBodyJson") if isinstance(output, dict) else None
+    trace = body.get("trace") if isinstance(body, dict) else None
+    router = trace.get("promptRouter") if isinstance(trace, dict) else None
+    invoked = router.get("invokedModelId") if isinstance(router, dict) else None
+    return resolve_base(invoked) if isinstance(invoked, str) else None
+
+
 def _ok_ts(ts: Any) -> bool:
     return isinstance(ts, str) and len(ts) >= 19 and ts[4] == "-" and ts[10] == "T"
 
@@ -155,6 +187,8 @@ def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_l
     arn = (r.get("identity") or {}).get("arn")
     p: Principal = normalise_arn(arn)
     base = resolve_base(model_id)
+    if base is None and is_router_arn(model_id):  # the log's modelId names no model
+        base = router_invoked_base(out)
     if base is None and cols.model_resolver is not None:
         base = cols.model_resolver(model_id)
     meta = r.get("requestMetadata")
@@ -168,6 +202,7 @@ def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_l
         int(inp.get("cacheWriteInputTokenCount") or 0),
         sum(int(d.get("inputTokens") or 0) for d in inp.get("cacheDetails") or () if d.get("ttl") == "1h"),
     )
+    billed = billing_fields(r, op)
     latency = (r.get("metrics") or {}).get("latencyMs")
     latency = int(latency) if latency is not None else None
     tags = orjson.dumps(meta, option=orjson.OPT_SORT_KEYS).decode() if meta else None
@@ -203,6 +238,39 @@ def add_invocation(cols: Columns, r: dict[str, Any], source: str = "invocation_l
     c["error_code"].append(r.get("errorCode"))
     c["source"].append(source)
     c["match_key"].append(f"{account}|{arn}|{op}|{ts[:19]}|{base or model_id}")
+    for column, value in billed.items():
+        c[column].append(value)
+
+
+def billing_fields(r: dict[str, Any], op: str) -> dict[str, Any]:
+    """What a record was billed by besides tokens, in the stored columns (``fastsql.select_sql`` says the same):
+
+    - the service tier: the record's ``serviceTier.type``, else the logged Converse response body's;
+    - guardrail text units per policy: the record's ``guardrailUsage``, else (ApplyGuardrail) the logged response
+      body's ``usage``;
+    - images: a logged request body with ``imageGenerationConfig`` (Titan Image Generator, Nova Canvas) asks for
+      ``numberOfImages`` of ``quality`` at ``width`` x ``height`` (the models' defaults where a key is absent).
+    """
+    inp, out = r.get("input") or {}, r.get("output") or {}
+    out_body = out.get("outputBodyJson") if isinstance(out.get("outputBodyJson"), dict) else {}
+    tier = (r.get("serviceTier") or {}).get("type") or ((out_body or {}).get("serviceTier") or {}).get("type")
+    units = r.get("guardrailUsage")
+    if not isinstance(units, dict):
+        units = (out_body or {}).get("usage") if op == "ApplyGuardrail" else None
+        units = units if isinstance(units, dict) else {}
+    fields: dict[str, Any] = {"service_tier": None if tier is None else str(tier)}
+    for key, column, _ in GUARDRAIL_UNITS:
+        fields[column] = int(units.get(key) or 0)
+    in_body = inp.get("inputBodyJson")
+    config = in_body.get("imageGenerationConfig") if isinstance(in_body, dict) else None
+    if isinstance(config, dict):
+        n, quality, width, height = IMAGE_DEFAULTS
+        fields["image_count"] = int(config.get("numberOfImages") or n)
+        fields["image_quality"] = str(config.get("quality") or quality)
+        fields["image_size"] = f"{int(config.get('width') or width)}x{int(config.get('height') or height)}"
+    else:
+        fields.update(image_count=0, image_quality=None, image_size=None)
+    return fields
 
 
 def add_trail_event(cols: Columns, ev: dict[str, Any]) -> bool:

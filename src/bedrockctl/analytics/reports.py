@@ -15,12 +15,19 @@ from decimal import Decimal
 from typing import Any
 
 from bedrockctl.analytics.errors import ReportSpecError
-from bedrockctl.aws.inference_profiles import ProfileResolver
+from bedrockctl.analytics.records import GUARDRAIL_UNITS
+from bedrockctl.aws.inference_profiles import ProfileResolver, is_router_arn
 from bedrockctl.pricing import PriceBook, Usage, cost_usd
+from bedrockctl.pricing.hourly import Unpriced
+from bedrockctl.pricing.rates import guardrail_rate, image_rate, image_size_class
 
 # Calls through the gateway run under the gateway's AWS identity; the person is the key's user, which the gateway
-# stamps into requestMetadata (``gateway_user``).
-USER_EXPR = "coalesce(json_extract_string(tags, '$.gateway_user'), principal)"
+# stamps into requestMetadata (``gateway_user``). The stored tags are JSON written by the ingest (orjson or DuckDB:
+# keys unescaped), so a row whose text lacks the key is not parsed at all.
+USER_EXPR = (
+    "coalesce(CASE WHEN strpos(tags, 'gateway_user') > 0 THEN json_extract_string(tags, '$.gateway_user') END, "
+    "principal)"
+)
 DIMENSIONS = {
     "model": "model_id",
     "base_model": "model_base",
@@ -39,6 +46,7 @@ DIMENSIONS = {
     "workflow": "workflow",
     "source": "source",
     "source_ip": "source_ip",
+    "service_tier": "coalesce(service_tier, 'default')",
 }
 METRICS = (
     "invocations",
@@ -130,8 +138,9 @@ def long_band_sql(thresholds: Sequence[int]) -> str:
 def report_sql(
     groups: Sequence[Group], start: datetime | None, end: datetime | None, thresholds: Sequence[int] = ()
 ) -> tuple[str, str]:
-    """(usage query, cost query) in DuckDB SQL over ``invocations``. The cost query sums tokens per group, model,
-    Region and long-context band (``thresholds``: the price book's per-call long-context thresholds)."""
+    """(usage query, cost query) in DuckDB SQL over ``invocations``. The cost query sums tokens, images and guardrail
+    text units per group, model, Region, service tier, image quality and size, and long-context band
+    (``thresholds``: the price book's per-call long-context thresholds)."""
     keys = [f'{g.expr} AS "{g.name}"' for g in groups]
     n = len(keys)
     gb = ", ".join(str(i) for i in range(1, n + 1))
@@ -146,12 +155,15 @@ def report_sql(
     )
     cost = (
         f"SELECT {', '.join([*keys, ''])}model_id AS price_model, model_base AS price_base, region AS price_region, "  # noqa: S608 - internal SQL, no user text
+        "service_tier AS price_tier, image_quality AS price_image_quality, image_size AS price_image_size, "
         f"{long_band_sql(thresholds)} AS long_band, count(*) AS invocations, "
         "coalesce(sum(input_tokens), 0) AS input_tokens, "
         "coalesce(sum(output_tokens), 0) AS output_tokens, coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, "
         "coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens, "
-        "coalesce(sum(cache_write_1h_tokens), 0) AS cache_write_1h_tokens "
-        f"FROM invocations WHERE {where} GROUP BY {', '.join(str(i) for i in range(1, n + 5))}"
+        "coalesce(sum(cache_write_1h_tokens), 0) AS cache_write_1h_tokens, "
+        "coalesce(sum(image_count), 0) AS image_count, "
+        + ", ".join(f"coalesce(sum({column}), 0) AS {column}" for _, column, _ in GUARDRAIL_UNITS)
+        + f" FROM invocations WHERE {where} GROUP BY {', '.join(str(i) for i in range(1, n + 8))}"
     )
     return usage, cost
 
@@ -206,30 +218,28 @@ def run_report(
         row.update(dict(zip(METRICS[:6], (int(x or 0) for x in r[n:]), strict=True)))
         row.update({"cost_usd": Decimal(0), "unpriced_invocations": 0})
         rows[key] = row
-    unpriced: dict[tuple[str, str], dict[str, Any]] = {}
+    unpriced: dict[tuple[str, ...], dict[str, Any]] = {}
     _, crows = run(cost_sql)
     for r in crows:
         key = tuple(r[:n])
-        model, base, region = r[n], r[n + 1], r[n + 2] or ""
-        band, inv, i, o, cr, cw, cw1h = (int(x or 0) for x in r[n + 3 :])
+        model, base, region, tier, quality, size = r[n], r[n + 1], r[n + 2] or "", r[n + 3], r[n + 4], r[n + 5]
+        band, inv, i, o, cr, cw, cw1h, images, *units = (int(x or 0) for x in r[n + 6 :])
         usage = Usage(i, o, cr, cw - cw1h, cw1h)  # cache_write_tokens holds every write; the 1-hour ones cost more
-        price = book.price_for(str(model), region) if model else None
-        if price is None and base:
-            price = book.price(str(base), region)
-        reason = None
-        if price is None and ":application-inference-profile/" in str(model):
-            price, reason = _profile_price(book, profiles, str(model))
         row = rows.setdefault(key, {g.name: v for g, v in zip(groups, key, strict=True)})
+        where = (str(model), region, str(tier or "default"))
+        price, reason = _token_price(book, profiles, str(model or ""), base, region, tier)
         if price is not None:
             threshold = price.long_context_threshold
             row["cost_usd"] += cost_usd(price, usage, long_context=threshold is not None and band >= threshold)
-        elif i or o or cr or cw or inv:
+        elif i or o or cr or cw or (inv and not (images or any(units))):  # tokens, or nothing else billed
             if i or o or cr or cw:
                 row["unpriced_invocations"] += inv
-            u = unpriced.setdefault((str(model), region), {"model_id": model, "region": region, "invocations": 0})
-            u["invocations"] += inv
-            if reason:
-                u["reason"] = reason
+            _unpriced(unpriced, where, inv, reason)
+        extra, why = _extra_cost(book, str(base or model or ""), images, quality, size, units)
+        row["cost_usd"] += extra
+        if why:
+            row["unpriced_invocations"] += inv
+            _unpriced(unpriced, where, inv, why)
     out_rows = sorted(rows.values(), key=lambda x: (-x["cost_usd"], -x["invocations"], str(list(x.values())[:n])))
     totals: dict[str, Any] = {m: sum(r.get(m, 0) for r in out_rows) for m in METRICS if m != "unique_users"}
     totals["unique_users"] = _total_users(run, start, end)
@@ -238,10 +248,66 @@ def run_report(
         groups=[g.name for g in groups],
         rows=out_rows,
         totals=totals,
-        unpriced=sorted(unpriced.values(), key=lambda u: -u["invocations"]),
+        unpriced=[unpriced[k] for k in sorted(unpriced, key=lambda k: (-unpriced[k]["invocations"], k))],
         period={"since": start.isoformat() if start else None, "until": end.isoformat() if end else None},
         price_list={"source": book.source[0] if book.source else "", "as_of": book.as_of.isoformat()},
     )
+
+
+ROUTER_UNPRICED = (
+    "prompt router: the invocation log names the router, not the model that served the call (log text bodies, "
+    "whose Converse responses name it, or use the gateway ledger)"
+)
+
+
+def _unpriced(found: dict[tuple[str, ...], dict[str, Any]], where: tuple[str, str, str], inv: int, reason: Any) -> None:
+    model, region, tier = where
+    u = found.setdefault(where, {"model_id": model, "region": region, "invocations": 0})
+    if tier != "default":
+        u["service_tier"] = tier
+    u["invocations"] += inv
+    if reason:  # every reason once, in one order whatever order the groups come in
+        known = set(u["reason"].split("; ")) if u.get("reason") else set()
+        u["reason"] = "; ".join(sorted(known | set(str(reason).split("; "))))
+
+
+def _token_price(
+    book: PriceBook, profiles: ProfileResolver | None, model: str, base: Any, region: str, tier: Any
+) -> tuple[Any, str | None]:
+    """The token price of calls to ``model`` in ``region`` in service ``tier``, or ``None`` and why."""
+    price, reason = book.tier_price(model, region, tier) if model else (None, None)
+    if price is None and reason is None and base:
+        price, reason = book.tier_price(str(base), region, tier)
+    if price is None and reason is None and ":application-inference-profile/" in model:
+        price, reason = _profile_price(book, profiles, model)
+        if price is not None and tier not in (None, "", "default"):
+            price, reason = book.tier_price(price.model_id, price.region, tier)
+    elif price is None and reason is None and is_router_arn(model):
+        reason = ROUTER_UNPRICED if not base else f"no price for {base} in {region}"
+    return price, reason
+
+
+def _extra_cost(
+    book: PriceBook, model: str, images: int, quality: Any, size: Any, units: Sequence[int]
+) -> tuple[Decimal, str | None]:
+    """What images and guardrail text units cost (USD), and why some could not be priced."""
+    total, reasons = Decimal(0), []
+    if images:
+        cls = image_size_class(book, model, str(size or ""))
+        rate = image_rate(book, model, str(quality or "standard"), cls or str(size or ""))
+        if isinstance(rate, Unpriced):
+            reasons.append(rate.reason)
+        else:
+            total += rate.usd * images
+    for (_, _, policy), count in zip(GUARDRAIL_UNITS, units, strict=True):
+        if not count:
+            continue
+        g = guardrail_rate(book, policy)
+        if isinstance(g, Unpriced):
+            reasons.append(g.reason)
+        else:
+            total += g.usd * count / 1000
+    return total, "; ".join(reasons) or None
 
 
 def _profile_price(book: PriceBook, profiles: ProfileResolver | None, arn: str) -> tuple[Any, str | None]:

@@ -3,6 +3,8 @@
 - local file or directory (``.json``, ``.jsonl``, ``.json.gz``, ``.jsonl.gz``, ``.gz``) -- checkpoint: size + mtime
 - ``s3://bucket/prefix`` -- checkpoint per object: ETag
 - ``cloudwatch:LOG_GROUP`` -- checkpoint per stream: timestamp of the last event read
+- ``batch:PATH`` / ``batch:s3://bucket/prefix`` -- batch inference job output (``batch.py``) -- checkpoint per job:
+  its files' sizes and times / ETags
 - ``lookup`` / ``lookup:REGION`` -- CloudTrail LookupEvents (event source ``bedrock.amazonaws.com``, every runtime event
   name kept), full ``NextToken`` pagination -- checkpoint: newest event time
 
@@ -32,6 +34,7 @@ class Unit:
     read: Callable[[], tuple[bytes | list[bytes], str]]  # -> payload (blob or lines), checkpoint value
     size: int = 0
     local_path: str | None = None
+    parse: Callable[[bytes, str, Any], int] | None = None  # parse(payload, origin, columns) -> records seen
 
 
 class Checkpoints:
@@ -56,6 +59,10 @@ class Source:
 
 
 def parse_source(spec: str, sessions: Any = None, since: str | None = None) -> Source:
+    if spec.startswith("batch:"):
+        from bedrockctl.analytics.batch import BatchSource
+
+        return BatchSource(spec, sessions)
     if spec == "lookup" or spec.startswith("lookup:"):
         return LookupSource(spec, sessions, region=spec.partition(":")[2] or None, since=since)
     if spec.startswith("s3://"):
@@ -95,13 +102,13 @@ class LocalSource(Source):
             yield Unit(f"file:{path}", stamp, read, st.st_size, str(path))
 
 
-def _client(sessions: Any, service: str, region: str | None = None) -> Any:
+def client(sessions: Any, service: str, region: str | None = None) -> Any:
     if sessions is None:
         raise UsageSourceError(f"reading {service} needs AWS access (no session factory given)")
     return sessions.client(service, region) if region else sessions.client(service)
 
 
-def _aws_call(fn: Callable[[], Any], what: str) -> Any:
+def aws_call(fn: Callable[[], Any], what: str) -> Any:
     from bedrockctl.aws.errors import aws_errors
     from bedrockctl.errors import BedrockctlError
 
@@ -117,7 +124,7 @@ class S3Source(Source):
         self.spec, self.sessions, self.bucket, self.prefix = spec, sessions, bucket, prefix
 
     def units(self, checkpoints: Checkpoints) -> Iterator[Unit]:
-        s3 = _client(self.sessions, "s3")
+        s3 = client(self.sessions, "s3")
 
         def listing() -> list[dict[str, Any]]:
             out: list[dict[str, Any]] = []
@@ -125,14 +132,14 @@ class S3Source(Source):
                 out.extend(page.get("Contents", []))
             return out
 
-        for obj in _aws_call(listing, "s3:ListObjectsV2"):
+        for obj in aws_call(listing, "s3:ListObjectsV2"):
             key = obj["Key"]
             if key.endswith("/") or not (key.endswith(SUFFIXES) or "." not in key.rsplit("/", 1)[-1]):
                 continue
             etag = str(obj.get("ETag", "")).strip('"')
 
             def read(key: str = key, etag: str = etag) -> tuple[bytes, str]:
-                body = _aws_call(lambda: s3.get_object(Bucket=self.bucket, Key=key)["Body"].read(), "s3:GetObject")
+                body = aws_call(lambda: s3.get_object(Bucket=self.bucket, Key=key)["Body"].read(), "s3:GetObject")
                 return body, etag
 
             yield Unit(f"s3://{self.bucket}/{key}", etag, read, int(obj.get("Size", 0)))
@@ -143,7 +150,7 @@ class CloudWatchSource(Source):
         self.spec, self.sessions, self.group, self.since = spec, sessions, group, since
 
     def units(self, checkpoints: Checkpoints) -> Iterator[Unit]:
-        logs = _client(self.sessions, "logs")
+        logs = client(self.sessions, "logs")
 
         def streams() -> list[dict[str, Any]]:
             out: list[dict[str, Any]] = []
@@ -152,7 +159,7 @@ class CloudWatchSource(Source):
             return out
 
         since_ms = _ms(self.since) if self.since else 0
-        for stream in _aws_call(streams, "logs:DescribeLogStreams"):
+        for stream in aws_call(streams, "logs:DescribeLogStreams"):
             name = stream["logStreamName"]
             key = f"cloudwatch:{self.group}/{name}"
             last = int(checkpoints.get(key) or 0)
@@ -169,7 +176,7 @@ class CloudWatchSource(Source):
                 while True:
                     if token:
                         kwargs["nextToken"] = token
-                    page = _aws_call(lambda: logs.get_log_events(**kwargs), "logs:GetLogEvents")
+                    page = aws_call(lambda: logs.get_log_events(**kwargs), "logs:GetLogEvents")
                     for ev in page.get("events", []):
                         lines.append(ev["message"].encode())
                         hi = max(hi, int(ev["timestamp"]))
@@ -187,7 +194,7 @@ class LookupSource(Source):
         self.spec, self.sessions, self.region, self.since = spec, sessions, region, since
 
     def units(self, checkpoints: Checkpoints) -> Iterator[Unit]:
-        ct = _client(self.sessions, "cloudtrail", self.region)
+        ct = client(self.sessions, "cloudtrail", self.region)
         region = self.region or ct.meta.region_name
         key = f"lookup:{region}"
         start = checkpoints.get(key) or self.since
@@ -211,7 +218,7 @@ class LookupSource(Source):
                             iso = t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                             newest = max(newest, iso)
 
-            _aws_call(fetch, "cloudtrail:LookupEvents")
+            aws_call(fetch, "cloudtrail:LookupEvents")
             return lines, newest
 
         yield Unit(key, None, read)

@@ -32,19 +32,22 @@ from typing import Any
 from bedrockctl.analytics import manifest
 from bedrockctl.analytics.errors import AnalyticsDependencyMissing, UsageStoreBusy
 from bedrockctl.analytics.manifest import Manifest
-from bedrockctl.analytics.records import INV_COLUMNS, TRAIL_COLUMNS, Columns
+from bedrockctl.analytics.records import BILLING_COLUMNS, BILLING_COUNTS, INV_COLUMNS, TRAIL_COLUMNS, Columns
 from bedrockctl.files import FileLock, crash_point, fsync_path, make_private, private_dir
 
 _SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT"}
-
+# what a call was billed by besides tokens (``records.billing_fields``): counts read 0 where a partition lacks them
+_BILLING_INV = ", ".join(f"coalesce(i.{c}, 0) AS {c}" if c in BILLING_COUNTS else f"i.{c}" for c in BILLING_COLUMNS)
+_BILLING_TRAIL = ", ".join("0" if c in BILLING_COUNTS else "NULL" for c in BILLING_COLUMNS)
 INV_SELECT = """
     request_id,
     CAST(try_cast(rtrim(ts, 'Z') AS TIMESTAMP) AS TIMESTAMP) AS "timestamp",
     account_id, region, inference_region, operation, model_id, model_base, identity_arn, principal,
     principal_type, permission_set, team, workflow, tags, input_tokens, output_tokens, cache_read_tokens,
-    cache_write_tokens, cache_write_1h_tokens, latency_ms, error_code, source,
+    cache_write_tokens, cache_write_1h_tokens, latency_ms, error_code, source, {billing},
     strftime(try_cast(rtrim(ts, 'Z') AS TIMESTAMP), '%Y-%m-%d') AS day
 """
+INV_SELECT = INV_SELECT.replace("{billing}", ", ".join(BILLING_COLUMNS))
 TRAIL_SELECT = """
     event_id, request_id,
     CAST(try_cast(rtrim(ts, 'Z') AS TIMESTAMP) AS TIMESTAMP) AS "timestamp",
@@ -93,22 +96,22 @@ _TRAIL_ONLY_SQL = """CREATE OR REPLACE TEMP TABLE _trail_only AS
 
 # The one relation every report reads. Invocation logs carry tokens; CloudTrail adds the caller's address and user
 # agent; CloudTrail events without an invocation-log record count as invocations without tokens.
-INVOCATIONS_VIEW = """
+INVOCATIONS_VIEW = f"""
 CREATE OR REPLACE TEMP VIEW invocations AS
 SELECT i.request_id, i."timestamp", i.day, i.account_id, i.region, i.inference_region, i.operation, i.model_id,
        i.model_base, i.identity_arn, i.principal, i.principal_type, i.permission_set, i.team, i.workflow, i.tags,
        i.input_tokens, i.output_tokens, i.cache_read_tokens, i.cache_write_tokens,
        coalesce(i.cache_write_1h_tokens, 0) AS cache_write_1h_tokens, i.latency_ms,
-       l.source_ip, l.user_agent, i.source, i.error_code
+       l.source_ip, l.user_agent, i.source, i.error_code, {_BILLING_INV}
 FROM inv AS i
 LEFT JOIN (SELECT request_id, any_value(source_ip) AS source_ip, any_value(user_agent) AS user_agent
            FROM _cand GROUP BY request_id) AS l ON l.request_id = i.request_id
 UNION ALL
 SELECT t.request_id, t."timestamp", t.day, t.account_id, t.region, NULL, t.operation, t.model_id, t.model_base,
        t.identity_arn, t.principal, t.principal_type, t.permission_set, NULL, NULL, NULL,
-       0, 0, 0, 0, 0, NULL, t.source_ip, t.user_agent, 'cloudtrail', t.error_code
+       0, 0, 0, 0, 0, NULL, t.source_ip, t.user_agent, 'cloudtrail', t.error_code, {_BILLING_TRAIL}
 FROM _trail_only AS t
-"""
+"""  # noqa: S608 - internal SQL, fixed column names
 
 
 def _parquet_view(con: Any, name: str, source: str, spec: tuple[tuple[str, str], ...]) -> None:
@@ -279,10 +282,15 @@ class UsageStore:
         for p in staged:
             by_day.setdefault(p.parent.name, []).append(str(p))
         for day_files in by_day.values():
-            row = con.execute(
-                f"SELECT count(*), count(DISTINCT {key}) FROM read_parquet($s, union_by_name = true)",  # noqa: S608
-                {"s": day_files},
-            ).fetchone()
+            # distinct hashes mean distinct keys (cheaper than a hash table of the strings); equal hashes are
+            # counted exactly
+            for expr in (f"hash({key})", key):
+                row = con.execute(
+                    f"SELECT count(*), count(DISTINCT {expr}) FROM read_parquet($s, union_by_name = true)",  # noqa: S608
+                    {"s": day_files},
+                ).fetchone()
+                if row[0] == row[1]:
+                    break
             total, distinct = total + int(row[0]), distinct + int(row[1])
         days = {p.parent.name for p in staged}
         existing = [f for f in stored if Path(f).parent.name in days]

@@ -1,4 +1,4 @@
-"""What an application inference profile ARN stands for: ``GetInferenceProfile`` and its tags, cached.
+"""What an application inference profile ARN or a prompt-router ARN stands for, cached.
 
 Application inference profiles are how AWS recommends allocating Bedrock cost, and their ARN is what callers send
 as ``modelId`` and what invocation logs record. Pricing, budgets and reports need the foundation model behind it
@@ -6,6 +6,12 @@ as ``modelId`` and what invocation logs record. Pricing, budgets and reports nee
 (``ListTagsForResource``). ``ProfileResolver.resolve(arn)`` asks Bedrock once per ARN and TTL (profiles change
 rarely; a deleted profile is remembered as unknown for the same TTL) and never raises: a profile it cannot read
 resolves to ``None`` with the reason in ``failures`` (shown as the "unpriced" reason).
+
+Prompt routers (``default-prompt-router/<family>:1`` and custom ``prompt-router/<id>`` ARNs) resolve the same way,
+by ``GetPromptRouter``: ``model_ids`` are the models the router may send a call to (``model_arns`` their ARNs as
+the router lists them: inference-profile or foundation-model ARNs), ``fallback`` the fallback model's ARN. Which
+one served a call is only known afterwards (``trace.promptRouter.invokedModelId``), so a price before the call
+must assume the dearest of them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ class ResolvedProfile:
     model_regions: tuple[str, ...]  # Regions of those foundation-model ARNs
     status: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    kind: str = "application-inference-profile"  # or "prompt-router"
+    model_arns: tuple[str, ...] = ()
+    fallback: str | None = None  # a prompt router's fallback model ARN
 
     @property
     def model_id(self) -> str:
@@ -83,6 +92,8 @@ class ProfileResolver:
 
     def _fetch(self, arn: str) -> ResolvedProfile | None:
         parts = arn.split(":")
+        if len(parts) >= 6 and is_router_arn(arn):
+            return self._fetch_router(arn, parts[3])
         if len(parts) < 6 or ":application-inference-profile/" not in arn:
             self.failures[arn] = "not an application inference profile ARN"
             return None
@@ -108,3 +119,30 @@ class ProfileResolver:
             status=str(got.get("status", "")),
             tags={str(t["key"]): str(t["value"]) for t in tags_raw if "key" in t},
         )
+
+    def _fetch_router(self, arn: str, region: str) -> ResolvedProfile | None:
+        try:
+            got = aws_call(self._client_for(region).get_prompt_router, promptRouterArn=arn, service="bedrock")
+        except BedrockctlError as exc:
+            self.failures[arn] = f"{exc.code}: {exc.message}"
+            return None
+        model_arns = tuple(str(m.get("modelArn", "")) for m in got.get("models", []) if m.get("modelArn"))
+        if not model_arns:
+            self.failures[arn] = "the prompt router lists no model"
+            return None
+        self.failures.pop(arn, None)
+        return ResolvedProfile(
+            arn=arn,
+            region=region,
+            model_ids=tuple(a.rsplit("/", 1)[-1] for a in model_arns),
+            model_regions=tuple(a.split(":")[3] or region for a in model_arns),
+            status=str(got.get("status", "")),
+            kind="prompt-router",
+            model_arns=model_arns,
+            fallback=str((got.get("fallbackModel") or {}).get("modelArn") or "") or None,
+        )
+
+
+def is_router_arn(model: str) -> bool:
+    """A default or custom prompt-router ARN."""
+    return model.startswith("arn:") and (":default-prompt-router/" in model or ":prompt-router/" in model)

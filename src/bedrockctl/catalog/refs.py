@@ -15,6 +15,7 @@ RefKind = Literal[
     "provisioned-model",
     "custom-model",
     "imported-model",
+    "prompt-router",  # default (``default-prompt-router/<family>:1``) or custom (``prompt-router/<id>``)
 ]
 
 MODEL_ID_RE = re.compile(r"^[a-z0-9-]{1,63}\.[a-z0-9.-]{1,127}(:[a-z0-9-]{1,63}){0,2}$")
@@ -23,6 +24,7 @@ _ARN_RE = re.compile(
     r"(?P<type>[a-z-]+)/(?P<rest>.+)$"
 )
 _RESOURCE_ID_RE = re.compile(r"^[a-z0-9]{12}$")
+_ROUTER_ID_RE = re.compile(r"^[a-zA-Z0-9-:.]{1,256}$")
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,10 @@ def _parse_arn(value: str) -> ModelRef:
             raise ValueError(f"malformed {rtype} ARN: {value!r}")
         profile_id = rest if rtype == "application-inference-profile" else None
         return ModelRef(kind=rtype, resource_id=rest, profile_id=profile_id, **common)  # type: ignore[arg-type]
+    if rtype in ("default-prompt-router", "prompt-router"):
+        if not _ROUTER_ID_RE.match(rest):
+            raise ValueError(f"malformed {rtype} ARN: {value!r}")
+        return ModelRef(kind="prompt-router", resource_id=rest, **common)  # type: ignore[arg-type]
     if rtype == "custom-model":
         # arn:aws:bedrock:<region>:<account>:custom-model/<base model id>/<12 chars>
         base, _, rid = rest.rpartition("/")

@@ -57,7 +57,13 @@ def serve(
             "--tls self-signed and --tls-cert/--tls-key both choose the certificate",
             remediation="Give one of them: --tls self-signed (local CA) or --tls-cert/--tls-key (your certificate).",
         )
-    from bedrockctl.server.serving import Listener, check_http_version, run_http2
+    from bedrockctl.server.serving import (
+        Listener,
+        check_http_version,
+        open_file_warning,
+        raise_open_file_limit,
+        run_http2,
+    )
 
     check_http_version(http)
     from bedrockctl.extras import require
@@ -87,6 +93,9 @@ def serve(
         tls_cert, tls_key = _self_signed(ctx.settings, host)
     scheme = "https" if tls_cert else "http"
     sys.stderr.write(f"bedrockctl gateway on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})\n")
+    warning = open_file_warning(raise_open_file_limit()[1])
+    if warning:
+        sys.stderr.write(warning)
     if http == "2":  # HTTP/2 and HTTP/1.1 on one port (server/serving.py); HTTP/1.1 alone stays on uvicorn
         _metrics_dir()
         run_http2(Listener(host, port, workers, log_level, tls_cert, tls_key))

@@ -43,6 +43,12 @@ def ingest_cmd(
         "--cloudtrail",
         help="Trail files/directory, s3://bucket/prefix or `lookup` / `lookup:REGION` (LookupEvents) (repeatable).",
     ),
+    batch_output: list[str] = typer.Option(
+        [],
+        "--batch-output",
+        help="Batch inference job output: a directory or s3://bucket/prefix holding job folders "
+        "(manifest.json.out, *.jsonl.out and the job's job.json) (repeatable).",
+    ),
     since: str | None = typer.Option(None, "--since", help="Only records at or after this date (YYYY-MM-DD)."),
     full: bool = typer.Option(False, "--full", help="Ignore checkpoints and re-read everything (still deduplicated)."),
 ) -> None:
@@ -54,12 +60,14 @@ def ingest_cmd(
     from bedrockctl.analytics.ingest import ingest
     from bedrockctl.analytics.store import UsageStore
 
-    specs = [*invocation_logs, *cloudtrail]
+    specs = [*invocation_logs, *cloudtrail, *(f"batch:{b}" for b in batch_output)]
     if not specs:
-        raise UsageSourceError("nothing to ingest: give --invocation-logs SRC and/or --cloudtrail SRC")
+        raise UsageSourceError(
+            "nothing to ingest: give --invocation-logs SRC, --cloudtrail SRC and/or --batch-output SRC"
+        )
     ctx = current().app()
     store = UsageStore.for_settings(ctx.settings)
-    needs_aws = any(s.startswith(("s3://", "cloudwatch:", "lookup")) for s in specs)
+    needs_aws = any(s.removeprefix("batch:").startswith(("s3://", "cloudwatch:", "lookup")) for s in specs)
     report = ingest(store, specs, sessions=ctx.sessions if needs_aws else None, since=since, full=full)
     emit(report.to_dict(), table=lambda _: _ingest_table(report))
 

@@ -285,6 +285,37 @@ class PriceBook:
             return mp.batch()
         return mp
 
+    def tier_price(self, model_ref: str, region: str, tier: str | None) -> tuple[ModelPrice | None, str | None]:
+        """The price of calling ``model_ref`` in a service ``tier`` (``None``/``default``: standard; ``batch``: batch
+        inference), or ``None`` and why: the tier's own block of the book (``tiers.priority`` / ``tiers.flex``), the
+        batch discount for ``batch``, never a guess."""
+        price = self.price_for(model_ref, region)
+        if price is None or tier in (None, "", "default"):
+            return price, None
+        if tier == "batch":  # batch inference: the book's batch_discount off on-demand, for models with batch rates
+            batch = price.batch()
+            return batch, None if batch is not None else f"the price book has no batch rates for {price.model_id}"
+        if tier not in ("priority", "flex", "reserved"):
+            return None, f"unknown service tier {tier!r}"
+        record = lookup(self, model_ref, region, tier=tier)  # type: ignore[arg-type]
+        if record is None or "*" in record.unpriced or record.usd("input") is None or record.usd("output") is None:
+            reason = None if record is None else record.unpriced.get("*")
+            return None, reason or f"the price book has no {tier}-tier rates for {price.model_id}"
+        tier_input = record.usd("input")
+        assert tier_input is not None
+        return replace(
+            price,
+            input_per_1k=tier_input,
+            output_per_1k=record.usd("output") or Decimal(0),
+            cache_read_per_1k=record.usd("cache_read"),
+            cache_write_per_1k=record.usd("cache_write_5m"),
+            cache_write_1h_per_1k=record.usd("cache_write_1h"),
+            long_context_threshold=None,
+            long_context=None,
+            source=record.rates["input"].source,
+            as_of=record.rates["input"].as_of,
+        ), None
+
     def rates(
         self,
         model_ref: str,

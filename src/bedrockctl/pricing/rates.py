@@ -227,6 +227,27 @@ def image_rate(book: Any, model_ref: str, quality: str, size: str) -> Rate | Unp
     return Rate(Decimal(str(value)), "image", str(images.get("source", "")), _date(images.get("as_of"), book.as_of))
 
 
+def image_size_class(book: Any, model_ref: str, size: str) -> str | None:
+    """The book's size class (``1024x1024``: "up to 1024 x 1024") a requested ``WIDTHxHEIGHT`` image bills in: the
+    smallest of the model's sizes (its rates' ``quality/size`` keys) whose pixel count holds it; ``None`` above the
+    largest or for a model without image rates in the book."""
+    resolved = routing_of(model_ref)
+    entry = ((book.doc.get("images") or {}).get("models") or {}).get(resolved[0] if resolved else "") or {}
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        return None
+    for cls in sorted({key.partition("/")[2] for key in entry}, key=_pixels):
+        if width * height <= _pixels(cls):
+            return str(cls)
+    return None
+
+
+def _pixels(size: str) -> int:
+    w, _, h = size.partition("x")
+    return int(w) * int(h)
+
+
 def custom_model_unit_rate(book: Any, cmu_version: str, region: str) -> Rate | Unpriced:
     """USD per Custom Model Unit per minute of an imported model (``customModelUnitsVersion``) in ``region``."""
     cmi = book.doc.get("custom_model_import") or {}

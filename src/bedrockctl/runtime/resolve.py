@@ -129,7 +129,13 @@ def resolve(ref: str, region: str, allowed_geographies: Sequence[str] | None = N
             profile = get_profile(parsed.profile_id or "")
             geo = profile.geography if profile else parsed.geography
         target = Target(ref, model_id, call_region, parsed.kind, parsed.model_id, geo)
-        if parsed.kind in ("application-inference-profile", "provisioned-model", "custom-model", "imported-model"):
+        if parsed.kind in (
+            "application-inference-profile",
+            "provisioned-model",
+            "custom-model",
+            "imported-model",
+            "prompt-router",
+        ):
             # Their routing is defined by the resource itself; pin on the region they live in.
             return _check_geo(replace(target, geography=geography_of(call_region)), allowed)
         return _check_geo(target, allowed)

@@ -43,6 +43,9 @@ KNOWN_MAX_DRIFT: frozenset[str] = frozenset(
 KNOWN_PATTERN_DRIFT: dict[str, re.Pattern[str]] = {
     # global.* profiles list the Region-less foundation-model ARN next to the source Region's ARN.
     "FoundationModelArn": re.compile(r"^arn:aws(-[^:]+)?:bedrock:::foundation-model/[a-z0-9.:-]+$"),
+    # botocore's PromptRouterArn names only default routers; CreatePromptRouter answers custom ones as
+    # ``prompt-router/<id>``.
+    "PromptRouterArn": re.compile(r"^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:prompt-router/[a-z0-9]+$"),
 }
 
 

@@ -32,6 +32,36 @@ class Listener:
     tls_key: str | None = None
 
 
+def raise_open_file_limit() -> tuple[int, int]:
+    """Raise this process's soft open-file limit to its hard limit (the workers inherit it) and return
+    ``(before, after)``. Every open HTTP/1.1 stream holds two sockets in the process (the client's and the one to
+    Bedrock), so the default soft limit of many hosts (1,024) would cap a gateway at about 500 open streams; the
+    hard limit is what the host allows (systemd ``LimitNOFILE=``, the container runtime's ``nofile``)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+    if target <= soft:
+        return soft, soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):  # e.g. macOS, whose kernel caps the soft limit below an unlimited hard one
+        return soft, soft
+    return soft, target
+
+
+def open_file_warning(limit: int) -> str | None:
+    """A line for the operator when ``limit`` holds fewer than 4,000 open HTTP/1.1 streams."""
+    streams = max(0, (limit - 100) // 2)
+    if streams >= 4000:
+        return None
+    return (
+        f"warning: the open-file limit ({limit}) holds about {streams} open HTTP/1.1 streams (two sockets each); "
+        "raise the hard limit (ulimit -Hn, systemd LimitNOFILE=, the container's nofile ulimit) or serve "
+        "--http 2, whose clients multiplex their streams on one connection\n"
+    )
+
+
 def check_http_version(http: str) -> None:
     from bedrockctl.errors import ValidationFailed
 

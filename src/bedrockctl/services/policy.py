@@ -310,6 +310,13 @@ def model_resources(model: str, region: str, account_id: str) -> dict[str, str]:
             out[f"arn:{partition}:bedrock:*::foundation-model/*"] = (
                 "an application inference profile routes to the foundation model it copies (unknown offline)"
             )
+        elif ref.kind == "prompt-router":  # the router calls its models, directly or through their profiles
+            out[f"arn:{partition}:bedrock:*::foundation-model/*"] = (
+                "a prompt router invokes the models it routes to (unknown offline)"
+            )
+            out[f"arn:{partition}:bedrock:*:{account_id}:inference-profile/*"] = (
+                "a prompt router invokes its models through their inference profiles (unknown offline)"
+            )
     return out
 
 

@@ -13,6 +13,7 @@ HANDLER_MODULES = (
     "control_provisioned",
     "control_guardrails",
     "control_imported",
+    "control_routers",
     "agents",
     "runtime",
     "agent_runtime",

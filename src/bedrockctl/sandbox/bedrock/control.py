@@ -154,8 +154,13 @@ def get_foundation_model_availability(req: SandboxRequest, model_id: str) -> San
 
 # --- tags ---------------------------------------------------------------------------------------------------
 def _owned(state: ControlState, arn: str) -> bool:
-    for rec in (*state.app_profiles.values(), *state.provisioned.values(), *state.guardrails.values()):
-        if rec.get("arn") == arn:
+    for rec in (
+        *state.app_profiles.values(),
+        *state.provisioned.values(),
+        *state.guardrails.values(),
+        *state.prompt_routers.values(),
+    ):
+        if arn in (rec.get("arn"), rec.get("promptRouterArn")):
             return True
     return any(rec.get("modelArn") == arn for rec in state.imported_models.values()) or any(
         rec.get("jobArn") == arn for rec in state.import_jobs.values()

@@ -124,6 +124,7 @@ class ControlState:
     guardrails: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {"versions": {...}, ...}
     imported_models: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> GetImportedModel record
     import_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> GetModelImportJob record
+    prompt_routers: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> custom router record
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # arn -> {key: value}
     client_tokens: dict[str, str] = field(default_factory=dict)  # clientRequestToken -> resource arn
     lock: threading.RLock = field(default_factory=threading.RLock)

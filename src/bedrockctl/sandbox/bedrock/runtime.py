@@ -225,11 +225,20 @@ def _header_metadata(req: SandboxRequest) -> dict[str, str]:
     return dict(meta)
 
 
+def _routed(payload: dict[str, Any], resolved: Resolved) -> dict[str, Any]:
+    """A call through a prompt router names the model that served it: ``trace.promptRouter.invokedModelId`` of
+    the Converse response and of ConverseStream's ``metadata`` event (InvokeModel's native body has no such
+    member: AWS documents none)."""
+    if resolved.invoked_model_arn is not None:
+        payload.setdefault("trace", {})["promptRouter"] = {"invokedModelId": resolved.invoked_model_arn}
+    return payload
+
+
 @ROUTER.route("bedrock-runtime", "POST", MODEL + "/converse")
 @_recorded("Converse")
 def converse(req: SandboxRequest, model_id: str) -> SandboxResponse:
     body, resolved, gen, extras = _converse(req, model_id)
-    out = decorate_converse(converse_response(gen), extras)
+    out = _routed(decorate_converse(converse_response(gen), extras), resolved)
     _success(req, "Converse", resolved, gen, extras, metadata=_metadata(body), input_body=body, output_body=out)
     return SandboxResponse.json(out)
 
@@ -240,13 +249,14 @@ def converse_stream(req: SandboxRequest, model_id: str) -> SandboxResponse:
     body, resolved, gen, extras = _converse(req, model_id)
     metadata = _metadata(body)
     events = [
-        (kind, decorate_converse(p, extras) if kind == "metadata" else p) for kind, p in converse_stream_events(gen)
+        (kind, _routed(decorate_converse(p, extras), resolved) if kind == "metadata" else p)
+        for kind, p in converse_stream_events(gen)
     ]
 
     def stream() -> Iterator[bytes]:
         for event_type, payload in events:
             yield eventstream.encode_event(event_type, payload)
-        whole = decorate_converse(converse_response(gen), extras)
+        whole = _routed(decorate_converse(converse_response(gen), extras), resolved)
         _success(req, "ConverseStream", resolved, gen, extras, metadata=metadata, input_body=body, output_body=whole)
 
     return SandboxResponse(200, _paced(req, model_id, stream()), {"Content-Type": eventstream.CONTENT_TYPE})

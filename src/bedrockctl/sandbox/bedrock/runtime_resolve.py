@@ -1,8 +1,9 @@
 """Model identifier resolution for the runtime, the way Bedrock does it.
 
 Accepted: a foundation model id, a foundation-model ARN, a system (cross-Region) inference profile id or ARN,
-an application inference profile ARN and a provisioned-throughput ARN (the last two looked up in the control
-plane's state, ``control.py``). The errors are AWS's own:
+an application inference profile ARN, a provisioned-throughput ARN (the last two looked up in the control
+plane's state, ``control.py``) and a prompt-router ARN (default or custom, ``control_routers.py``: the router
+picks one of its models by the request's size; ``Resolved.invoked_model_arn`` names it). The errors are AWS's own:
 
 - unknown id, or a model not offered in the region -> ValidationException "The provided model identifier is
   invalid.";
@@ -20,7 +21,7 @@ import importlib
 import itertools
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bedrockctl.sandbox.bedrock.control_common import now
@@ -42,6 +43,7 @@ class Resolved:
     model: SandboxModel
     inference_region: str  # where the request runs
     via_profile: bool = False
+    invoked_model_arn: str | None = None  # the model a prompt router chose (trace.promptRouter.invokedModelId)
 
     @property
     def model_id(self) -> str:
@@ -61,7 +63,7 @@ def _route(account_id: str, region: str, profile_id: str, members: tuple[str, ..
     return ordered[(start + n) % len(ordered)]
 
 
-_CONTROL_MODULES = ("control", "control_profiles", "control_provisioned", "control_guardrails")
+_CONTROL_MODULES = ("control", "control_profiles", "control_provisioned", "control_guardrails", "control_routers")
 
 
 def _control(name: str) -> Any:
@@ -156,6 +158,8 @@ def resolve(req: SandboxRequest, requested: str) -> Resolved:
                 raise AwsError("ValidationException", INVALID_ID)
             _not_past_end_of_life(model)
             resolved = Resolved(requested, model, region)
+        elif kind in ("default-prompt-router", "prompt-router"):
+            return _prompt_router(req, requested)
         else:
             raise AwsError("ValidationException", INVALID_ID)
     elif is_profile_id(requested):
@@ -175,6 +179,17 @@ def resolve(req: SandboxRequest, requested: str) -> Resolved:
     if not _access_granted(req.account_id, region, resolved.model_id):
         raise AwsError("AccessDeniedException", NO_ACCESS, 403)
     return resolved
+
+
+def _prompt_router(req: SandboxRequest, requested: str) -> Resolved:
+    """A call through a prompt router: resolved (IAM, model access) as a call to the model the router chose."""
+    fn = _control("route_prompt")
+    routed = fn(req.account_id, req.region, requested, len(req.body or b"")) if fn is not None else None
+    if routed is None:
+        raise AwsError("ValidationException", INVALID_ID)
+    inner = resolve(req, routed.invoked_model_arn)
+    enforce_invoke(req, requested, inner.model_id, inner.inference_region)
+    return replace(inner, requested=requested, invoked_model_arn=routed.invoked_model_arn)
 
 
 def _system_profile(req: SandboxRequest, requested: str, profile_id: str) -> Resolved:

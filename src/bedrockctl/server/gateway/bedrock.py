@@ -24,6 +24,7 @@ from bedrockctl.server.gateway.http import (
     respond,
 )
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
+from bedrockctl.server.gateway.routers import invoked_model
 from bedrockctl.server.gateway.streaming import CLIENT_CLOSED, ClientWatch, PartialUsage
 from bedrockctl.store.keys import KeyRecord
 
@@ -160,7 +161,9 @@ async def handle(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) ->
             return
         if operation == "Converse":
             try:
-                usage = Usage.from_converse(orjson.loads(data).get("usage"))
+                answer = orjson.loads(data)
+                usage = Usage.from_converse(answer.get("usage"))
+                adm.invoked = invoked_model(answer)  # a prompt router's choice: the call is priced at it
             except (orjson.JSONDecodeError, AttributeError):
                 usage = Usage()
         else:
@@ -198,6 +201,7 @@ async def stream(
                     partial.feed(etype, payload)
                     if etype == "metadata":
                         usage = payload.get("usage")
+                        adm.invoked = invoked_model(payload)
                         status = "ok"
                     elif etype == "chunk":
                         raw = base64.b64decode(payload.get("bytes", ""))

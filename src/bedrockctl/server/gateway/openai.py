@@ -21,6 +21,7 @@ from bedrockctl.server.gateway.auth import authenticate_request
 from bedrockctl.server.gateway.http import client_of, model_path, request_id, respond
 from bedrockctl.server.gateway.openai_wire import ChunkWriter, from_converse, to_converse
 from bedrockctl.server.gateway.pipeline import Admission, Gateway
+from bedrockctl.server.gateway.routers import invoked_model
 from bedrockctl.server.gateway.streaming import CLIENT_CLOSED, ClientWatch, PartialUsage
 from bedrockctl.store.keys import KeyRecord
 
@@ -100,6 +101,7 @@ async def chat(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> N
             gw.finish(adm, Usage(), getattr(exc, "code", "BadUpstreamResponse"), 502)
             await respond(send, *errors.upstream("BadUpstreamResponse", str(exc), 502).openai(rid))
             return
+        adm.invoked = invoked_model(raw)  # a prompt router's choice: the call is priced at it
         gw.finish(adm, Usage.from_converse(raw.get("usage")), "ok", 200)
         out_body = orjson.dumps(from_converse(raw, model, rid))
         await respond(send, 200, [*_JSON, (b"x-request-id", rid.encode())], out_body)
@@ -115,6 +117,8 @@ async def chat(gw: Gateway, scope: dict[str, Any], receive: Any, send: Any) -> N
             events = list(decoder.feed(chunk))
             for etype, p in events:
                 partial.feed(etype, p)
+                if etype == "metadata":
+                    adm.invoked = invoked_model(p)
             out = b"".join(writer.event(etype, p) for etype, p in events)
             if out:
                 await send({"type": "http.response.body", "body": out, "more_body": True})

@@ -34,6 +34,7 @@ from bedrockctl.server.gateway.metrics import Metrics
 from bedrockctl.server.gateway.options import GatewayOptions, master_secret
 from bedrockctl.server.gateway.overshoot import OvershootGuard
 from bedrockctl.server.gateway.recovery import worker_lease
+from bedrockctl.server.gateway.routers import RouterPricing, is_router_arn, served_model
 from bedrockctl.settings import EnvironmentSettings
 from bedrockctl.store.keys import KeyRecord, KeyStore
 
@@ -58,6 +59,7 @@ class Admission:
     est_tokens: int = 0
     max_tokens: int = 0  # the output limit the call was admitted with (bounds an estimated output)
     target: Target | None = None
+    invoked: str | None = None  # the model a prompt router sent the call to, as its response names it
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -124,6 +126,7 @@ class Gateway:
             )
         self.runtime = runtime
         self.profiles = ProfileResolver(lambda region: ctx.sessions.client("bedrock", region))
+        self.routers = RouterPricing(self.profiles, getattr(runtime, "prices", None))
         self.guardrails = Guardrails(settings, getattr(runtime, "prices", None))  # applied on send, counted on finish
         self.metrics = Metrics()
         self.lease = worker_lease(self)  # reservations held under a lease, audit journal, crash recovery
@@ -247,9 +250,10 @@ class Gateway:
         return self._rates[ck]
 
     async def _resolve_profiles(self, targets: list[Target]) -> None:
-        """Read application inference profiles (a network call, once per TTL) before ``rates`` needs them."""
+        """Read application inference profiles and prompt routers (a network call, once per TTL) before ``rates``
+        needs them."""
         for t in targets:
-            if APP_PROFILE in t.model_id and (t.model_id, t.region) not in self._rates:
+            if is_router_arn(t.model_id) or (APP_PROFILE in t.model_id and (t.model_id, t.region) not in self._rates):
                 await asyncio.get_running_loop().run_in_executor(None, self.profiles.resolve, t.model_id)
 
     async def admit(
@@ -275,6 +279,8 @@ class Gateway:
         )
         adm.max_tokens = max(max_tokens, 0)
         targets = self.plan(chosen, operation)
+        if any(is_router_arn(t.model_id) for t in targets):  # settled by its models' prices, budget or not
+            await self._resolve_profiles(targets)
         specs = self.policy.specs(key, now)
         if specs:
             self.overshoot.check(specs)
@@ -285,7 +291,14 @@ class Gateway:
                 await self._resolve_profiles(targets)
                 worst = 0
                 for t in targets:
-                    r = self.rates(t)
+                    if is_router_arn(t.model_id):  # whichever model the router picks: its dearest bounds it
+                        choices = self.routers.candidates(t.model_id)  # read by _resolve_profiles above
+                        if choices is not None:
+                            worst = max([worst, *(worst_case(c, est_input, max_tokens) for c in choices)])
+                            continue
+                        r = None
+                    else:
+                        r = self.rates(t)
                     if r is None:
                         if self.opts.unpriced == "refuse":
                             raise errors.validation(
@@ -330,13 +343,17 @@ class Gateway:
         return errors.upstream("ServiceUnavailableException", exc.message, 503)
 
     # -- settle --------------------------------------------------------------------------------------------
-    def cost_nusd(self, target: Target | None, usage: Usage) -> int:
-        """What the call cost in nano-USD: ``pricing.cost_nusd`` (the one cost function); 0 when unpriced."""
+    def cost_nusd(self, target: Target | None, usage: Usage, invoked: str | None = None) -> int:
+        """What the call cost in nano-USD: ``pricing.cost_nusd`` (the one cost function); 0 when unpriced. A call
+        through a prompt router costs what its ``invoked`` model charges (unknown: the dearest of its models)."""
+        if target is not None and is_router_arn(target.model_id):
+            return self.routers.cost_nusd(target.model_id, target.region, usage, invoked)
         rates = self.rates(target) if target is not None else None
         return 0 if rates is None else cost_nusd(rates, usage)
 
     def finish(self, adm: Admission, usage: Usage, status: str, http_status: int) -> int:
-        cost = self.cost_nusd(adm.target, usage) if status in ("ok", "incomplete") or usage.output_tokens else 0
+        billed = status in ("ok", "incomplete") or usage.output_tokens
+        cost = self.cost_nusd(adm.target, usage, adm.invoked) if billed else 0
         status, cost, guardrail_units = self.guardrails.settle(adm, status, cost)
         used: list[tuple[str, str, int]] = []
         if adm.reservation is not None:
@@ -361,7 +378,7 @@ class Gateway:
                     adm.protocol,
                     adm.operation,
                     adm.requested,
-                    target.model_id if target else None,
+                    served_model(adm.invoked) if adm.invoked else target.model_id if target else None,
                     target.region if target else None,
                     usage.input_tokens,
                     usage.output_tokens,

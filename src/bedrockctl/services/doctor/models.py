@@ -37,6 +37,12 @@ def _describe(facts: Facts, model: str) -> dict[str, Any]:
             fm_id = ref.model_id or str(profile.get("models", [{}])[0].get("modelArn", "")).rsplit("/", 1)[-1]
             details = bedrock.get_foundation_model(modelIdentifier=fm_id)["modelDetails"] if fm_id else {}
             return {"profile": profile, "model": details, "kind": ref.kind}
+        if ref.kind == "prompt-router":  # described by its fallback model, the one it serves when unsure
+            router = bedrock.get_prompt_router(promptRouterArn=model)
+            arns = [str(m.get("modelArn", "")) for m in [router.get("fallbackModel") or {}, *router.get("models", [])]]
+            fallback = next((parse_model_ref(a).model_id for a in arns if a), None)
+            details = bedrock.get_foundation_model(modelIdentifier=fallback)["modelDetails"] if fallback else {}
+            return {"profile": router, "model": details, "kind": ref.kind}
         details = bedrock.get_foundation_model(modelIdentifier=ref.model_id or model)["modelDetails"]
         return {"profile": None, "model": details, "kind": ref.kind}
     except Exception as exc:
@@ -79,7 +85,11 @@ def model_checks(facts: Facts, model: str) -> list[Check]:
             "high",
             "pass",
             f"{details.get('modelId')} ({name}, {details.get('providerName')})"
-            + (f" via inference profile {model}" if info["profile"] else ""),
+            + (
+                f" via {'prompt router' if info['kind'] == 'prompt-router' else 'inference profile'} {model}"
+                if info["profile"]
+                else ""
+            ),
             duration_ms=t.ms(),
             **kw,
         )
@@ -161,7 +171,8 @@ def _lifecycle(facts: Facts, details: dict[str, Any], kw: dict[str, Any]) -> Che
 def _on_demand(facts: Facts, model: str, info: dict[str, Any], kw: dict[str, Any]) -> Check:
     title = "On-demand throughput or inference profile"
     if info["profile"]:
-        return Check("models.on_demand", title, "high", "pass", f"Called through the inference profile {model}.", **kw)
+        via = "prompt router" if info["kind"] == "prompt-router" else "inference profile"
+        return Check("models.on_demand", title, "high", "pass", f"Called through the {via} {model}.", **kw)
     details = info["model"]
     types = details.get("inferenceTypesSupported") or []
     if "ON_DEMAND" in types:
