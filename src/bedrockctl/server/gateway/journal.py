@@ -13,7 +13,9 @@ queued in one ``write`` to a file opened with ``O_DSYNC`` (the write returns onc
 ``write`` + ``fdatasync`` would, in one system call), then resolves the futures with one
 ``call_soon_threadsafe``, so concurrent requests share a disk write and a lone request waits for one only. The
 request path puts its line on a ``SimpleQueue`` (no lock of ours, no executor job per group): a group costs one
-thread wake-up and one event-loop wake-up.
+thread wake-up and one event-loop wake-up. The writer thread runs under ``SCHED_BATCH`` (Linux), so the request
+that wakes it keeps the CPU until the event loop waits, instead of switching to the writer at once and back for
+the GIL (~12% of a request's CPU at c=16 on one core, bench/RESULTS.md "gateway CPU (issue 19)").
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ class Journal:
 
     def _writer(self) -> None:
         """The writer thread: waits for lines, writes what is queued in one go, resolves its futures."""
+        try:  # woken by a request, it must not preempt the event loop at once (Linux: this thread only)
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+        except (AttributeError, OSError):
+            pass
         q = self._queue
         while True:
             item = q.get()
