@@ -21,6 +21,7 @@ the GIL (~12% of a request's CPU at c=16 on one core, bench/RESULTS.md "gateway 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -74,10 +75,10 @@ class Journal:
 
     def _writer(self) -> None:
         """The writer thread: waits for lines, writes what is queued in one go, resolves its futures."""
-        try:  # woken by a request, it must not preempt the event loop at once (Linux: this thread only)
+        # woken by a request, it must not preempt the event loop at once (Linux, this thread only; elsewhere, or
+        # where the policy is refused, the writer keeps the default one)
+        with contextlib.suppress(AttributeError, OSError):
             os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-        except (AttributeError, OSError):
-            pass
         q = self._queue
         while True:
             item = q.get()
