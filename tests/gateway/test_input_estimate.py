@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bedrockctl.sandbox.bedrock import tokens as sandbox_tokens
+from bedrockctl.server.gateway import input_estimate
 from bedrockctl.server.gateway.input_estimate import InputEstimator, json_tokens, text_tokens
 from bedrockctl.server.gateway.streaming import PartialUsage
 from bedrockctl.server.gateway.validate import model_limits
@@ -231,3 +232,66 @@ def test_an_estimated_stream_output_never_passes_the_output_limit() -> None:
     unbounded = PartialUsage(est_input=120)
     unbounded.feed("contentBlockDelta", {"delta": {"text": "Hello"}})
     assert unbounded.usage().output_tokens == text_tokens("Hello")
+
+
+_KEYS = st.sampled_from(
+    [
+        "text",
+        "messages",
+        "content",
+        "role",
+        "image",
+        "document",
+        "video",
+        "audio",
+        "source",
+        "type",
+        "bytes",
+        "input",
+        "toolConfig",
+        "system",
+        "format",
+        "imagery",
+        "name",
+    ]
+)
+_SOURCE = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["base64", "text"]),
+        "data": st.text(max_size=12),
+        "bytes": st.text(max_size=8),
+        "text": st.text(max_size=8),
+    },
+)
+_MEDIA = st.fixed_dictionaries(
+    {"type": st.sampled_from(["image", "document", "video", "audio", "text"]), "source": _SOURCE}
+) | st.one_of(
+    *(
+        st.fixed_dictionaries({k: st.fixed_dictionaries({"format": st.just("png"), "source": _SOURCE})})
+        for k in ("image", "document", "video", "audio")
+    )
+)
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.text(max_size=12)
+    | st.sampled_from(["image", "x"])
+    | _MEDIA,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=st.dictionaries(_KEYS | st.just("inferenceConfig"), _JSON, max_size=5), native=st.booleans())
+def test_the_shortcut_for_bodies_without_media_keys_counts_as_the_walk(doc: dict[str, Any], native: bool) -> None:
+    """``_tokens`` skips ``_strip`` when the body's JSON names no media key: same count as the walk, for bodies
+    with and without media (the walk's own result is the reference)."""
+    est = InputEstimator("anthropic", None)
+    value = {k: v for k, v in doc.items() if k != "inferenceConfig"} if not native else doc
+    media = [0]
+    walked = json_tokens(est._strip(value, media, native)) + media[0]
+    keys = input_estimate._NATIVE_MEDIA_KEYS if native else input_estimate._CONVERSE_MEDIA_KEYS
+    assert est._tokens(value, keys, native) == walked

@@ -41,6 +41,7 @@ def _stale_run(metrics_dir: Path) -> None:
         "from bedrockctl.server.gateway.metrics import Metrics\n"
         "m = Metrics()\n"
         "for _ in range(7): m.observe('openai', 'ok', 5, None, 1000)\n"
+        "m.publish()\n"
     )
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     subprocess.run([sys.executable, "-c", code], env=env, check=True)

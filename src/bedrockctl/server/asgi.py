@@ -3,7 +3,12 @@ environment (``BEDROCKCTL_CONFIG``, ``BEDROCKCTL_*``), as ``bedrockctl serve`` s
 
 from __future__ import annotations
 
+import gc
+
 from bedrockctl.server.app import ServerApp, create_app
+
+# Allocations (less deallocations) of tracked objects between two young collections; CPython's default is 700.
+GC_YOUNG_THRESHOLD = 10_000
 
 
 def app() -> ServerApp:
@@ -11,7 +16,22 @@ def app() -> ServerApp:
 
     ctx = AppContext.create()
     setup_logging(ctx.settings.logging)
-    return create_app(ctx)
+    server = create_app(ctx)
+    server.on_startup.append(settle_gc)  # after the gateway's own startup
+    return server
+
+
+async def settle_gc() -> None:
+    """A serving worker's garbage collector: what startup built (modules, settings, the price book: ~140,000
+    objects) is frozen out of the collector's scans, and young collections run every ``GC_YOUNG_THRESHOLD``
+    allocations instead of 700. Requests make next to no reference cycles (collections found none in
+    ``bench/gateway`` runs), yet with the defaults the collector cost ~25 µs of CPU per request: a full collection
+    (~65 ms) walked the startup heap every ~4,000 requests, and young collections every ~20 requests promoted the
+    objects of the requests in flight. Cycles are still collected, only less often."""
+    gc.collect()
+    gc.freeze()
+    _young, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def app_behind_proxy() -> object:

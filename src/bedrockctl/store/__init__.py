@@ -8,20 +8,32 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from sqlalchemy.engine import Engine
-
-from bedrockctl.store.engine import advisory_xact_lock, create_store_engine, normalize_url
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bedrockctl.store.engine import create_store_engine, normalize_url
     from bedrockctl.store.inventory import InventoryRepo
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+def __getattr__(name: str) -> Any:
+    """``create_store_engine`` and ``normalize_url``, imported on first use: SQLAlchemy takes ~0.2 s to import, and
+    a process that only needs plain modules of this package (the ledger's child: ``store.audit_record``) must not
+    pay for it."""
+    if name in ("create_store_engine", "normalize_url"):
+        from bedrockctl.store import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class Store:
     def __init__(self, url: str | None = None, *, schema: str | None = None, migrate: bool = True) -> None:
+        from bedrockctl.store.engine import create_store_engine, normalize_url
+
         if url is None:
             from bedrockctl.paths import default_store_url
 
@@ -51,6 +63,8 @@ class Store:
         the ones that waited find the schema current and change nothing.
         """
         from alembic import command
+
+        from bedrockctl.store.engine import advisory_xact_lock
 
         cfg = self.alembic_config()
         with self.engine.begin() as conn:

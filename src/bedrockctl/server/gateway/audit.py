@@ -9,6 +9,7 @@ import asyncio
 import contextvars
 import gzip
 import logging
+import operator
 import pickle
 import subprocess
 import sys
@@ -35,6 +36,7 @@ Entry = tuple[AuditRecord, Used]
 JOURNALED: contextvars.ContextVar[asyncio.Future[None] | None] = contextvars.ContextVar("journaled", default=None)
 
 
+_values = operator.attrgetter(*_FIELDS)  # a record's fields as a tuple, in ``FIELDS`` order
 SHIP_BATCH = 20_000  # ~10 MB of records held for the ledger and S3 at most, then shipped
 
 
@@ -150,8 +152,8 @@ def ledger_writer(settings: Any) -> Any:
 
     def write(batch: list[AuditRecord]) -> None:
         done = subprocess.run(
-            [sys.executable, "-c", "from bedrockctl.server.gateway.audit import ledger_child; ledger_child()"],
-            input=pickle.dumps((settings, batch)),
+            [sys.executable, "-c", "from bedrockctl.services.gateway_ledger import ledger_child; ledger_child()"],
+            input=pickle.dumps((settings, [_values(rec) for rec in batch])),  # tuples: ~10x faster than records
             capture_output=True,
             check=False,
         )
@@ -161,35 +163,9 @@ def ledger_writer(settings: Any) -> Any:
     return write
 
 
-def ledger_child() -> None:
-    """The child process of ``ledger_writer``: (settings, batch) pickled by the gateway on stdin."""
-    settings, batch = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - written by our own parent process
-    write_ledger(settings, batch)
-
-
-def write_ledger(settings: Any, batch: list[AuditRecord]) -> None:
-    """Add the invocations among ``batch`` to the analytics ledger (in the child process of ``ledger_writer``)."""
-    from bedrockctl.analytics.records import Columns, add_invocation
-    from bedrockctl.analytics.store import UsageStore
-
-    cols = Columns()
-    for rec in batch:
-        if (
-            rec.operation
-            in ("Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream", "Embeddings")
-            and rec.http_status < 500
-        ):
-            add_invocation(cols, rec.invocation_log(), source="gateway")
-    if cols.n_inv:
-        store = UsageStore.for_settings(settings)
-        staging = store.new_staging()
-        store.stage(cols, staging)
-        store.commit(staging)
-
-
 def journal_entry(rec: AuditRecord, used: Used) -> dict[str, Any]:
     """A journal line: the record's fields in ``FIELDS`` order and its usage per counter."""
-    return {"r": [getattr(rec, f) for f in _FIELDS], "u": used}
+    return {"r": _values(rec), "u": used}
 
 
 def from_journal(entry: dict[str, Any]) -> Entry:
@@ -226,7 +202,7 @@ def journaled(audit: AuditLog, handler: Any, protocol: str) -> Any:
             final = message["type"] == "http.response.start" or not message.get("more_body", False)
             if fut is not None and not fut.done() and final:
                 try:
-                    await asyncio.shield(fut)
+                    await fut  # this request's own future: nothing else waits for it, so no shield
                 except Exception as exc:  # the journal logged it; the record is still buffered for the database
                     log.error("answering without a journaled audit record: %s", exc)
             await send(message)

@@ -41,6 +41,10 @@ _ASCII = bytes(range(128))
 _NOT_DIGITS = bytes(b for b in range(256) if not 48 <= b <= 57)
 _MEDIA = frozenset({"image", "video", "audio"})
 _OPAQUE = frozenset({"input", "json", "inputSchema", "input_schema"})  # caller data: all text, never media
+# Keys ``_strip`` acts on, as they appear in compact JSON (orjson writes a key's letters unescaped): a body whose
+# serialisation has none of them is its own skeleton, counted without the walk.
+_CONVERSE_MEDIA_KEYS = (b'"image"', b'"video"', b'"audio"', b'"document"')
+_NATIVE_MEDIA_KEYS = (*_CONVERSE_MEDIA_KEYS, b'"source"')
 
 
 def text_tokens(text: str | bytes) -> int:
@@ -78,9 +82,8 @@ class InputEstimator:
     # -- Converse (and OpenAI chat completions, translated to Converse) ------------------------------------------
     def converse(self, doc: dict[str, Any]) -> int:
         """Input tokens of a Converse body: system, tools, messages (every part), media; not ``inferenceConfig``."""
-        media = [0]
-        skeleton = {k: self._strip(v, media) for k, v in doc.items() if k != "inferenceConfig"}
-        total = json_tokens(skeleton) + media[0]
+        rest = {k: v for k, v in doc.items() if k != "inferenceConfig"} if "inferenceConfig" in doc else doc
+        total = self._tokens(rest, _CONVERSE_MEDIA_KEYS, native=False)
         messages = doc.get("messages")
         total += MESSAGE_TOKENS * (len(messages) if isinstance(messages, list) else 1)
         if doc.get("system"):
@@ -89,6 +92,19 @@ class InputEstimator:
         if isinstance(tool_config, dict) and tool_config.get("tools"):
             total += TOOLS_TOKENS
         return self._cap(total)
+
+    def _tokens(self, value: Any, media_keys: tuple[bytes, ...], native: bool) -> int:
+        """Tokens of ``value`` with its media replaced by their bounds: ``json_tokens`` of the skeleton
+        ``_strip`` makes, which is ``value`` itself when its JSON names no media key (the common case)."""
+        try:
+            raw = orjson.dumps(value)
+        except (TypeError, orjson.JSONEncodeError):
+            raw = None
+        if raw is not None and not any(k in raw for k in media_keys):
+            return text_tokens(raw)
+        media = [0]
+        skeleton = self._strip(value, media, native)
+        return json_tokens(skeleton) + media[0]
 
     def _strip(self, value: Any, media: list[int], native: bool = False) -> Any:
         """``value`` without media payloads (their bounds added to ``media[0]``); ``native``: also the media blocks
@@ -143,9 +159,7 @@ class InputEstimator:
         """Input tokens of a model-native JSON body: all of it, as text, but for the media blocks of the Messages
         API (``{"type": "image" | "document", "source": ...}``) and of Nova (as in Converse). A bare base64 string
         (Titan's ``inputImage``, Cohere's ``images``) counts as text: the context window caps it."""
-        media = [0]
-        skeleton = self._strip(doc, media, native=True)
-        total = json_tokens(skeleton) + media[0]
+        total = self._tokens(doc, _NATIVE_MEDIA_KEYS, native=True)
         if isinstance(doc, dict):
             messages = doc.get("messages")
             if isinstance(messages, list):

@@ -9,18 +9,25 @@ the lock of every dead worker of the same store and replays its segments (``orph
 carries a unique ``record_id``.
 
 Group commit: ``append`` queues a line and returns a future; one writer (a dedicated thread) writes everything
-queued in one ``write`` and one ``fsync``, then resolves the futures, so concurrent requests share an fsync and a
-lone request waits for one fsync only.
+queued in one ``write`` to a file opened with ``O_DSYNC`` (the write returns once the data is on disk, as a
+``write`` + ``fdatasync`` would, in one system call), then resolves the futures with one
+``call_soon_threadsafe``, so concurrent requests share a disk write and a lone request waits for one only. The
+request path puts its line on a ``SimpleQueue`` (no lock of ours, no executor job per group): a group costs one
+thread wake-up and one event-loop wake-up. The writer thread runs under ``SCHED_BATCH`` (Linux), so the request
+that wakes it keeps the CPU until the event loop waits, instead of switching to the writer at once and back for
+the GIL (~12% of a request's CPU at c=16 on one core, bench/RESULTS.md "gateway CPU (issue 19)").
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
+import queue
+import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +50,13 @@ class Journal:
         self.dir = directory
         self.worker_id = worker_id
         self.seq = 0
-        self.fsyncs = 0  # how many group commits so far (each one write + one fsync)
+        self.fsyncs = 0  # how many group commits so far (each one O_DSYNC write)
         self._lock = FileLock(directory / f"{worker_id}.lock")
         self._fd: int | None = None
         self._fd_seq = -1
-        self._queue: list[bytes] = []
-        self._waiters: list[asyncio.Future[None]] = []
-        self._writer: asyncio.Task[None] | None = None
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gw-journal")
+        # (line, future) per append; None: close (everything queued before it is written first)
+        self._queue: queue.SimpleQueue[tuple[bytes, asyncio.Future[None]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
 
     def open(self) -> None:
         private_dir(self.dir)
@@ -59,44 +65,60 @@ class Journal:
 
     # -- the hot path ------------------------------------------------------------------------------------------
     def append(self, entry: dict[str, Any]) -> asyncio.Future[None]:
-        """Queue ``entry``; the future resolves once it is on disk (fsync'd)."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._queue.append(orjson.dumps(entry) + b"\n")
-        self._waiters.append(fut)
-        if self._writer is None or self._writer.done():
-            self._writer = loop.create_task(self._drain())
+        """Queue ``entry``; the future resolves once it is on disk."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put((orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE), fut))
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._writer, name="gw-journal", daemon=True)
+            self._thread.start()
         return fut
 
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._queue:
-            data, self._queue = b"".join(self._queue), []
-            waiters, self._waiters = self._waiters, []
-            try:
-                await loop.run_in_executor(self._pool, self._write, data, self.seq)
-            except Exception as exc:
-                log.exception("audit journal write failed")
-                for fut in waiters:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(None)
+    def _writer(self) -> None:
+        """The writer thread: waits for lines, writes what is queued in one go, resolves its futures."""
+        # woken by a request, it must not preempt the event loop at once (Linux, this thread only; elsewhere, or
+        # where the policy is refused, the writer keeps the default one)
+        with contextlib.suppress(AttributeError, OSError):
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+        q = self._queue
+        while True:
+            item = q.get()
+            closing = item is None
+            items = [] if item is None else [item]
+            while not closing and not q.empty():
+                item = q.get_nowait()
+                if item is None:
+                    closing = True
+                else:
+                    items.append(item)
+            if items:
+                error: BaseException | None = None
+                try:
+                    self._write(b"".join(line for line, _ in items), self.seq)
+                except Exception as exc:
+                    log.exception("audit journal write failed")
+                    error = exc
+                by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+                for _, fut in items:
+                    by_loop.setdefault(fut.get_loop(), []).append(fut)
+                for loop, futs in by_loop.items():
+                    try:
+                        loop.call_soon_threadsafe(_resolve, futs, error)
+                    except RuntimeError:  # that loop is closed: nobody waits for these any more
+                        continue
+            if closing:
+                return
 
     def _write(self, data: bytes, seq: int) -> None:
         if self._fd_seq != seq:
             if self._fd is not None:
                 os.close(self._fd)
             path = self.dir / f"{self.worker_id}.{seq:08d}{SUFFIX}"
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_DSYNC, PRIVATE_FILE)
             self._fd_seq = seq
         assert self._fd is not None
         view = memoryview(data)
         while view:
-            view = view[os.write(self._fd, view) :]
-        os.fdatasync(self._fd)
+            view = view[os.write(self._fd, view) :]  # O_DSYNC: on disk when it returns
         self.fsyncs += 1
 
     # -- the flush ---------------------------------------------------------------------------------------------
@@ -113,15 +135,25 @@ class Journal:
 
     async def close(self, *, remove: bool) -> None:
         """Wait for queued lines, close; ``remove``: everything is in the database, drop the segments too."""
-        if self._writer is not None:
-            await asyncio.shield(self._writer)
-        self._pool.shutdown(wait=True)
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            await asyncio.get_running_loop().run_in_executor(None, thread.join)
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
         if remove:
             self.discard(self.seq + 1)
         self._lock.release(unlink=remove)
+
+
+def _resolve(futs: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for fut in futs:
+        if not fut.done():
+            if error is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(error)
 
 
 def _segments(directory: Path, worker_id: str) -> list[tuple[Path, int]]:

@@ -178,6 +178,7 @@ class Gateway:
             await self._flush(everything)
 
     async def _flush(self, everything: bool) -> None:
+        self.metrics.publish()
         applied = await self.lease.flush(everything)  # counters and audit rows in one transaction
         loop = asyncio.get_running_loop()
         budget_keys = [k for k in applied if k in self.policy.budgets and applied[k][0]]
