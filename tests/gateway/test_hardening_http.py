@@ -4,11 +4,14 @@ before it is read, ``/metrics`` is served only to allowed clients or with its to
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+
+from bedrockctl.server.gateway import http
 
 from .conftest import HAIKU, RunningGateway
 
@@ -102,6 +105,34 @@ def test_stalled_body_gets_408_and_the_connection_closes(start_gateway: Callable
     sock.close()
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
     assert b"RequestTimeoutException" in answer and b"connection: close" in answer.lower()
+
+
+def test_a_whole_body_is_read_without_a_timer_a_partial_one_with_it(
+    start_gateway: Callable[..., RunningGateway], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn has a small body in whole when the route reads it: no timer is armed for it (hot path); a body still
+    arriving is read under the timeout (the 408 above)."""
+    timed: list[bool] = []
+    real = http._read_body
+
+    async def spy(receive: Any, idle: Any) -> bytes:
+        timed.append(idle is not None)
+        return await real(receive, idle)
+
+    monkeypatch.setattr(http, "_read_body", spy)
+    gw = start_gateway(gateway={"body_timeout_seconds": 5})
+    token = gw.key()["token"]
+    body = b'{"messages": [{"role": "user", "content": [{"text": "hi"}]}]}'
+    sock = _connect(gw)
+    head = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Content-Length": str(len(body))}
+    sock.sendall(_head(f"/model/{HAIKU}/converse", head) + body)  # one segment: the whole request at once
+    assert _answer(sock).startswith(b"HTTP/1.1 200 ")
+    sock.sendall(_head(f"/model/{HAIKU}/converse", head) + body[:10])  # the rest follows later
+    time.sleep(0.3)
+    sock.sendall(body[10:])
+    assert _answer(sock).startswith(b"HTTP/1.1 200 ")
+    sock.close()
+    assert timed == [False, True]
 
 
 @pytest.mark.parametrize(

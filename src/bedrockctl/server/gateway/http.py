@@ -61,14 +61,24 @@ def model_path(model_id: str, suffix: str) -> str:
 
 async def read_body(receive: Any, timeout: float | None = None) -> bytes:
     """The request body, at most ``MAX_BODY`` bytes (else 413); with ``timeout``, a body that stalls that many
-    seconds between two of its parts is answered 408 (the connection closes after either answer)."""
-    if timeout is None:
+    seconds between two of its parts is answered 408 (the connection closes after either answer). A body already
+    in whole (``body_complete``) is read without a timer: reading it cannot wait."""
+    if timeout is None or body_complete(receive):
         return await _read_body(receive, None)
     try:
         async with asyncio.timeout(timeout) as deadline:
             return await _read_body(receive, (deadline, timeout))
     except TimeoutError:
         raise errors.body_timeout(timeout) from None
+
+
+def body_complete(receive: Any) -> bool:
+    """Whether the server has the request's whole body already (uvicorn's httptools request cycle, what ``receive``
+    is bound to: the parser finished the message and its event is set), so that ``receive`` returns it at once.
+    Any other server: False (read under the timeout)."""
+    cycle = getattr(receive, "__self__", None)
+    event = getattr(cycle, "message_event", None)
+    return isinstance(event, asyncio.Event) and event.is_set() and getattr(cycle, "more_body", True) is False
 
 
 async def _read_body(receive: Any, idle: tuple[asyncio.Timeout, float] | None) -> bytes:
