@@ -88,6 +88,25 @@ def test_slowloris_half_headers_are_disconnected(start_gateway: Callable[..., Ru
     assert httpx.get(gw.url + "/livez").status_code == 200  # the server itself is fine
 
 
+def test_half_headers_of_a_later_request_on_a_kept_alive_connection_are_disconnected(
+    start_gateway: Callable[..., RunningGateway],
+) -> None:
+    """The timer of a request whose headers did not come in one read is armed when that read is parsed (a request
+    whose headers did come whole arms none)."""
+    gw = start_gateway(gateway={"header_timeout_seconds": 0.3})
+    sock = _connect(gw)
+    sock.sendall(b"GET /livez HTTP/1.1\r\nHost: gateway\r\n\r\n")
+    assert _answer(sock).startswith(b"HTTP/1.1 200 ")
+    time.sleep(0.5)  # longer than the header timeout: no timer runs between requests (the keep-alive one does)
+    sock.sendall(b"GET /livez HTTP/1.1\r\nHost: gateway\r\n\r\nGET /livez HTTP/1.1\r\nHo")  # one whole, one half
+    sent = time.monotonic()
+    answer = _read_until_closed(sock)
+    waited = time.monotonic() - sent
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1") == 1, answer[:300]
+    assert waited < 2.0  # the header timeout closed it, not the keep-alive timeout (5 s)
+
+
 def test_a_request_within_the_header_timeout_is_served(start_gateway: Callable[..., RunningGateway]) -> None:
     gw = start_gateway(gateway={"header_timeout_seconds": 5})
     with httpx.Client(base_url=gw.url) as client:

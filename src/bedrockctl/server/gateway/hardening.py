@@ -34,10 +34,13 @@ class HeaderTimeoutHttpTools(HttpToolsProtocol):
         self.header_timeout = header_timeout
         self.max_header_bytes = max_header_bytes
         self._header_timer: asyncio.TimerHandle | None = None  # armed while a request's headers are incomplete
+        self._headers_pending = False  # a request began, its headers are not complete
         self._header_bytes = 0
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
+        if self._headers_pending and self._header_timer is None and not self.transport.is_closing():
+            self._arm()  # a request began in this data and its headers did not all come with it
         if self._header_timer is None or self.transport.is_closing():
             return
         self._header_bytes += len(data)  # what came since the request began, its headers still incomplete
@@ -56,12 +59,14 @@ class HeaderTimeoutHttpTools(HttpToolsProtocol):
         self._arm()
 
     def on_message_begin(self) -> None:
+        # the timer is armed when the data this request began in has been parsed (``data_received``), and only if
+        # its headers were not all in it: a request whose headers come in one read (nearly every one) arms none
         super().on_message_begin()
         self._header_bytes = 0
-        if self._header_timer is None:
-            self._arm()
+        self._headers_pending = True
 
     def on_headers_complete(self) -> None:
+        self._headers_pending = False
         self._disarm()
         super().on_headers_complete()
 
