@@ -25,7 +25,6 @@ from bedrockctl.store.audit import AuditRecord, write_batch
 from bedrockctl.store.audit_fields import sanitize
 
 if TYPE_CHECKING:
-    from bedrockctl.server.gateway.counters import Reservation
     from bedrockctl.server.gateway.journal import Journal
 
 log = logging.getLogger("bedrockctl.gateway")
@@ -212,13 +211,6 @@ def journaled(audit: AuditLog, handler: Any, protocol: str) -> Any:
     return run
 
 
-def used_by(res: Reservation | None, actual: dict[str, int]) -> Used:
-    """What a settled reservation consumed per counter (the ``used`` its settlement adds)."""
-    if res is None or res.settled:
-        return []
-    return [(spec.scope, spec.win, actual.get(spec.kind, 0)) for spec, _ in res.items]
-
-
 LIFECYCLE_RULE_ID = "bedrockctl-gateway-audit-retention"
 
 
@@ -273,5 +265,4 @@ __all__ = [
     "journaled",
     "ledger_writer",
     "ship_s3",
-    "used_by",
 ]

@@ -149,6 +149,20 @@ class Counters:
 
     async def reserve(self, items: list[tuple[CounterSpec, int]]) -> Reservation:
         leases = self._leases
+        # the usual case, in one pass: every counter's local lease covers the request (what the loop below returns
+        # on when nothing is short, without its lists)
+        held: list[_Lease] = []
+        for spec, amount in items:
+            lease = leases.get(spec.key)
+            if lease is None or lease.held < amount:
+                break
+            held.append(lease)
+        else:
+            now = time.monotonic()
+            for lease, (_, amount) in zip(held, items, strict=True):
+                lease.held -= amount
+                lease.last_used = now
+            return Reservation(list(items))
         grabs = 0
         while True:
             short: list[tuple[CounterSpec, int, int]] = []
@@ -200,19 +214,30 @@ class Counters:
         for spec, amount in wanted:
             self._leases.setdefault(spec.key, _Lease()).held += amount
 
-    def settle(self, res: Reservation, actual: dict[str, int]) -> None:
-        """Record what the call really consumed (per kind); the rest goes back to the local lease."""
+    def settle(self, res: Reservation, actual: dict[str, int]) -> list[tuple[str, str, int]]:
+        """Record what the call really consumed (per kind); the rest goes back to the local lease. Returns what it
+        consumed per counter, ``(scope, window, used)`` (the journal's record of the settlement); ``[]`` when
+        ``res`` was settled already."""
         if res.settled:
-            return
+            return []
         res.settled = True
+        pending, leases = self._pending, self._leases
+        out: list[tuple[str, str, int]] = []
         for spec, reserved in res.items:
             used = actual.get(spec.kind, 0)
-            delta = self._pending.setdefault(spec.key, [0, 0])
+            key = spec.key
+            delta = pending.get(key)
+            if delta is None:
+                delta = pending[key] = [0, 0]
             delta[0] += used
             delta[1] -= min(used, reserved)
             if reserved > used:
-                lease = self._leases.setdefault(spec.key, _Lease())
+                lease = leases.get(key)
+                if lease is None:
+                    lease = leases[key] = _Lease()
                 lease.held += reserved - used
+            out.append((spec.scope, spec.win, used))
+        return out
 
     def _release_idle(self, everything: bool = False) -> None:
         now = time.monotonic()

@@ -24,7 +24,7 @@ from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import WireRequest
 from bedrockctl.server.gateway import errors
 from bedrockctl.server.gateway.attribution import stamped
-from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer, used_by
+from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer
 from bedrockctl.server.gateway.bounded import remember
 from bedrockctl.server.gateway.budgets import Alerter, Policy
 from bedrockctl.server.gateway.counters import Counters, Refused, Reservation, SqlCounters
@@ -359,8 +359,7 @@ class Gateway:
         if adm.reservation is not None:
             called = adm.state is not None and bool(adm.state.attempts)
             actual = {"budget": cost, "requests": 1 if called else 0, "tokens": usage.total_tokens}
-            used = used_by(adm.reservation, actual)
-            self.counters.settle(adm.reservation, actual)
+            used = self.counters.settle(adm.reservation, actual)
             self.overshoot.settled(adm.reservation, actual, adm.key.environment)
         latency = int((time.perf_counter() - adm.started) * 1000)
         target = adm.target
