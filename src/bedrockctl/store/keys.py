@@ -52,18 +52,25 @@ class KeyRecord:
     revoked_at: float | None = None
     guardrail_id: str | None = None  # the guardrail the gateway applies to this key's requests (beats team, env)
     guardrail_version: str | None = None
+    _ours: tuple[tuple[Any, ...], dict[str, str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def request_metadata(self, caller: Any = None) -> dict[str, str]:
         """Bedrock request metadata naming who is calling: ``gateway_user``, ``team``, ``environment`` and
         ``gateway_key`` of this key (authoritative), then the caller's own string pairs, at most 16 in all (AWS's
         limit), keys 1-256 and values 0-256 characters of ``[a-zA-Z0-9\\s:_@$#=/+,-.]`` (others become ``_``)."""
-        ours = {
-            "gateway_user": self.user,
-            "team": self.team,
-            "environment": self.environment,
-            "gateway_key": self.key_id,
-        }
-        out = {k: _metadata_text(v) for k, v in ours.items() if v}
+        ident = (self.user, self.team, self.environment, self.key_id)
+        cached = self._ours
+        if cached is None or cached[0] != ident:  # worked out once per key (hot path), again if a field changed
+            ours = {
+                "gateway_user": self.user,
+                "team": self.team,
+                "environment": self.environment,
+                "gateway_key": self.key_id,
+            }
+            cached = self._ours = (ident, {k: _metadata_text(v) for k, v in ours.items() if v})
+        out = dict(cached[1])
+        if not caller:
+            return out
         for k, v in (caller if isinstance(caller, dict) else {}).items():
             key = _metadata_text(k)
             if len(out) >= 16:
