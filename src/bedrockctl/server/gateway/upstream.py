@@ -26,7 +26,7 @@ async def _within(fut: asyncio.Future[None], timeout: float) -> None:
     """``await asyncio.wait_for(fut, timeout)`` for a plain future, without wait_for's per-call task machinery."""
     if fut.done():
         return fut.result()
-    handle = asyncio.get_running_loop().call_later(timeout, _expire, fut, timeout)
+    handle = fut.get_loop().call_later(timeout, _expire, fut, timeout)  # (its loop: no getpid() per call)
     try:
         await fut
     finally:
@@ -52,10 +52,11 @@ class _Conn(asyncio.Protocol):
         self.done = False
         self.keep = True
         self.waiter: asyncio.Future[None] | None = None
-        self.head: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.head: asyncio.Future[None] = self.loop.create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.loop = asyncio.get_running_loop()  # the connection's loop, once (get_running_loop calls getpid())
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -214,7 +215,7 @@ class FastTransport:
                         region,
                         transport=True,
                     )
-                conn.waiter = asyncio.get_running_loop().create_future()
+                conn.waiter = conn.loop.create_future()
                 try:
                     await _within(conn.waiter, self.timeout)
                 except TimeoutError:
