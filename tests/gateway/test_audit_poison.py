@@ -17,11 +17,15 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from bedrockctl.server.gateway.counters import SqlCounters
 from bedrockctl.settings import EnvironmentSettings, StoreSettings
-from bedrockctl.store.audit import query
+from bedrockctl.store import audit_fields
+from bedrockctl.store.audit import FIELDS, AuditRecord, query
+from bedrockctl.store.audit_record import _values
 from bedrockctl.store.gateway import gateway_audit
 
 from .conftest import HAIKU, RunningGateway, make_settings
@@ -193,3 +197,58 @@ def test_a_full_audit_backlog_refuses_new_requests_until_it_drains(start_gateway
     assert httpx.post(f"{gw.url}/v1/chat/completions", json=CHAT, headers=auth).status_code == 200
     gw.flush()
     assert len(list(query(gw.gateway.engine, limit=None))) == 3
+
+
+_ODD = st.one_of(
+    st.none(),
+    st.text(max_size=5),
+    st.sampled_from(["ok", "a\x00b", "\x1b[0m", "\ud800", "\x80", "x" * 301]),
+    st.text(min_size=290, max_size=310),
+    st.integers(-(2**64), 2**64),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+
+
+_FINE = (
+    time.time(),
+    "req",
+    "k",
+    "u",
+    "t",
+    "e",
+    "openai",
+    "Converse",
+    "m",
+    "m",
+    "us-east-1",
+    1,
+    2,
+    3,
+    "ok",
+    200,
+    4,
+    1,
+    "127.0.0.1",
+    "r",
+    0,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.integers(0, len(FIELDS) - 1), _ODD, max_size=3))
+@example({0: float("nan")})
+@example({0: float("inf")})
+@example({1: "a\x00b", 11: True})
+def test_sanitize_keeps_a_record_exactly_when_every_field_fits(odd: dict[int, Any]) -> None:
+    """The hot path's check (``_fits``) never passes a record the field-by-field cleaning would change (records
+    that fit but for a few fields)."""
+    values = [odd.get(i, v) for i, v in enumerate(_FINE)]
+    rec = AuditRecord(*values)
+    cleaned = audit_fields._cleaned(rec)
+    if audit_fields._fits(_values(rec)):  # the hot path keeps it: the cleaning would have changed nothing
+        assert cleaned is rec
+        assert audit_fields.sanitize(rec) is rec
+    else:  # else sanitize is the cleaning (an unusable time becomes the time of the call: not compared)
+        assert [repr(v) for v in _values(audit_fields.sanitize(rec))][1:] == [repr(v) for v in _values(cleaned)][1:]

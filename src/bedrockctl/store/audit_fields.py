@@ -18,6 +18,7 @@ import orjson
 import sqlalchemy as sa
 
 from bedrockctl.store.audit import AuditRecord
+from bedrockctl.store.audit_record import FIELDS, _values
 from bedrockctl.store.gateway import gateway_audit
 
 MARK = "\u2026"  # ends a value cut to its column's length
@@ -41,6 +42,7 @@ def _specs() -> list[tuple[str, str, int, bool]]:
 
 
 _SPECS = _specs()
+assert tuple(name for name, *_ in _SPECS) == FIELDS  # ``_values`` gives the fields in this order
 
 
 def text_value(raw: Any, length: int) -> str:
@@ -70,8 +72,41 @@ def int_value(raw: Any, bound: int) -> int:
     return max(-bound, min(bound, value))
 
 
+_TEXT_AT = tuple((i, bound, nullable) for i, (_, kind, bound, nullable) in enumerate(_SPECS) if kind == "text")
+_INT_AT = tuple((i, bound) for i, (_, kind, bound, _) in enumerate(_SPECS) if kind == "int")
+_FLOAT_AT = tuple(i for i, (_, kind, _, _) in enumerate(_SPECS) if kind == "float")
+
+
+def _fits(values: tuple[Any, ...]) -> bool:
+    """Whether every field (``values``: the record's, in ``_SPECS`` order) fits as it is: ``sanitize``'s checks
+    alone, kind by kind (the hot path: one call per request)."""
+    for i, bound, nullable in _TEXT_AT:
+        v = values[i]
+        if v is None:
+            if not nullable:
+                return False
+        elif type(v) is not str or len(v) > bound or not v.isprintable():
+            return False
+    for i, bound in _INT_AT:
+        v = values[i]
+        if type(v) is not int or not -bound <= v <= bound:
+            return False
+    for i in _FLOAT_AT:
+        v = values[i]
+        if type(v) is not float or not math.isfinite(v):
+            return False
+    return True
+
+
 def sanitize(rec: AuditRecord) -> AuditRecord:
     """``rec`` itself when every field already fits (the common case, no copy), else a cleaned copy."""
+    if _fits(_values(rec)):
+        return rec
+    return _cleaned(rec)
+
+
+def _cleaned(rec: AuditRecord) -> AuditRecord:
+    """``sanitize`` field by field: ``rec`` when nothing needed changing, else a copy with the changes."""
     clean: dict[str, Any] | None = None
     for name, kind, bound, nullable in _SPECS:
         value = getattr(rec, name)
