@@ -249,12 +249,19 @@ class Gateway:
             remember(self._rates, ck, None if price is None else Rates.of(price))
         return self._rates[ck]
 
+    def _unresolved(self, targets: list[Target]) -> list[Target]:
+        """The targets ``_resolve_profiles`` reads (none, on nearly every request: checked without a coroutine)."""
+        return [
+            t
+            for t in targets
+            if is_router_arn(t.model_id) or (APP_PROFILE in t.model_id and (t.model_id, t.region) not in self._rates)
+        ]
+
     async def _resolve_profiles(self, targets: list[Target]) -> None:
         """Read application inference profiles and prompt routers (a network call, once per TTL) before ``rates``
         needs them."""
         for t in targets:
-            if is_router_arn(t.model_id) or (APP_PROFILE in t.model_id and (t.model_id, t.region) not in self._rates):
-                await asyncio.get_running_loop().run_in_executor(None, self.profiles.resolve, t.model_id)
+            await asyncio.get_running_loop().run_in_executor(None, self.profiles.resolve, t.model_id)
 
     async def admit(
         self,
@@ -280,7 +287,7 @@ class Gateway:
         adm.max_tokens = max(max_tokens, 0)
         targets = self.plan(chosen, operation)
         if any(is_router_arn(t.model_id) for t in targets):  # settled by its models' prices, budget or not
-            await self._resolve_profiles(targets)
+            await self._resolve_profiles(self._unresolved(targets))
         specs = self.policy.specs(key, now)
         if specs:
             self.overshoot.check(specs)
@@ -288,7 +295,9 @@ class Gateway:
             est_tokens = est_input + max_tokens
             cost = 0
             if self.policy.has_budget(specs):
-                await self._resolve_profiles(targets)
+                unresolved = self._unresolved(targets)
+                if unresolved:
+                    await self._resolve_profiles(unresolved)
                 worst = 0
                 for t in targets:
                     if is_router_arn(t.model_id):  # whichever model the router picks: its dearest bounds it
