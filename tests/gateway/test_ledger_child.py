@@ -8,13 +8,15 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bedrockctl.analytics.records import INV_COLUMNS, Columns, add_invocation
-from bedrockctl.services.gateway_ledger import gateway_columns
+from bedrockctl.analytics.store import UsageStore
+from bedrockctl.services.gateway_ledger import gateway_columns, stored_layout
 from bedrockctl.store.audit_record import FIELDS, AuditRecord, _values
 
 CHILD = """
@@ -163,3 +165,36 @@ def test_the_direct_columns_fill_every_column_for_a_whole_batch() -> None:
     assert set(cols.inv) == {n for n, _ in INV_COLUMNS}
     assert cols.inv["request_id"] == ["req-0", "req-1", "req-2", "req-x", "req-last"]
     assert cols.inv == parsed(rows)
+
+
+def test_the_stored_layout_is_what_the_store_makes_of_the_columns(tmp_path: Path) -> None:
+    """The child writes the partitions itself (``stored_layout``, one Parquet write): the store holds the same rows,
+    columns and types as when it partitions the staged columns itself; records of three days, one of them twice
+    (kept once)."""
+    day = 86_400.0
+    rows = [(*TYPICAL[:1], f"req-{i}", *TYPICAL[2:]) for i in range(5)] + [
+        (NOW - day + 0.5, "req-y", *TYPICAL[2:14], "ThrottlingException", 429, *TYPICAL[16:]),
+        (NOW - 2 * day + 0.0015, "req-z", *TYPICAL[2:]),
+        (NOW + 0.25, "req-0", *TYPICAL[2:]),  # a duplicate request id on the same day
+    ]
+    seen = []
+    for name in ("parsed", "direct"):
+        store = UsageStore(tmp_path / name)
+        staging = store.new_staging()
+        odd: list[int] = []
+        cols = gateway_columns(rows, odd)
+        assert odd == []
+        if name == "parsed":
+            store.stage(cols, staging)
+            store.commit(staging)
+        else:
+            store.commit(staging, fast_inv=[stored_layout(cols, staging)])
+        con = store.connect()
+        try:
+            described = con.execute("DESCRIBE SELECT * FROM inv").fetchall()
+            stored = con.execute("SELECT * FROM invocations ORDER BY request_id, day").fetchall()
+        finally:
+            con.close()
+        seen.append((described, stored))
+    assert seen[0] == seen[1]
+    assert len(seen[1][1]) == 7 and len({r[0] for r in seen[1][1]}) == 7

@@ -14,6 +14,7 @@ import pickle
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from bedrockctl.store.audit_record import AuditRecord
@@ -34,19 +35,69 @@ def write_rows(settings: Any, rows: Iterable[Sequence[Any]]) -> None:
     """Add the invocations among ``rows`` (records' values in ``FIELDS`` order) to the analytics ledger."""
     from bedrockctl.analytics.store import UsageStore
 
-    cols = gateway_columns(rows)
+    odd: list[int] = []
+    cols = gateway_columns(rows, odd)
     if cols.n_inv:
         store = UsageStore.for_settings(settings)
         staging = store.new_staging()
-        store.stage(cols, staging)
-        store.commit(staging)
+        if odd:  # a record took the parser's path: its time may be anything, so the store parses and partitions
+            store.stage(cols, staging)
+            store.commit(staging)
+        else:
+            store.commit(staging, fast_inv=[stored_layout(cols, staging)])
 
 
-def gateway_columns(rows: Iterable[Sequence[Any]]) -> Any:
+def stored_layout(cols: Any, staging: Path) -> Path:
+    """``cols`` (every row built by ``gateway_columns``' direct path) as the store's partitions in ``staging``:
+    ``day=YYYY-MM-DD/*.parquet`` with the columns ``store.commit`` makes of a staged chunk (``INV_SELECT``: the
+    time as a TIMESTAMP, no ``ts`` or ``match_key``), which ``commit`` takes as they are (``fast_inv``) instead of
+    writing the chunk and then partitioning it (one Parquet write instead of two). The direct path's times are
+    ``YYYY-MM-DDTHH:MM:SS.mmmZ``, read here as the store reads them (UTC, to the millisecond)."""
+    import calendar
+    import uuid
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bedrockctl.analytics.records import INV_COLUMNS
+
+    c = cols.inv
+    seconds: dict[str, int] = {}
+    micros: list[int] = []
+    for stamp in c["ts"]:
+        sec = seconds.get(stamp[:19])
+        if sec is None:
+            sec = seconds[stamp[:19]] = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+        micros.append(sec * 1_000_000 + int(stamp[20:23]) * 1000)
+    days: dict[str, list[int]] = {}
+    for i, stamp in enumerate(c["ts"]):
+        days.setdefault(stamp[:10], []).append(i)
+    types = {"string": pa.string(), "int64": pa.int64()}
+    out = staging / "gateway-inv"
+    for day, rows in days.items():
+        whole = len(rows) == len(micros)
+
+        def pick(values: list[Any], rows: list[int] = rows, whole: bool = whole) -> list[Any]:
+            return values if whole else [values[i] for i in rows]
+
+        arrays = {}
+        for name, kind in INV_COLUMNS:
+            if name == "ts":
+                arrays["timestamp"] = pa.array(pick(micros), type=pa.timestamp("us"))
+            elif name != "match_key":
+                arrays[name] = pa.array(pick(c[name]), type=types[kind])
+        part = out / f"day={day}"
+        part.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table(arrays), part / f"part-{uuid.uuid4().hex}.parquet", compression="zstd")
+    return out
+
+
+def gateway_columns(rows: Iterable[Sequence[Any]], odd: list[int] | None = None) -> Any:
     """The ledger's columns (``records.Columns``) for the invocations among ``rows``: per row what
     ``add_invocation(cols, AuditRecord(*row).invocation_log(), source="gateway")`` appends, built without the
     log's dictionaries (what repeats from row to row -- the second's timestamp text, the caller's identity and
-    tags, the base model -- is worked out once)."""
+    tags, the base model -- is worked out once). ``odd`` gets the column index of each row that took the parser's
+    path."""
     from bedrockctl.analytics.identity import normalise_arn
     from bedrockctl.analytics.records import INV_COLUMNS, MAX_COUNT, Columns, add_invocation, resolve_base
 
@@ -93,6 +144,8 @@ def gateway_columns(rows: Iterable[Sequence[Any]]) -> Any:
             and 0 <= latency <= MAX_COUNT
         ):
             _flush(c, constant, out)
+            if odd is not None:
+                odd.append(len(c["request_id"]))
             add_invocation(cols, AuditRecord(*row).invocation_log(), source="gateway")
             continue
         sec = int(ts)
