@@ -5,7 +5,7 @@ instead of ~0.35 s through the gateway's modules.
 
 A record is turned into the ledger's columns directly (``gateway_columns``), not through its invocation-log form
 and the log parser (``AuditRecord.invocation_log`` + ``records.add_invocation``), which the rows are proven equal
-to (``tests/gateway/test_ledger_child.py``): ~1.5 instead of ~9 µs a record. A record the direct path is not sure
+to (``tests/gateway/test_ledger_child.py``): ~3-4 instead of ~9 µs a record. A record the direct path is not sure
 of (a value of another type or out of range) takes the parser's path."""
 
 from __future__ import annotations
