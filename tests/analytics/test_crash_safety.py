@@ -30,6 +30,13 @@ MODELS = ("anthropic.claude-3-haiku-20240307-v1:0", "us.anthropic.claude-3-7-son
 ARN = "arn:aws:sts::111122223333:assumed-role/dev/{}"
 
 
+def _today_at_noon() -> dt.datetime:
+    """Noon UTC today: the records lie between 1 and 3 hours before it on each day, so at any time of day the same
+    days (and so the same number of day files, which the ``commit.renamed:N`` crash points count) are written; with
+    ``now`` itself, a run in the first hours after midnight put them on other days and changed that number."""
+    return dt.datetime.now(dt.UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+
+
 def _ts(now: dt.datetime, days_ago: int, n: int) -> str:
     return (now - dt.timedelta(days=days_ago, hours=1, minutes=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -122,7 +129,7 @@ def _manifest(data: Path) -> dict[str, Any]:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The sources, a store holding the first batch (copied for every crash), and one clean ingest of it all."""
     root = tmp_path_factory.mktemp("crash")
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = _today_at_noon()
     src = root / "src"
     _first_batch(src, now)
     baseline = root / "baseline" / "data"
@@ -163,7 +170,7 @@ CASES = [
     (["commit.partitioned"], False),  # under the store lock, staged chunks split by day
     (["commit.dedup-copy"], False),  # the de-duplicating copy cut in half (what a kill mid-write leaves)
     (["commit.renamed:1"], False),  # one file moved into a day directory, the others not
-    (["commit.renamed:3"], False),
+    (["commit.renamed:2"], False),  # two moved (a second run writes three day files)
     (["commit.renamed-all"], False),  # all files in the day directories, manifest not written
     (["manifest.temp-partial"], False),  # half a manifest in its temp file
     (["manifest.temp-written"], False),  # complete temp manifest, not renamed
@@ -215,7 +222,7 @@ def _in_process_store(tmp_path: Path) -> tuple[Any, Path, dict[str, Any]]:
     from bedrockctl.analytics.ingest import ingest
     from bedrockctl.analytics.store import UsageStore
 
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = _today_at_noon()
     src = tmp_path / "src"
     _first_batch(src, now)
     store = UsageStore(tmp_path / "usage")
