@@ -99,8 +99,9 @@ def _ms(text: str) -> float:
 
 
 class H2Streams:
-    """``count`` ConverseStream calls held open over HTTP/2 with prior knowledge, ``per_connection`` on each
-    connection, until ``close``; ``open`` counts those that got their first body bytes."""
+    """ConverseStream calls held open over HTTP/2 with prior knowledge, ``per_connection`` on each connection,
+    until ``close``; each ``open`` adds ``count`` more (in batches), ``opened`` counts those that got their first
+    body bytes."""
 
     def __init__(self, port: int, req: Req, per_connection: int) -> None:
         self.port, self.req, self.per_connection = port, req, per_connection
@@ -129,7 +130,7 @@ class H2Streams:
     async def open(self, count: int) -> None:
         import httpx
 
-        self.clients = [
+        clients = [
             httpx.AsyncClient(
                 http1=False,
                 http2=True,
@@ -139,10 +140,9 @@ class H2Streams:
             )
             for _ in range(-(-count // self.per_connection))
         ]
+        self.clients += clients  # a later call opens more, on connections of its own
         ready = asyncio.Semaphore(0)
-        self.tasks = [
-            asyncio.create_task(self._one(self.clients[i // self.per_connection], ready)) for i in range(count)
-        ]
+        self.tasks += [asyncio.create_task(self._one(clients[i // self.per_connection], ready)) for i in range(count)]
         for _ in range(count):
             await asyncio.wait_for(ready.acquire(), 60)
 
@@ -151,6 +151,9 @@ class H2Streams:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         for client in self.clients:
             await client.aclose()
+        self.tasks, self.clients = [], []  # ready to open again
+        self.opened = self.failed = 0
+        self.release = asyncio.Event()
 
 
 async def streams(arm: Arm, count: int, per_connection: int, h2: bool) -> dict[str, Any]:

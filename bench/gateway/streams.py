@@ -36,7 +36,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from procs import free_port, rss_mb, stop  # noqa: E402
-from protocols import PATH, gateway  # noqa: E402
+from protocols import PATH, H2Streams, gateway  # noqa: E402
 from run import CONVERSE, FAKE_ENV, Arm, hold, start  # noqa: E402
 from stream_driver import OpenStreams, Req  # noqa: E402
 
@@ -46,65 +46,6 @@ SERVERS = {
     "granian-h2c": ["{bctl}", "serve", "--port", "{port}", "--http", "2"],
     "uvicorn-h1": ["{bctl}", "serve", "--port", "{port}"],
 }
-
-
-class H2Held:
-    """Streams held open over HTTP/2 with prior knowledge, ``per_connection`` on each connection, opened in
-    batches (each batch on its own connections) until ``close``."""
-
-    def __init__(self, port: int, req: Req, per_connection: int) -> None:
-        self.port, self.req, self.per_connection = port, req, per_connection
-        self.opened = self.failed = 0
-        self.release = asyncio.Event()
-        self.tasks: list[asyncio.Task[None]] = []
-        self.clients: list[Any] = []
-
-    async def _one(self, client: Any, ready: asyncio.Semaphore) -> None:
-        import httpx
-
-        try:
-            async with client.stream("POST", self.req.path, content=self.req.body, headers=self.req.headers) as r:
-                if r.status_code == 200:
-                    async for _chunk in r.aiter_raw():
-                        self.opened += 1
-                        break
-                    ready.release()
-                    await self.release.wait()
-                    return
-                self.failed += 1
-        except httpx.HTTPError:
-            self.failed += 1
-        ready.release()
-
-    async def open(self, count: int) -> None:
-        import httpx
-
-        clients = [
-            httpx.AsyncClient(
-                http1=False,
-                http2=True,
-                base_url=f"http://127.0.0.1:{self.port}",
-                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-                timeout=120,
-            )
-            for _ in range(-(-count // self.per_connection))
-        ]
-        self.clients += clients
-        ready = asyncio.Semaphore(0)
-        tasks = [asyncio.create_task(self._one(clients[i // self.per_connection], ready)) for i in range(count)]
-        self.tasks += tasks
-        for _ in range(count):
-            await asyncio.wait_for(ready.acquire(), 120)
-
-    async def close(self) -> None:
-        self.release.set()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        for client in self.clients:
-            await client.aclose()
-        self.tasks.clear()
-        self.clients.clear()
-        self.opened = self.failed = 0
-        self.release = asyncio.Event()
 
 
 class H1Held:
@@ -171,7 +112,7 @@ def run_arm(name: str, args: argparse.Namespace, tmp: Path, env: dict[str, str],
                 count, note = fit, f"capped at {fit}: two sockets per stream, open-file limit"
             held: Any = H1Held(port, req)
         else:
-            held = H2Held(port, req, args.per_connection)
+            held = H2Streams(port, req, args.per_connection)
         hold(up, 900)
         try:
             res = asyncio.run(hold_streams(held, proc.pid, count, args.batch, args.warm))
