@@ -69,8 +69,14 @@ def test_report_by_gateway_key_environment_and_principal(tmp_path: Path) -> None
         by_key = run_report(duckdb_runner(con), "key", since="2026-11-01", until="2026-12-01")
         by_env = run_report(duckdb_runner(con), "environment", since="2026-11-01", until="2026-12-01")
         by_principal = run_report(duckdb_runner(con), "principal", since="2026-11-01", until="2026-12-01")
+        by_two = run_report(duckdb_runner(con), "key,environment", since="2026-11-01", until="2026-12-01")
     finally:
         con.close()
     assert {r["key"]: r["invocations"] for r in by_key.rows} == {"BGKAAAA": 1, "BGKBBBB": 2, None: 1}
+    # the total counts a user once however many groups they are in (alice: two keys), and the group whose key is
+    # NULL is a group, not the total
+    assert {r["key"]: r["unique_users"] for r in by_key.rows} == {"BGKAAAA": 1, "BGKBBBB": 2, None: 1}
+    assert by_key.totals["unique_users"] == 3 and by_two.totals["unique_users"] == 3
+    assert sum(r["invocations"] for r in by_two.rows) == 4 and len(by_two.rows) == 3
     assert {r["environment"]: r["invocations"] for r in by_env.rows} == {"prod": 1, "dev": 2, None: 1}
     assert [r["invocations"] for r in by_principal.rows] == [4]  # all four ran as the gateway's role

@@ -147,7 +147,7 @@ def _athena_result(columns: list[tuple[str, str]], rows: list[list[str | None]])
 
 def test_report_engine_athena(cli: Callable[..., Any], boto_client: Callable[..., Any], sandbox_env: Any) -> None:
     big = "bigint"
-    results = [  # the usage query, the cost query, the distinct-users query, in that order
+    results = [  # the usage query (with the whole period's row: grouped_total 1), then the cost query
         _athena_result(
             [
                 ("model", "varchar"),
@@ -157,8 +157,12 @@ def test_report_engine_athena(cli: Callable[..., Any], boto_client: Callable[...
                 ("cache_read_tokens", big),
                 ("cache_write_tokens", big),
                 ("unique_users", big),
+                ("grouped_total", "integer"),
             ],
-            [["amazon.nova-lite-v1:0", "2", "1000", "1000", "0", "0", "1"]],
+            [
+                ["amazon.nova-lite-v1:0", "2", "1000", "1000", "0", "0", "1", "0"],
+                [None, "2", "1000", "1000", "0", "0", "1", "1"],
+            ],
         ),
         _athena_result(
             [
@@ -200,7 +204,6 @@ def test_report_engine_athena(cli: Callable[..., Any], boto_client: Callable[...
                 ]
             ],
         ),
-        _athena_result([("users", big)], [["1"]]),
     ]
     body = json.dumps({"account_id": "123456789012", "region": "us-east-1", "results": results}).encode()
     req = urllib.request.Request(
@@ -229,7 +232,7 @@ def test_report_engine_athena(cli: Callable[..., Any], boto_client: Callable[...
     assert rep["totals"]["cost_usd"] == "0.0003" and rep["totals"]["unique_users"] == 1
     athena = boto_client("athena")
     ids = athena.list_query_executions()["QueryExecutionIds"]
-    assert len(ids) == 3
+    assert len(ids) == 2  # usage (with the total of distinct users) and cost: one scan each
     q = athena.get_query_execution(QueryExecutionId=ids[0])["QueryExecution"]
     assert q["QueryExecutionContext"]["Database"] == "bedrock"
     assert q["ResultConfiguration"]["OutputLocation"].startswith("s3://athena-results/")

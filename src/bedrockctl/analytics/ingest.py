@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,42 +103,21 @@ def ingest(
         local = [u for u in units if u.local_path]
         remote = [u for u in units if not u.local_path]
         fast_dirs: list[Path] = []
+        candidates: list[Unit] = []
+        seeds: list[Any] = []
+        days: dict[str, str] = {}
         if (FAST_PATH if fast is None else fast) and model_resolver is None and local:
-            local = _fast(report, local, staging, since, pending, fast_dirs)
-        n_workers = workers if workers is not None else (os.cpu_count() or 1)
-        parallel = n_workers > 1 and model_resolver is None and sum(u.size for u in local) >= PARALLEL_MIN_BYTES
-        with _Progress(show, len(units)) as bar:
-            if parallel and local:
-                with ProcessPoolExecutor(max_workers=n_workers) as pool:
-                    futures = [
-                        (u, pool.submit(_parse_file_task, str(u.local_path), u.key[5:], str(staging), since))
-                        for u in local
-                    ]
-                    for unit, fut in futures:
-                        _merge(report, fut.result())
-                        pending[unit.key] = str(unit.stamp)
-                        bar.advance()
-                local = []
-            for unit in (*local, *remote):
-                payload, stamp = unit.read()
-                origin = unit.key[5:] if unit.key.startswith("file:") else unit.key
-                before = (cols.n_inv, cols.n_trail, cols.skipped, cols.bad_count)
-                if unit.parse is not None and isinstance(payload, bytes):
-                    seen = unit.parse(payload, origin, cols)
-                elif isinstance(payload, bytes):
-                    seen = parse_blob(payload, origin, cols, since)
-                else:
-                    seen = parse_lines(payload, origin, cols, since)
-                report.records_seen += seen
-                report.invocation_records += cols.n_inv - before[0]
-                report.trail_events += cols.n_trail - before[1]
-                report.skipped_records += cols.skipped - before[2]
-                report.bad_records += cols.bad_count - before[3]
-                report.units_read += 1
-                pending[unit.key] = stamp
-                if cols.n_inv + cols.n_trail >= STAGE_ROWS:
-                    store.stage(cols, staging)
-                bar.advance()
+            candidates, local, seeds, days = _fast_candidates(local)
+        parse = _Parser(report, cols, store, staging, since, pending, workers, model_resolver)
+        with _Progress(show, len(units)) as bar, ThreadPoolExecutor(max_workers=1) as scanner:
+            # DuckDB scans the clean JSON-lines files (on its own threads, without the GIL) while the rest -- CloudTrail
+            # files, remote units -- is parsed here; the pool is joined before the staging directory can be discarded
+            scan = scanner.submit(_fast, candidates, staging, since, seeds, days) if candidates else None
+            parse.units(local, remote, bar)
+            if scan is not None:
+                res = scan.result()
+                slow = _fast_merge(report, candidates, res, pending, fast_dirs)
+                parse.units(slow, [], bar)  # files the fast path handed back: bad records, reported with file and line
         report.bad.extend(cols.bad)
         store.stage(cols, staging)
         crash_point("ingest.staged")
@@ -153,34 +132,103 @@ def ingest(
     return report
 
 
-def _fast(
-    report: IngestReport, local: list[Unit], staging: Path, since: str | None, pending: dict[str, str], out: list[Path]
-) -> list[Unit]:
-    """Run the fast path over the eligible local files; returns the units left to the Python parser."""
-    by_path = {str(u.local_path): u for u in local}
-    cand: list[str] = []
+class _Parser:
+    """The Python parse of the units the fast path does not take: local files (by a process pool when they are many
+    bytes), then remote units, each counted into the report and its checkpoint kept in ``pending``."""
+
+    def __init__(
+        self,
+        report: IngestReport,
+        cols: Columns,
+        store: UsageStore,
+        staging: Path,
+        since: str | None,
+        pending: dict[str, str],
+        workers: int | None,
+        model_resolver: Callable[[str], str | None] | None,
+    ) -> None:
+        self.report, self.cols, self.store, self.staging = report, cols, store, staging
+        self.since, self.pending, self.model_resolver = since, pending, model_resolver
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+
+    def units(self, local: list[Unit], remote: list[Unit], bar: _Progress) -> None:
+        report, cols, pending, since = self.report, self.cols, self.pending, self.since
+        parallel = self.workers > 1 and self.model_resolver is None and sum(u.size for u in local) >= PARALLEL_MIN_BYTES
+        if parallel and local:
+            with ProcessPoolExecutor(max_workers=self.workers) as pool:
+                futures = [
+                    (u, pool.submit(_parse_file_task, str(u.local_path), u.key[5:], str(self.staging), since))
+                    for u in local
+                ]
+                for unit, fut in futures:
+                    _merge(report, fut.result())
+                    pending[unit.key] = str(unit.stamp)
+                    bar.advance()
+            local = []
+        for unit in (*local, *remote):
+            payload, stamp = unit.read()
+            origin = unit.key[5:] if unit.key.startswith("file:") else unit.key
+            before = (cols.n_inv, cols.n_trail, cols.skipped, cols.bad_count)
+            if unit.parse is not None and isinstance(payload, bytes):
+                seen = unit.parse(payload, origin, cols)
+            elif isinstance(payload, bytes):
+                seen = parse_blob(payload, origin, cols, since)
+            else:
+                seen = parse_lines(payload, origin, cols, since)
+            report.records_seen += seen
+            report.invocation_records += cols.n_inv - before[0]
+            report.trail_events += cols.n_trail - before[1]
+            report.skipped_records += cols.skipped - before[2]
+            report.bad_records += cols.bad_count - before[3]
+            report.units_read += 1
+            pending[unit.key] = stamp
+            if cols.n_inv + cols.n_trail >= STAGE_ROWS:
+                self.store.stage(cols, self.staging)
+            bar.advance()
+
+
+def _fast_candidates(local: list[Unit]) -> tuple[list[Unit], list[Unit], list[Any], dict[str, str]]:
+    """(files the fast path takes, the rest, their first records, the day of each one's first record)."""
+    cand: list[Unit] = []
+    rest: list[Unit] = []
     seeds: list[Any] = []
     days: dict[str, str] = {}
-    for path in by_path:
+    for unit in local:
+        path = str(unit.local_path)
         head = fastpath.sample(path)
-        if head is not None:
-            cand.append(path)
-            seeds.extend(head)
-            ts = head[0].get("timestamp")
-            if isinstance(ts, str) and len(ts) >= 10:
-                days[path] = ts[:10]
-    if not cand:
-        return local
+        if head is None:
+            rest.append(unit)
+            continue
+        cand.append(unit)
+        seeds.extend(head)
+        ts = head[0].get("timestamp")
+        if isinstance(ts, str) and len(ts) >= 10:
+            days[path] = ts[:10]
+    return cand, rest, seeds, days
+
+
+def _fast(
+    cand: list[Unit], staging: Path, since: str | None, seeds: list[Any], days: dict[str, str]
+) -> fastpath.FastResult:
+    """Run the fast path over ``cand`` (on a thread beside the Python parse: it touches no shared state)."""
     from bedrockctl.analytics.store import duckdb_module
 
     con = duckdb_module().connect()
     try:
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
-        res = fastpath.scan(con, cand, staging / "fast", since, seeds, days)
+        res = fastpath.scan(con, [str(u.local_path) for u in cand], staging / "fast", since, seeds, days)
     finally:
         con.close()
     crash_point("ingest.fast-scanned")
+    return res
+
+
+def _fast_merge(
+    report: IngestReport, cand: list[Unit], res: fastpath.FastResult, pending: dict[str, str], out: list[Path]
+) -> list[Unit]:
+    """Count the fast path's files into the report; returns the units it handed back to the Python parser."""
+    by_path = {str(u.local_path): u for u in cand}
     for path in res.files:
         unit = by_path.pop(path)
         pending[unit.key] = str(unit.stamp)

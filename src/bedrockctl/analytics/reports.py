@@ -143,15 +143,19 @@ def report_sql(
     (``thresholds``: the price book's per-call long-context thresholds)."""
     keys = [f'{g.expr} AS "{g.name}"' for g in groups]
     n = len(keys)
-    gb = ", ".join(str(i) for i in range(1, n + 1))
     where = _where(start, end)
+    # with groups, one more grouping set -- the whole period -- gives the total of distinct users in the same scan
+    # (its row has grouped_total = 1)
+    exprs = ", ".join(g.expr for g in groups)
     usage = (
         f"SELECT {', '.join([*keys, ''])}count(*) AS invocations, "  # noqa: S608 - internal SQL, no user text
         "coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens, "
         "coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, "
         "coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens, "
-        f"count(DISTINCT {USER_EXPR}) AS unique_users "
-        f"FROM invocations WHERE {where}" + (f" GROUP BY {gb}" if n else "")
+        f"count(DISTINCT {USER_EXPR}) AS unique_users"
+        + (f", GROUPING({exprs}) AS grouped_total" if n else "")
+        + f" FROM invocations WHERE {where}"
+        + (f" GROUP BY GROUPING SETS (({exprs}), ())" if n else "")
     )
     cost = (
         f"SELECT {', '.join([*keys, ''])}model_id AS price_model, model_base AS price_base, region AS price_region, "  # noqa: S608 - internal SQL, no user text
@@ -212,10 +216,15 @@ def run_report(
     n = len(groups)
     _, urows = run(usage_sql)
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    total_users = 0
     for r in urows:
+        if not n or r[n + 6]:  # the whole period (no groups: the one row)
+            total_users = int(r[n + 5] or 0)
+            if n:
+                continue
         key = tuple(r[:n])
         row = {g.name: v for g, v in zip(groups, key, strict=True)}
-        row.update(dict(zip(METRICS[:6], (int(x or 0) for x in r[n:]), strict=True)))
+        row.update(dict(zip(METRICS[:6], (int(x or 0) for x in r[n : n + 6]), strict=True)))
         row.update({"cost_usd": Decimal(0), "unpriced_invocations": 0})
         rows[key] = row
     unpriced: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -242,7 +251,7 @@ def run_report(
             _unpriced(unpriced, where, inv, why)
     out_rows = sorted(rows.values(), key=lambda x: (-x["cost_usd"], -x["invocations"], str(list(x.values())[:n])))
     totals: dict[str, Any] = {m: sum(r.get(m, 0) for r in out_rows) for m in METRICS if m != "unique_users"}
-    totals["unique_users"] = _total_users(run, start, end)
+    totals["unique_users"] = total_users
     totals["unpriced_invocations"] = sum(r.get("unpriced_invocations", 0) for r in out_rows)
     return Report(
         groups=[g.name for g in groups],
@@ -321,11 +330,6 @@ def _profile_price(book: PriceBook, profiles: ProfileResolver | None, arn: str) 
     if price is None:
         return None, f"no price for {resolved.model_id} in {resolved.region}"
     return price, None
-
-
-def _total_users(run: Runner, start: datetime | None, end: datetime | None) -> int:
-    _, rows = run(f"SELECT count(DISTINCT {USER_EXPR}) FROM invocations WHERE {_where(start, end)}")  # noqa: S608 - internal SQL, no user text
-    return int(rows[0][0] or 0) if rows else 0
 
 
 def duckdb_runner(con: Any) -> Runner:
