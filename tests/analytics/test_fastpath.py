@@ -377,3 +377,31 @@ def test_cloudtrail_fields_of_another_json_type_never_stop_the_ingest(tmp_path: 
     con = store.connect()
     ids = {r[0] for r in con.execute("SELECT event_id FROM trail").fetchall()}
     assert "e-good" in ids
+
+
+def test_the_scan_vouches_only_for_day_files_it_found_free_of_duplicates(tmp_path: Path) -> None:
+    """The day workers count each day file's distinct ids (so that the commit need not): a day holding a request id
+    twice is left to the commit's check, which drops the copy."""
+    from bedrockctl.analytics import fastpath
+    from bedrockctl.analytics.store import duckdb_module
+
+    rnd = random.Random(3)
+    day1 = [record(rnd, n, 1) for n in range(50)]
+    day2 = [record(rnd, 100 + n, 2) for n in range(40)]
+    files = {"a.jsonl": day1[:25], "b.jsonl": [*day1[25:], day1[3]], "c.jsonl": day2}
+    paths = []
+    for name, recs in files.items():
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in recs))
+        paths.append(str(tmp_path / name))
+    con = duckdb_module().connect()
+    try:
+        seeds = [r for p in paths for r in fastpath.sample(p) or []]
+        days = {p: str(recs[0]["timestamp"])[:10] for p, recs in zip(paths, files.values(), strict=True)}
+        res = fastpath.scan(con, paths, tmp_path / "staging", None, seeds, days)
+    finally:
+        con.close()
+    vouched = {Path(p).parent.name: rows for p, rows in res.distinct.items()}
+    assert vouched == {"day=2026-10-02": 40}  # day 1 holds day1[3] twice
+    store = UsageStore(tmp_path / "usage")
+    rep = ingest(store, [str(tmp_path / name) for name in files])
+    assert (rep.fast_records, rep.new_invocations, rep.duplicates) == (91, 90, 1)

@@ -81,6 +81,9 @@ class FastResult:
     files: list[str] = field(default_factory=list)  # read by the fast path
     slow: list[str] = field(default_factory=list)  # handed to the Python parser
     out_dir: Path | None = None  # partitioned staged Parquet (day=YYYY-MM-DD/*.parquet)
+    # day files whose request ids were found all distinct by the scanning thread (path -> rows), so that the commit
+    # need not check them again (it checks days with several files, and every file against the stored ones)
+    distinct: dict[str, int] = field(default_factory=dict)
 
 
 def scan(
@@ -214,7 +217,16 @@ def _scan_day(
         elif lo == hi:
             dst = res.out_dir / f"day={lo}"
             dst.mkdir(parents=True, exist_ok=True)
-            out.rename(dst / f"part-{tag}-{attempt}.parquet")
+            final = dst / f"part-{tag}-{attempt}.parquet"
+            out.rename(final)
+            # the duplicate check of this day's rows, here while the other day worker keeps the cores busy (distinct
+            # hashes mean distinct ids; equal hashes are left to the commit's exact check)
+            total, distinct = con.execute(
+                "SELECT count(*), count(DISTINCT hash(request_id)) FROM read_parquet($f)", {"f": str(final)}
+            ).fetchone() or (0, 0)
+            if total == distinct == n:
+                with lock:
+                    res.distinct[str(final)] = n
         else:  # rows of several days: split by day
             split = staging / f"{tag}-split"
             con.execute(

@@ -103,6 +103,7 @@ def ingest(
         local = [u for u in units if u.local_path]
         remote = [u for u in units if not u.local_path]
         fast_dirs: list[Path] = []
+        distinct: dict[str, int] = {}
         candidates: list[Unit] = []
         seeds: list[Any] = []
         days: dict[str, str] = {}
@@ -116,13 +117,14 @@ def ingest(
             parse.units(local, remote, bar)
             if scan is not None:
                 res = scan.result()
+                distinct.update(res.distinct)
                 slow = _fast_merge(report, candidates, res, pending, fast_dirs)
                 parse.units(slow, [], bar)  # files the fast path handed back: bad records, reported with file and line
         report.bad.extend(cols.bad)
         store.stage(cols, staging)
         crash_point("ingest.staged")
         # the checkpoints are published with the records read (one manifest): they never run ahead of the data
-        result = store.commit(staging, fast_inv=fast_dirs, checkpoints=pending)
+        result = store.commit(staging, fast_inv=fast_dirs, checkpoints=pending, distinct=distinct)
         report.new_invocations = result.new_invocations
         report.new_trail_events = result.new_trail_events
         report.duplicates = result.duplicates

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,14 +215,19 @@ class UsageStore:
             lock.release()
 
     def commit(
-        self, staging: Path, fast_inv: Sequence[Path] = (), checkpoints: dict[str, str] | None = None
+        self,
+        staging: Path,
+        fast_inv: Sequence[Path] = (),
+        checkpoints: dict[str, str] | None = None,
+        distinct: Mapping[str, int] | None = None,
     ) -> CommitResult:
         """Move the staged rows into the partitions, dropping duplicates (in the run and against stored days), and
         publish them with ``checkpoints`` in one new manifest.
 
         ``staging`` holds flat chunks written by ``stage()``; ``fast_inv`` directories hold invocation rows already
         in the stored layout (``day=*/``, see ``fastpath.py``). When nothing is duplicated -- the usual case -- the
-        staged files are moved into place without being rewritten.
+        staged files are moved into place without being rewritten. ``distinct``: staged files already found to hold
+        distinct keys (path -> rows); a day made of one such file is not checked again within the run.
         """
         try:
             with self.writing() as live:
@@ -235,7 +240,12 @@ class UsageStore:
                     trail_dirs, bad_tr = self._partition_chunks(con, staging, "trail", TRAIL_SELECT)
                     crash_point("commit.partitioned")
                     new_inv, dup_inv, inv_files = self._commit_table(
-                        con, [*fast_inv, *inv_dirs], "request_id", live.paths(self.root, "invocations"), staging
+                        con,
+                        [*fast_inv, *inv_dirs],
+                        "request_id",
+                        live.paths(self.root, "invocations"),
+                        staging,
+                        distinct or {},
                     )
                     new_tr, dup_tr, trail_files = self._commit_table(
                         con, trail_dirs, "event_id", live.paths(self.root, "trail"), staging
@@ -266,7 +276,12 @@ class UsageStore:
 
     @staticmethod
     def _commit_table(
-        con: Any, dirs: Sequence[Path], key: str, stored: list[str], staging: Path
+        con: Any,
+        dirs: Sequence[Path],
+        key: str,
+        stored: list[str],
+        staging: Path,
+        known: Mapping[str, int] | None = None,
     ) -> tuple[int, int, list[Path]]:
         """Deduplicate the staged day files of one table against themselves and the ``stored`` files; returns the
         new rows, the duplicates and the files to publish (the staged ones, or their deduplicated rewrite)."""
@@ -282,6 +297,10 @@ class UsageStore:
         for p in staged:
             by_day.setdefault(p.parent.name, []).append(str(p))
         for day_files in by_day.values():
+            rows = (known or {}).get(day_files[0]) if len(day_files) == 1 else None
+            if rows is not None:
+                total, distinct = total + rows, distinct + rows
+                continue
             # distinct hashes mean distinct keys (cheaper than a hash table of the strings); equal hashes are
             # counted exactly
             for expr in (f"hash({key})", key):
