@@ -116,6 +116,7 @@ def ingest(
             scan = scanner.submit(_fast, candidates, staging, since, seeds, days) if candidates else None
             parse.units(local, remote, bar)
             if scan is not None:
+                store.stage(cols, staging)  # while the scan still runs
                 res = scan.result()
                 distinct.update(res.distinct)
                 slow = _fast_merge(report, candidates, res, pending, fast_dirs)
