@@ -222,9 +222,14 @@ def time_phases() -> None:
         setattr(owner, name, staticmethod(timed) if static else timed)
 
     wrap(fastpath, "sample", "read the first 100 records of every file (lookup seeds, days)")
-    wrap(fastpath, "scan", "DuckDB scan: read_json -> normalise -> COPY to one Parquet file per day")
+    wrap(
+        fastpath,
+        "scan",
+        "DuckDB scan: read_json -> normalise -> COPY to one Parquet file per day -> its duplicate check "
+        "(the Python parse of the CloudTrail set runs beside it, on the main thread)",
+    )
     wrap(UsageStore, "_partition_chunks", "commit: partition the Python-parsed chunks (CloudTrail)", static=True)
-    wrap(UsageStore, "_commit_table", "commit: duplicate check (per day) and dedupe", static=True)
+    wrap(UsageStore, "_commit_table", "commit: duplicate check of the days the scan did not check, dedupe", static=True)
     wrap(UsageStore, "_publish", "commit: fsync + rename + manifest")
     wrap(UsageStore, "connect", "report: connect (views, CloudTrail matches)")
     wrap(reports, "run_report", "report: queries + exact cost")
@@ -323,7 +328,7 @@ def main() -> None:
         phase_lines = []
         if PHASES:
             wall, cpu = results[-1][1:3]
-            rest = ("rest: Python parse of the CloudTrail set, staging, checkpoints", [wall, cpu])
+            rest = ("rest: listing, staging what the Python parser read, the writer lock, checkpoints", [wall, cpu])
             for _, (w, c) in PHASES.items():
                 rest[1][0] -= w
                 rest[1][1] -= c
@@ -338,6 +343,9 @@ def main() -> None:
             shutil.rmtree(root / "data", ignore_errors=True)
         else:
             shutil.rmtree(root, ignore_errors=True)
+
+
+NOTES = "<!-- notes -->"  # what follows it in the section is written by hand and kept
 
 
 def write_results(
@@ -392,17 +400,22 @@ def write_results(
             "days in parallel), normalised in the same scan (principal and base model joined from lookup tables built "
             "by the Python rules over the first 100 records of every file; a row whose identity or model the tables "
             "lack is marked `day = '_miss'`, seen in the Parquet statistics of `day`, and the day is scanned again "
-            "with the tables completed), written by one `COPY` (zstd) into one Parquet file per day that `commit` "
-            "renames into `day=.../` when that day holds no duplicate request id (distinct hashes first, exact count "
-            "only on equal hashes) and none already stored (else it rewrites with the dedupe). Files with bad records, "
-            "the CloudTrail set, JSON documents and S3 / CloudWatch / LookupEvents pages go through the Python parser "
-            "(bad records reported with file and line). `connect()` computes the CloudTrail matches once into small "
-            "tables, so a report query reads only `inv`.",
+            "with the tables completed), written by one `COPY` (zstd) into one Parquet file per day whose request "
+            "ids the same day worker then counts (distinct hashes) while the other worker scans; `commit` renames "
+            "the day files into `day=.../` when a day holds no duplicate request id (days of several files are "
+            "checked there: distinct hashes first, exact count only on equal hashes) and none already stored (else "
+            "it rewrites with the dedupe). Files with bad records, the CloudTrail set, JSON documents and S3 / "
+            "CloudWatch / LookupEvents pages go through the Python parser (bad records reported with file and line), "
+            "on the main thread while DuckDB scans. `connect()` computes the CloudTrail matches once into small "
+            "tables, so a report query reads only `inv`; the report is two queries (usage per group with the whole "
+            "period's distinct users as one more grouping set, and cost).",
             "",
         ]
     )
     pattern = re.compile(r"## analytics\n.*?(?=\n## |\Z)", re.S)
-    body = section.rstrip("\n") + "\n"
+    old = pattern.search(text)
+    notes = old.group(0).partition(NOTES)[2] if old and NOTES in old.group(0) else ""
+    body = section.rstrip("\n") + "\n" + (f"\n{NOTES}{notes.rstrip()}\n" if notes else "")
     text = pattern.sub(lambda _: body, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
     path.write_text(text if text.endswith("\n") else text + "\n")
     print(f"wrote {path}")

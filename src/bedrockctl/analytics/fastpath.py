@@ -23,6 +23,7 @@ read as strings, numeric strings and floats as token counts are cast (a float is
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Sequence
@@ -127,9 +128,15 @@ def scan(
             cur.close()
 
     # two days at a time: DuckDB parallelises a scan over its files, this fills the cores while a day's last file
-    # is still being read
-    with ThreadPoolExecutor(max_workers=DAY_WORKERS) as pool:
-        list(pool.map(run, enumerate(sorted(groups.items()))))
+    # is still being read. The cores are shared out between the workers (one DuckDB thread each on 2 cores): more
+    # threads than cores cost ~8% more CPU (measured on the 10M-record benchmark) and no time
+    workers = max(1, min(DAY_WORKERS, len(groups)))
+    con.execute(f"SET threads = {max(1, (os.cpu_count() or 1) // workers)}")
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(run, enumerate(sorted(groups.items()))))
+    finally:
+        con.execute("RESET threads")
     if rest:
         _merge_into(res, _scan_partitioned(con, rest, staging / "rest", None))
     if not res.files:
