@@ -123,8 +123,8 @@ def granian_options(opts: GatewayOptions, open_files: int) -> dict[str, Any]:
       431, or the connection is closed with GOAWAY ENHANCE_YOUR_CALM when it is far larger), and at most
       ``MAX_CONCURRENT_STREAMS`` streams open on one connection (more are reset with REFUSED_STREAM).
     - Connections: granian serves at most ``backpressure`` connections per worker at once and stops accepting
-      beyond (its default, 1,024 / workers, is held by as many connections that send nothing, which it never
-      closes): ``open_files``, the process's open-file limit, as uvicorn, which has no such cap.
+      beyond; its default (1,024 / workers) was filled by as many connections that send nothing, which it never
+      closes. ``open_files``, the process's open-file limit, instead: uvicorn has no such cap.
 
     The body limits are the app's own (``http.read_body``), alike under both servers."""
     from granian.http import HTTP1Settings, HTTP2Settings
