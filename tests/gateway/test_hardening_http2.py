@@ -18,6 +18,7 @@ import h2.errors
 import h2.events
 import h2.settings
 import httpx
+import hyperframe.frame
 import pytest
 
 from bedrockctl.server.gateway.hardening import MAX_CONCURRENT_STREAMS, granian_options
@@ -231,3 +232,31 @@ def test_connections_that_send_nothing_do_not_lock_the_server_out(serve_h2: Any,
         for sock in silent:
             sock.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_what_granian_does_not_enforce(serve_h2: Any, tmp_path: Path) -> None:
+    """The gaps docs/gateway.md "Limits over HTTP/2" lists, as probed: with header and keep-alive timeouts of
+    0.3 s, these connections are still open five times later. Should a granian release close them, this fails:
+    then give granian that setting and update the docs."""
+    _limited(tmp_path, header_timeout_seconds=0.3, keep_alive_timeout_seconds=0.3)
+    served = serve_h2()
+    silent = _connect(served.url)
+    preface = H2(served.url)  # the preface and SETTINGS, then nothing
+    idle = H2(served.url)  # one request answered, then nothing
+    idle.request(1, "/livez")
+    assert idle.until(_ended(1)) == "done" and idle.status(1) == 200
+    partial = H2(served.url)  # a HEADERS frame without END_HEADERS: the CONTINUATION never comes
+    settled = (h2.events.RemoteSettingsChanged, h2.events.SettingsAcknowledged)  # no frame may follow HEADERS
+    assert partial.until(lambda e: {type(x) for x in e} >= set(settled)) == "done"
+    block = partial.conn.encoder.encode(
+        [(b":method", b"GET"), (b":scheme", b"http"), (b":authority", b"gw"), (b":path", b"/livez")]
+    )
+    frame = hyperframe.frame.HeadersFrame(1, data=block[:5], flags=["END_STREAM"])
+    partial.sock.sendall(frame.serialize())
+    for h2c in (preface, idle, partial):
+        assert h2c.until(_terminated, 1.5) == "timeout", h2c.events
+    silent.settimeout(0.1)
+    with pytest.raises(TimeoutError):  # neither answered nor closed
+        silent.recv(1)
+    for sock in (silent, preface.sock, idle.sock, partial.sock):
+        sock.close()
