@@ -93,15 +93,17 @@ def serve(
         tls_cert, tls_key = _self_signed(ctx.settings, host)
     scheme = "https" if tls_cert else "http"
     sys.stderr.write(f"bedrockctl gateway on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})\n")
-    warning = open_file_warning(raise_open_file_limit()[1])
+    open_files = raise_open_file_limit()[1]
+    warning = open_file_warning(open_files)
     if warning:
         sys.stderr.write(warning)
+    from bedrockctl.server.gateway.hardening import granian_options, uvicorn_options
+
     if http == "2":  # HTTP/2 and HTTP/1.1 on one port (server/serving.py); HTTP/1.1 alone stays on uvicorn
         _metrics_dir()
-        run_http2(Listener(host, port, workers, log_level, tls_cert, tls_key))
+        run_http2(Listener(host, port, workers, log_level, tls_cert, tls_key), granian_options(opts, open_files))
         return
     _metrics_dir()
-    from bedrockctl.server.gateway.hardening import uvicorn_options
 
     uvicorn.run(
         "bedrockctl.server.asgi:app",

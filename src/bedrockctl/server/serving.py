@@ -15,6 +15,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 APP = "bedrockctl.server.asgi:app_behind_proxy"
 HTTP_VERSIONS = ("1.1", "2")
@@ -72,8 +73,8 @@ def check_http_version(http: str) -> None:
         )
 
 
-def run_http2(listener: Listener) -> None:
-    """Serve HTTP/2 and HTTP/1.1 until interrupted (blocks)."""
+def run_http2(listener: Listener, limits: dict[str, Any]) -> None:
+    """Serve HTTP/2 and HTTP/1.1 until interrupted (blocks); ``limits``: ``hardening.granian_options``."""
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
     from granian.log import LogLevels
@@ -97,6 +98,7 @@ def run_http2(listener: Listener) -> None:
         ssl_key=key,
         ssl_protocol_min=SSLProtocols.tls12,  # as uvicorn (Python's ssl); granian's default is TLS 1.3 only
         workers_kill_timeout=10,
+        **limits,
     ).serve()
 
 

@@ -8,6 +8,9 @@
 - ``uvicorn_options``: the keyword arguments ``bedrockctl serve`` (and the tests' servers) give uvicorn: that
   protocol, the keep-alive timeout, the access log, and JSON log lines when ``logging.json`` is set (the project's
   ``JsonFormatter`` and ``RedactingFilter``).
+- ``granian_options``: the same limits for ``serve --http 2`` (granian), as far as granian has settings for them:
+  the header timeout and size over HTTP/1.1, the header list size and concurrent streams over HTTP/2, and no cap
+  on connections that silent ones could fill.
 - ``metrics_refusal``: ``/metrics`` (it shows spend) is answered only to a client from ``gateway.metrics_allow``
   (loopback by default) sending no proxy header, or, once ``gateway.metrics_token`` is set, only to a caller that
   sends that token (compared in constant time), wherever it is.
@@ -103,6 +106,42 @@ def uvicorn_options(opts: GatewayOptions, logging_settings: Any = None) -> dict[
     if logging_settings is not None and logging_settings.json:
         out["log_config"] = json_log_config(logging_settings.file)
     return out
+
+
+MAX_CONCURRENT_STREAMS = 200  # per HTTP/2 connection (granian's default, pinned): the 201st is refused
+
+
+def granian_options(opts: GatewayOptions, open_files: int) -> dict[str, Any]:
+    """Keyword arguments for ``Granian`` (``serve --http 2``), the limits of ``uvicorn_options`` as far as granian
+    has settings for them (docs/gateway.md "HTTP/2" says what it has none for):
+
+    - HTTP/1.1: hyper has one timer for a request's headers, from when it begins to wait for them (a kept-alive
+      connection: the end of the previous answer), so it gets the smaller of ``gateway.header_timeout_seconds`` and
+      ``gateway.keep_alive_timeout_seconds``; ``gateway.max_header_bytes`` bounds its read buffer (431 once that
+      much arrived without the headers' end; its floor is 8 KiB).
+    - HTTP/2: ``gateway.max_header_bytes`` as ``SETTINGS_MAX_HEADER_LIST_SIZE`` (a larger header block is answered
+      431, or the connection is closed with GOAWAY ENHANCE_YOUR_CALM when it is far larger), and at most
+      ``MAX_CONCURRENT_STREAMS`` streams open on one connection (more are reset with REFUSED_STREAM).
+    - Connections: granian serves at most ``backpressure`` connections per worker at once and stops accepting
+      beyond; its default (1,024 / workers) was filled by as many connections that send nothing, which it never
+      closes. ``open_files``, the process's open-file limit, instead: uvicorn has no such cap.
+
+    The body limits are the app's own (``http.read_body``), alike under both servers."""
+    from granian.http import HTTP1Settings, HTTP2Settings
+
+    head_seconds = min(opts.header_timeout_seconds, opts.keep_alive_timeout_seconds)
+    return {
+        "http1_settings": HTTP1Settings(
+            header_read_timeout=max(1, round(head_seconds * 1000)),  # milliseconds
+            keep_alive=True,
+            max_buffer_size=max(8192, opts.max_header_bytes),
+        ),
+        "http2_settings": HTTP2Settings(
+            max_concurrent_streams=MAX_CONCURRENT_STREAMS,
+            max_headers_size=opts.max_header_bytes,
+        ),
+        "backpressure": max(1024, open_files),
+    }
 
 
 def json_log_config(file: str | None = None) -> dict[str, Any]:
