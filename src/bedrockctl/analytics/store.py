@@ -32,11 +32,12 @@ from typing import Any
 from bedrockctl.analytics import manifest
 from bedrockctl.analytics.errors import AnalyticsDependencyMissing, UsageStoreBusy
 from bedrockctl.analytics.manifest import Manifest
-from bedrockctl.analytics.records import BILLING_COLUMNS, BILLING_COUNTS, INV_COLUMNS, TRAIL_COLUMNS, Columns
+from bedrockctl.analytics.record_columns import BILLING_COLUMNS, BILLING_COUNTS, INV_COLUMNS, TRAIL_COLUMNS
+from bedrockctl.analytics.records import Columns
 from bedrockctl.files import FileLock, crash_point, fsync_path, make_private, private_dir
 
 _SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT"}
-# what a call was billed by besides tokens (``records.billing_fields``): counts read 0 where a partition lacks them
+# what a call was billed by besides tokens (``record_values.billing_fields``): counts read 0 if a partition lacks them
 _BILLING_INV = ", ".join(f"coalesce(i.{c}, 0) AS {c}" if c in BILLING_COUNTS else f"i.{c}" for c in BILLING_COLUMNS)
 _BILLING_TRAIL = ", ".join("0" if c in BILLING_COUNTS else "NULL" for c in BILLING_COLUMNS)
 INV_SELECT = """
