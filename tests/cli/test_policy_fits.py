@@ -73,7 +73,7 @@ def demo_estate(workspace: Workspace, sandbox_env: Any) -> Workspace:
 
 
 def test_every_feature_has_commands(workspace: Workspace) -> None:
-    from bedrockctl.services.policy import FEATURE_NAMES
+    from bedrockctl.services.policy_features import FEATURE_NAMES
 
     # invoke, agents: under IAM enforcement below; backstop: its deny and lift are tests/jobs/test_backstop.py's
     assert set(FEATURE_NAMES) == {*FEATURE_COMMANDS, "invoke", "agents", "backstop"}

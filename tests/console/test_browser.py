@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from .conftest import PASSWORD, SECRET, TOKEN
-from .test_console_http import _audit
+from .http_helpers import write_audit
 
 CHROMIUM = os.environ.get("BEDROCKCTL_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -77,8 +77,10 @@ def login(browser: Any, console: Any, username: str, **ctx: Any) -> Any:
 
 
 def test_login_and_overview_charts(browser, console, shots):
-    _audit(console.engine, request_id="1", cost_nusd=42_500_000_000)
-    _audit(console.engine, request_id="2", cost_nusd=612_000_000_000, environment="prod", user_name="bob", team="web")
+    write_audit(console.engine, request_id="1", cost_nusd=42_500_000_000)
+    write_audit(
+        console.engine, request_id="2", cost_nusd=612_000_000_000, environment="prod", user_name="bob", team="web"
+    )
     page = login(browser, console, "root")
     assert page.inner_text("h1") == "Overview"
     page.wait_for_selector("#spend-chart[data-drawn='2']", timeout=10_000)
@@ -227,7 +229,7 @@ PAGES = [
 
 
 def test_axe_no_critical_violations(browser, console, boto_client):
-    _audit(console.engine, request_id="1", cost_nusd=42_500_000_000)
+    write_audit(console.engine, request_id="1", cost_nusd=42_500_000_000)
     _scan(console)
     page = login(browser, console, "root", bypass_csp=True)  # axe is injected as an inline script
     page.goto(console.url + "/credentials")

@@ -14,7 +14,8 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bedrockctl.analytics.records import INV_COLUMNS, Columns, add_invocation
+from bedrockctl.analytics.record_columns import INV_COLUMNS
+from bedrockctl.analytics.records import Columns, add_invocation
 from bedrockctl.analytics.store import UsageStore
 from bedrockctl.services.gateway_ledger import gateway_columns, stored_layout
 from bedrockctl.store.audit_record import FIELDS, AuditRecord, _values

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from bedrockctl.cli import app as cli_app
 from bedrockctl.errors import ValidationFailed
 from bedrockctl.sandbox.faults import SandboxAdmin
-from bedrockctl.services.policy import build_policy, feature_actions
+from bedrockctl.services.policy import build_policy
+from bedrockctl.services.policy_features import feature_actions
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 TITAN = "amazon.titan-text-express-v1"

@@ -169,7 +169,7 @@ def test_gateway_worst_case_reservation_by_hand() -> None:
     long-context 1-hour cache write) + 1,000 x 0.02475 per 1,000 = USD 3.32475; 100,000 prompt tokens = 100,000 x
     0.0066 (the 1-hour cache write) + 1,000 x 0.0165 per 1,000 = USD 0.6765."""
     from bedrockctl.pricing import PriceBook, Rates
-    from bedrockctl.server.gateway.pipeline import worst_case
+    from bedrockctl.server.gateway.admission import worst_case
 
     price = PriceBook.load().price("anthropic.claude-sonnet-4-5-20250929-v1:0", "us-east-1")
     assert price is not None

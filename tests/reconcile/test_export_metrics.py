@@ -16,7 +16,7 @@ import moto.core.base_backend  # noqa: F401 - import moto before the sandbox's w
 import pyarrow.parquet as pq
 import pytest
 
-from bedrockctl.analytics.records import GUARDRAIL_UNITS
+from bedrockctl.analytics.record_columns import GUARDRAIL_UNITS
 from bedrockctl.samples import SampleSet
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bedrockctl.analytics.errors import AthenaQueryFailed
-from bedrockctl.analytics.records import GUARDRAIL_UNITS
+from bedrockctl.analytics.record_columns import GUARDRAIL_UNITS
 
 RAW_TABLE = "bedrock_invocation_logs"
 

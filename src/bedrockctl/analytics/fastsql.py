@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bedrockctl.analytics.identity import normalise_arn
-from bedrockctl.analytics.records import GUARDRAIL_UNITS, IMAGE_DEFAULTS, resolve_base
+from bedrockctl.analytics.record_columns import GUARDRAIL_UNITS
+from bedrockctl.analytics.record_values import IMAGE_DEFAULTS, resolve_base
 
 # The ModelInvocationLog schema. Every key a record carries should be named here: DuckDB reads unknown keys
 # correctly but several times slower.
@@ -27,7 +28,7 @@ RAW_COLUMNS = (
 
 
 # A prompt-router call's base model: the invoked model its logged Converse response names (as
-# ``records.router_invoked_base``): the id after the last ``/``, without its geography prefix.
+# ``record_values.router_invoked_base``): the id after the last ``/``, without its geography prefix.
 _ROUTER_SQL = "({col} LIKE 'arn:%:default-prompt-router/%' OR {col} LIKE 'arn:%:prompt-router/%')"
 _INVOKED_BASE_SQL = (
     "nullif(regexp_replace(regexp_extract(json_extract_string(x.output.outputBodyJson, "
@@ -36,7 +37,7 @@ _INVOKED_BASE_SQL = (
 
 
 def billing_sql() -> str:
-    """The service tier, guardrail units and image columns, as ``records.billing_fields`` derives them."""
+    """The service tier, guardrail units and image columns, as ``record_values.billing_fields`` derives them."""
     out, config = "x.output.outputBodyJson", "x.input.inputBodyJson"
     n, quality, width, height = IMAGE_DEFAULTS
     units = ", ".join(
@@ -89,8 +90,8 @@ def select_sql(since: str | None, with_filename: bool = True) -> str:
         f"r.requestId IS NULL OR r.requestId = '' OR r.modelId IS NULL OR {rts} IS NULL OR length({rts}) < 19 "
         f"OR substr({rts}, 5, 1) <> '-' OR substr({rts}, 11, 1) <> 'T' OR _ts IS NULL "
         "OR (_meta IS NOT NULL AND NOT starts_with(_meta, '{')) "
-        # a negative billed quantity is a bad record, as in records.count (which also refuses what overflows BIGINT:
-        # here read_json fails on it and the file goes to the Python parser)
+        # a negative billed quantity is a bad record, as in record_values.count (which also refuses what overflows
+        # BIGINT: here read_json fails on it and the file goes to the Python parser)
         "OR r.input.inputTokenCount < 0 OR r.output.outputTokenCount < 0 OR r.input.cacheReadInputTokenCount < 0 "
         "OR r.input.cacheWriteInputTokenCount < 0 OR r.metrics.latencyMs < 0 "
         "OR list_min(list_transform(r.input.cacheDetails, lambda d: d.inputTokens)) < 0 "

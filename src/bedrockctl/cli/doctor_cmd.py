@@ -9,7 +9,7 @@ import typer
 from bedrockctl.cli.output import Col, current, emit, print_table
 from bedrockctl.cli.regions import region_option
 from bedrockctl.redact import redact_text
-from bedrockctl.services.policy import parse_features
+from bedrockctl.services.policy_features import parse_features
 
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
 

@@ -9,7 +9,8 @@ import typer
 
 from bedrockctl.cli.output import current, emit
 from bedrockctl.cli.regions import region_option
-from bedrockctl.services.policy import FEATURE_NAMES, build_policy, parse_tags
+from bedrockctl.services.policy import build_policy, parse_tags
+from bedrockctl.services.policy_features import FEATURE_NAMES
 from bedrockctl.services.policy_guards import InvokeGuards
 
 

@@ -3,9 +3,9 @@
 The demo estate is built in-process, without botocore (loading its service models and building clients cost
 more than the whole estate): moto's services (IAM, S3, CloudTrail, CloudWatch Logs, CloudWatch, SageMaker, moto's
 Bedrock custom models and agents) through moto's backends, and our Bedrock handlers through the sandbox's own
-WSGI dispatcher with raw rest-json requests (same routing, identity, handlers and side effects as over HTTP,
-minus the socket). Two accounts (``123456789012`` "prod", ``210987654321`` "dev") by three regions (us-east-1,
-us-west-2, eu-west-1):
+WSGI dispatcher with raw rest-json requests (``seed_caller``: same routing, identity, handlers and side effects as
+over HTTP, minus the socket). Two accounts (``123456789012`` "prod", ``210987654321`` "dev") by three regions
+(us-east-1, us-west-2, eu-west-1):
 
 - IAM: users ``alice`` and ``bob`` (with access keys), roles ``ci-runner``, an IAM Identity Center role
   ``AWSReservedSSO_Developer_…``, and in the dev account ``bedrock-cross-account`` that trusts the prod
@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from bedrockctl.sandbox.core import AwsError
+from bedrockctl.sandbox.seed_caller import FAKE_KEY, SeedCaller, SeedError
 
 log = logging.getLogger("bedrockctl.sandbox")
 
@@ -42,73 +42,6 @@ SSO_ROLE = "AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b"
 CHAT_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 TEAMS = ("search", "support")
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:2.1-gpu"
-FAKE_KEY = "AKIAIOSFODNN7EXAMPLE"
-
-
-class SeedError(Exception):
-    """A seed step our own handlers rejected (``code`` is the AWS error code)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-
-
-class _Caller:
-    """Raw rest-json requests to the sandbox's own handlers, signed-looking (the sandbox attributes requests by
-    the credential scope, it does not verify signatures), in ``account`` via ``x-moto-account-id``."""
-
-    def __init__(self, endpoint: str, app: Any = None, key: str = FAKE_KEY) -> None:
-        self.endpoint = endpoint.rstrip("/")
-        self.app = app
-        self.key = key
-        self.account = PROD
-
-    def __call__(self, service: str, region: str, method: str, path: str, body: Any = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else b""
-        headers = {
-            "Authorization": f"AWS4-HMAC-SHA256 Credential={self.key}/20240101/{region}/bedrock/aws4_request, "
-            "SignedHeaders=host, Signature=0",
-            "Host": f"{service}.{region}.amazonaws.com",
-            "Content-Type": "application/json",
-            "x-moto-account-id": self.account,
-            "User-Agent": "bedrockctl-sandbox-seed",
-        }
-        status, payload = self._send(method, path, data, headers)
-        parsed = json.loads(payload) if payload else {}
-        if status >= 400:
-            raise SeedError(str(parsed.get("__type") or "Error"), str(parsed.get("message", payload[:200])))
-        return parsed
-
-    def _send(self, method: str, path: str, data: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        if self.app is None:
-            req = urllib.request.Request(self.endpoint + path, data=data or None, method=method, headers=headers)  # noqa: S310
-            try:
-                with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - the sandbox is http
-                    return resp.status, resp.read()
-            except urllib.error.HTTPError as err:
-                return err.code, err.read()
-        import io
-
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "RAW_URI": path,
-            "QUERY_STRING": "",
-            "CONTENT_TYPE": headers["Content-Type"],
-            "CONTENT_LENGTH": str(len(data)),
-            "wsgi.input": io.BytesIO(data),
-            "REMOTE_ADDR": "127.0.0.1",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "wsgi.url_scheme": "http",
-        }
-        for name, value in headers.items():
-            if name != "Content-Type":
-                environ["HTTP_" + name.upper().replace("-", "_")] = value
-        captured: list[str] = []
-        result = self.app(environ, lambda status, _headers, *_: captured.append(status))
-        payload = b"".join(result)
-        return int(captured[0].split(" ", 1)[0]), payload
 
 
 def _any(value: Any) -> Any:
@@ -138,7 +71,7 @@ def seed_demo(endpoint: str, app: Any = None) -> list[str]:
             skipped.append(name)
             return None
 
-    call = _Caller(endpoint, app)
+    call = SeedCaller(endpoint, PROD, app)
     usage_key = (FAKE_KEY, "testing")
     for acct in (DEV, PROD):
         call.account = acct
@@ -183,7 +116,7 @@ def _seed_identity(acct: str) -> tuple[str, str]:
     return alice
 
 
-def _seed_logging(call: _Caller, acct: str) -> None:
+def _seed_logging(call: SeedCaller, acct: str) -> None:
     from moto.bedrock.models import bedrock_backends
     from moto.cloudtrail.models import cloudtrail_backends
     from moto.logs.models import logs_backends
@@ -211,7 +144,7 @@ def _seed_logging(call: _Caller, acct: str) -> None:
         )
 
 
-def _seed_bedrock_region(call: _Caller, acct: str, region: str, step: Step) -> None:
+def _seed_bedrock_region(call: SeedCaller, acct: str, region: str, step: Step) -> None:
     model_arn = f"arn:aws:bedrock:{region}::foundation-model/{CHAT_MODEL}"
     for team in TEAMS:
         body = {
@@ -246,7 +179,7 @@ def _seed_bedrock_region(call: _Caller, acct: str, region: str, step: Step) -> N
             )
 
 
-def _seed_us_east_1_extras(call: _Caller, acct: str, step: Step) -> None:
+def _seed_us_east_1_extras(call: SeedCaller, acct: str, step: Step) -> None:
     from moto.bedrock.models import bedrock_backends
     from moto.bedrockagent.models import bedrockagent_backends
     from moto.s3.models import s3_backends
@@ -396,7 +329,7 @@ def _seed_sagemaker(acct: str, step: Step) -> None:
 
 def _seed_usage(endpoint: str, app: Any, key: str, step: Step) -> None:
     """A few Converse calls signed with alice's own key (the invocation logs and trail name her)."""
-    call = _Caller(endpoint, app, key=key)
+    call = SeedCaller(endpoint, PROD, app, key=key)
     prompts = ("Summarise the on-call handbook.", "Draft a reply to ticket 4711.", "Classify: refund request")
     for i, text in enumerate(prompts):
         model = CHAT_MODEL if i else f"us.{CHAT_MODEL}"

@@ -284,7 +284,8 @@ def usage_report(
     """The analytics report over the local usage store; members (and admins asking for ``user``) see only the
     records attributable to that user (gateway records carry the user; AWS identities match by name)."""
     from bedrockctl.analytics.reports import Report, duckdb_runner, run_report
-    from bedrockctl.analytics.store import INVOCATIONS_VIEW, UsageStore
+    from bedrockctl.analytics.store import UsageStore
+    from bedrockctl.analytics.store_sql import INVOCATIONS_VIEW
     from bedrockctl.pricing import PriceBook
 
     if user and not actor.is_admin and user != actor.username:

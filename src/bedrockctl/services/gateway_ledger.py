@@ -59,7 +59,7 @@ def stored_layout(cols: Any, staging: Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from bedrockctl.analytics.records import INV_COLUMNS
+    from bedrockctl.analytics.record_columns import INV_COLUMNS
 
     c = cols.inv
     seconds: dict[str, int] = {}
@@ -99,7 +99,9 @@ def gateway_columns(rows: Iterable[Sequence[Any]], odd: list[int] | None = None)
     tags, the base model -- is worked out once). ``odd`` gets the column index of each row that took the parser's
     path."""
     from bedrockctl.analytics.identity import normalise_arn
-    from bedrockctl.analytics.records import INV_COLUMNS, MAX_COUNT, Columns, add_invocation, resolve_base
+    from bedrockctl.analytics.record_columns import INV_COLUMNS
+    from bedrockctl.analytics.record_values import MAX_COUNT, resolve_base
+    from bedrockctl.analytics.records import Columns, add_invocation
 
     cols = Columns()
     c = cols.inv
@@ -231,7 +233,7 @@ def _caller(normalise_arn: Any, team: Any, user: Any, env: Any, key_id: Any, pro
     ``add_invocation`` derive them from the record's caller."""
     import orjson
 
-    from bedrockctl.analytics.records import json_text
+    from bedrockctl.analytics.record_values import json_text
 
     arn = f"arn:bedrockctl:gateway::{team or '-'}:user/{user or '-'}"
     p = normalise_arn(arn)

@@ -1,9 +1,10 @@
-"""Least-privilege IAM policies for bedrockctl's features (``bedrockctl policy``), and the actions they need.
+"""Least-privilege IAM policies for bedrockctl's features (``bedrockctl policy``).
 
-``FEATURES`` says which IAM actions each feature needs and on which resources; ``build_policy(...)`` turns the
-features asked for into a policy document whose resources are as narrow as AWS allows: foundation-model ARNs in
-the Region, inference-profile ARNs **and** the foundation models a profile routes to in each member Region (AWS
-authorises both), agents and agent aliases. ``bedrockctl doctor`` uses ``feature_actions`` to know what to check.
+``build_policy(...)`` turns the features asked for (``policy_features``) into a policy document whose resources are
+as narrow as AWS allows (``policy_resources``: foundation-model ARNs in the Region, inference-profile ARNs **and**
+the foundation models a profile routes to in each member Region, agents and agent aliases), with the conditions
+asked for (principal tags, source CIDRs or VPC endpoints, the invoke guards of ``policy_guards``) and warnings when
+the document is too broad or too big for the kind of policy it will be.
 """
 
 from __future__ import annotations
@@ -15,187 +16,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bedrockctl.catalog import get_model, get_profile, load_catalog, parse_model_ref
 from bedrockctl.errors import ValidationFailed
-from bedrockctl.runtime.resolve import canonical_model_id
+from bedrockctl.services.policy_features import FEATURE_NAMES, FEATURES, parse_features
 from bedrockctl.services.policy_guards import INVOKE_ACTIONS, InvokeGuards
+from bedrockctl.services.policy_resources import feature_resources
 
-FEATURE_NAMES = (
-    "discover",
-    "accounts",
-    "invoke",
-    "agents",
-    "usage",
-    "budgets",
-    "sagemaker",
-    "backstop",
-    "pricing",
-    "doctor",
-)
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded
 INLINE_USER_POLICY_LIMIT = 2048
-
-# feature -> [(actions, resource kind, reason)]; kinds are resolved by _resources()
-FEATURES: dict[str, list[tuple[tuple[str, ...], str, str]]] = {
-    "discover": [
-        (
-            (
-                "bedrock:ListFoundationModels",
-                "bedrock:GetFoundationModel",
-                "bedrock:ListInferenceProfiles",
-                "bedrock:GetInferenceProfile",
-                "bedrock:GetFoundationModelAvailability",
-                "bedrock:ListCustomModels",
-                "bedrock:ListImportedModels",
-                "bedrock:ListProvisionedModelThroughputs",
-                "bedrock:ListGuardrails",
-                "bedrock:ListAgents",
-                "bedrock:ListAgentAliases",
-                "bedrock:ListKnowledgeBases",
-                "bedrock:ListTagsForResource",
-                "bedrock:GetModelInvocationLoggingConfiguration",
-                "cloudwatch:GetMetricStatistics",
-            ),
-            "*",
-            "Discover models, inference profiles, custom and imported models, provisioned throughput, guardrails, "
-            "agents and knowledge bases with their tags and the logging configuration, and the idle capacity's "
-            "invocation metrics; the List* actions support no resource-level permissions, so the resource is '*'.",
-        ),
-    ],
-    "accounts": [
-        (
-            ("organizations:DescribeOrganization", "organizations:ListAccounts"),
-            "*",
-            "List the organization's accounts (--accounts org); no resource-level permissions.",
-        ),
-        (
-            ("sts:AssumeRole",),
-            "roles",
-            "Enter the other accounts --accounts names through --role-name (name the role to narrow it).",
-        ),
-    ],
-    "invoke": [
-        (
-            ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
-            "models",
-            "Invoke (Converse/InvokeModel) and stream (ConverseStream/InvokeModelWithResponseStream) the named "
-            "models only. Calls through an inference profile are authorised on the profile ARN and on the "
-            "foundation model in every Region the profile routes to.",
-        )
-    ],
-    "agents": [
-        (
-            ("bedrock:InvokeAgent",),
-            "agent-aliases",
-            "Invoke agents through their aliases (InvokeAgent is authorised on the agent-alias ARN).",
-        ),
-        (
-            ("bedrock:GetAgent", "bedrock:GetAgentAlias", "bedrock:ListAgentAliases"),
-            "agents",
-            "Read agent and alias status for doctor and inventory.",
-        ),
-        (("bedrock:ListAgents",), "*", "ListAgents supports no resource-level permissions."),
-    ],
-    "usage": [
-        (
-            (
-                "cloudtrail:LookupEvents",
-                "bedrock:GetModelInvocationLoggingConfiguration",
-                "cloudwatch:GetMetricData",
-                "cloudwatch:GetMetricStatistics",
-                "cloudwatch:ListMetrics",
-                "cloudwatch:PutMetricData",
-                "servicequotas:ListServiceQuotas",
-                "servicequotas:ListAWSDefaultServiceQuotas",
-                "servicequotas:GetServiceQuota",
-                "ce:GetCostAndUsage",
-            ),
-            "*",
-            "Read CloudTrail events, the invocation-logging configuration, Bedrock CloudWatch metrics and quotas, "
-            "publish usage metrics (usage publish-metrics) and read Bedrock cost to reconcile (cost reconcile); none "
-            "of these support resource-level permissions.",
-        ),
-        (
-            ("logs:StartQuery", "logs:GetQueryResults", "logs:FilterLogEvents"),
-            "log-groups",
-            "Query the model invocation log group.",
-        ),
-    ],
-    "budgets": [
-        (
-            ("budgets:ViewBudget", "budgets:ModifyBudget"),
-            "budgets",
-            "Read the account's budgets and keep them in step with the configuration (budget sync); Describe* is "
-            "budgets:ViewBudget, Create*/Update* are budgets:ModifyBudget.",
-        ),
-        (
-            ("ce:GetCostAndUsage", "ce:GetCostForecast"),
-            "*",
-            "Read Bedrock cost from Cost Explorer (no resource-level permissions).",
-        ),
-    ],
-    "backstop": [
-        (
-            ("iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"),
-            "iam-principals",
-            "The budget backstop denies bedrock:Invoke* to users and role sessions past a budget, and lifts it "
-            "(an inline policy named bedrockctl-backstop-*; docs/jobs.md).",
-        ),
-    ],
-    "sagemaker": [
-        (
-            (
-                "sagemaker:ListEndpoints",
-                "sagemaker:ListModels",
-                "sagemaker:ListModelPackages",
-                "sagemaker:ListModelPackageGroups",
-                "sagemaker:ListTrainingJobs",
-            ),
-            "*",
-            "Inventory of SageMaker endpoints, models, packages and jobs (List* support no resource-level "
-            "permissions).",
-        ),
-        (
-            (
-                "sagemaker:DescribeEndpoint",
-                "sagemaker:DescribeEndpointConfig",
-                "sagemaker:DescribeModel",
-                "sagemaker:DescribeTrainingJob",
-                "sagemaker:InvokeEndpoint",
-                "sagemaker:InvokeEndpointWithResponseStream",
-            ),
-            "sagemaker",
-            "Describe and invoke SageMaker endpoints and models in the Region.",
-        ),
-    ],
-    "pricing": [(("pricing:GetProducts",), "*", "Refresh the price catalog from the AWS Price List (pricing update).")],
-    "doctor": [
-        (
-            (
-                "iam:SimulatePrincipalPolicy",
-                "iam:GetAccessKeyLastUsed",
-                "iam:ListAccessKeys",
-                "iam:ListServiceSpecificCredentials",
-                "ec2:DescribeVpcEndpoints",
-                "cloudtrail:DescribeTrails",
-                "cloudtrail:GetTrailStatus",
-                "bedrock:GetModelInvocationLoggingConfiguration",
-                "bedrock:ListFoundationModels",
-                "bedrock:GetFoundationModel",
-                "bedrock:GetInferenceProfile",
-                "bedrock:ListInferenceProfiles",
-                "bedrock:GetFoundationModelAvailability",
-                "servicequotas:ListServiceQuotas",
-                "servicequotas:ListAWSDefaultServiceQuotas",
-                "cloudwatch:GetMetricData",
-            ),
-            "*",
-            "What doctor reads beside the features it checks: the caller's own permissions, its access keys' age and "
-            "the account's Bedrock API keys, VPC endpoints, trails, invocation logging, models and their "
-            "availability, quotas and the tokens used per minute.",
-        )
-    ],
-}
 
 
 @dataclass
@@ -244,128 +71,6 @@ class PolicyResult:
             }
             for s in self.statements
         ]
-
-
-def parse_features(value: str | Iterable[str]) -> list[str]:
-    names = value.split(",") if isinstance(value, str) else list(value)
-    out: list[str] = []
-    for raw in names:
-        name = raw.strip().lower()
-        if not name:
-            continue
-        if name not in FEATURES:
-            raise ValidationFailed(
-                f"Unknown feature {name!r}",
-                remediation=f"Use a comma-separated subset of: {', '.join(FEATURE_NAMES)}.",
-            )
-        if name not in out:
-            out.append(name)
-    return out
-
-
-def feature_actions(feature: str) -> list[str]:
-    return [a for actions, _, _ in FEATURES[feature] for a in actions]
-
-
-def model_resources(model: str, region: str, account_id: str) -> dict[str, str]:
-    """ARN -> reason: what AWS authorises when ``model`` (an id, profile, ARN or alias) is invoked from ``region``."""
-    model = canonical_model_id(model)
-    try:
-        ref = parse_model_ref(model)
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), remediation="Pass a model id, inference profile id or Bedrock ARN.") from exc
-    partition = ref.partition
-    out: dict[str, str] = {}
-
-    def via_profile(profile_id: str, source_region: str, why: str) -> None:
-        arn = f"arn:{partition}:bedrock:{source_region}:{account_id}:inference-profile/{profile_id}"
-        out[arn] = why
-        profile = get_profile(profile_id)
-        members = profile.regions if profile else ("*",)
-        model_id = profile.model_id if profile else ref.model_id
-        for member in members:
-            out[f"arn:{partition}:bedrock:{member}::foundation-model/{model_id}"] = (
-                f"{profile_id} routes requests to {model_id} in {member}"
-            )
-
-    if ref.kind == "inference-profile" and ref.profile_id:
-        via_profile(ref.profile_id, ref.region or region, f"the inference profile {ref.profile_id}")
-    elif ref.kind == "foundation-model" and ref.model_id:
-        fm_region = ref.region or region
-        out[f"arn:{partition}:bedrock:{fm_region}::foundation-model/{ref.model_id}"] = (
-            f"invoke {ref.model_id} on demand in {fm_region}"
-        )
-        fm = get_model(ref.model_id)
-        if fm is not None and fm_region != "*" and not fm.on_demand_in(fm_region):
-            profile = load_catalog().profile_for_region(ref.model_id, fm_region)
-            if profile is not None:
-                via_profile(
-                    profile.profile_id,
-                    fm_region,
-                    f"{ref.model_id} has no on-demand throughput in {fm_region}: call it through {profile.profile_id}",
-                )
-    elif ref.arn:
-        out[ref.arn] = f"the {ref.kind} {ref.resource_id or ref.raw}"
-        if ref.kind == "application-inference-profile":
-            out[f"arn:{partition}:bedrock:*::foundation-model/*"] = (
-                "an application inference profile routes to the foundation model it copies (unknown offline)"
-            )
-        elif ref.kind == "prompt-router":  # the router calls its models, directly or through their profiles
-            out[f"arn:{partition}:bedrock:*::foundation-model/*"] = (
-                "a prompt router invokes the models it routes to (unknown offline)"
-            )
-            out[f"arn:{partition}:bedrock:*:{account_id}:inference-profile/*"] = (
-                "a prompt router invokes its models through their inference profiles (unknown offline)"
-            )
-    return out
-
-
-def _resources(
-    kind: str, models: Sequence[str], agent_ids: Sequence[str], region: str, account: str, warnings: list[str]
-) -> dict[str, str]:
-    if kind == "*":
-        return {"*": "no resource-level permissions"}
-    if kind == "models":
-        if not models:
-            warnings.append(
-                "No --model given: invoke is granted on every foundation model and inference profile in "
-                f"{region}; name the models to narrow it."
-            )
-            return {
-                f"arn:aws:bedrock:{region}::foundation-model/*": "every foundation model in the Region",
-                f"arn:aws:bedrock:{region}:{account}:inference-profile/*": "every inference profile in the Region",
-                "arn:aws:bedrock:*::foundation-model/*": "the models cross-Region profiles route to",
-            }
-        out: dict[str, str] = {}
-        for model in models:
-            out.update(model_resources(model, region, account))
-        return out
-    if kind == "agent-aliases":
-        ids = agent_ids or ["*"]
-        return {f"arn:aws:bedrock:{region}:{account}:agent-alias/{a}/*": f"aliases of agent {a}" for a in ids}
-    if kind == "agents":
-        ids = agent_ids or ["*"]
-        out = {f"arn:aws:bedrock:{region}:{account}:agent/{a}": f"agent {a}" for a in ids}
-        out.update({f"arn:aws:bedrock:{region}:{account}:agent-alias/{a}/*": f"aliases of agent {a}" for a in ids})
-        return out
-    if kind == "roles":
-        return {"arn:aws:iam::*:role/*": "the role --role-name names, in each account --accounts names"}
-    if kind == "log-groups":
-        return {f"arn:aws:logs:{region}:{account}:log-group:*": "the invocation log group (name it to narrow)"}
-    if kind == "budgets":
-        return {f"arn:aws:budgets::{account}:budget/*": "the account's budgets"}
-    if kind == "iam-principals":
-        return {
-            f"arn:aws:iam::{account}:user/*": "the IAM users the backstop may deny (narrow by path)",
-            f"arn:aws:iam::{account}:role/*": "the roles whose sessions it may deny (narrow by path)",
-        }
-    if kind == "sagemaker":
-        return {
-            f"arn:aws:sagemaker:{region}:{account}:endpoint/*": "SageMaker endpoints in the Region",
-            f"arn:aws:sagemaker:{region}:{account}:endpoint-config/*": "their endpoint configurations",
-            f"arn:aws:sagemaker:{region}:{account}:model/*": "SageMaker models in the Region",
-        }
-    raise AssertionError(kind)
 
 
 def _conditions(
@@ -425,7 +130,7 @@ def build_policy(
     statements: list[PolicyStatement] = []
     for name in names:
         for i, (actions, kind, reason) in enumerate(FEATURES[name]):
-            resources = _resources(kind, models, agent_ids, region, account, warnings)
+            resources = feature_resources(kind, models, agent_ids, region, account, warnings)
             sid = re.sub(r"[^A-Za-z0-9]", "", name.title()) + (str(i + 1) if len(FEATURES[name]) > 1 else "")
             invoke = guards is not None and any(a in INVOKE_ACTIONS for a in actions)
             extra = guards.invoke_condition(account) if guards is not None and invoke else {}

@@ -17,10 +17,11 @@ from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
 from bedrockctl.server.gateway import anthropic_wire as wire
 from bedrockctl.server.gateway import errors, validate
+from bedrockctl.server.gateway.admission import Admission
 from bedrockctl.server.gateway.auth import authenticate_request
 from bedrockctl.server.gateway.aws_routes import count_upstream
 from bedrockctl.server.gateway.http import client_of, close_unread, model_path, request_id, respond
-from bedrockctl.server.gateway.pipeline import Admission, Gateway
+from bedrockctl.server.gateway.pipeline import Gateway
 from bedrockctl.server.gateway.streaming import CLIENT_CLOSED, ClientWatch, PartialUsage
 from bedrockctl.store.keys import KeyRecord
 

@@ -15,9 +15,10 @@ from bedrockctl.runtime.resolve import Target
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, WireRequest
 from bedrockctl.server.gateway import errors, validate
+from bedrockctl.server.gateway.admission import Admission
 from bedrockctl.server.gateway.auth import authenticate_request
 from bedrockctl.server.gateway.http import client_of, close_unread, model_path, request_id, respond, unknown_path
-from bedrockctl.server.gateway.pipeline import Admission, Gateway
+from bedrockctl.server.gateway.pipeline import Gateway
 from bedrockctl.store.keys import KeyRecord
 
 CONTROL = "bedrock"  # the control plane's endpoint prefix (bedrock.<region>.amazonaws.com)

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from bedrockctl.runtime.resolve import Target
     from bedrockctl.runtime.transport import AsyncResponse
-    from bedrockctl.server.gateway.pipeline import Admission
+    from bedrockctl.server.gateway.admission import Admission
     from bedrockctl.store.keys import KeyRecord
 
 log = logging.getLogger("bedrockctl.gateway")

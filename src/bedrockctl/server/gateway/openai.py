@@ -17,10 +17,11 @@ from bedrockctl.runtime.resolve import ALIASES, Target, canonical_model_id
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import RUNTIME, AwsCallError, EventDecoder, WireRequest
 from bedrockctl.server.gateway import errors, validate
+from bedrockctl.server.gateway.admission import Admission
 from bedrockctl.server.gateway.auth import authenticate_request
 from bedrockctl.server.gateway.http import client_of, model_path, request_id, respond
 from bedrockctl.server.gateway.openai_wire import ChunkWriter, from_converse, to_converse
-from bedrockctl.server.gateway.pipeline import Admission, Gateway
+from bedrockctl.server.gateway.pipeline import Gateway
 from bedrockctl.server.gateway.routers import invoked_model
 from bedrockctl.server.gateway.streaming import CLIENT_CLOSED, ClientWatch, PartialUsage
 from bedrockctl.store.keys import KeyRecord

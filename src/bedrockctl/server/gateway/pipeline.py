@@ -1,5 +1,6 @@
 """One pipeline behind every protocol: authenticate -> admit (model rules, soft-threshold downgrade, worst-case
 reservation of budgets and limits) -> upstream (the runtime's async SigV4 transport, failover) -> settle -> audit.
+The ``Gateway`` runs it; what one request carries through it, and the records it leaves, are in ``admission``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from bedrockctl.aws.inference_profiles import ProfileResolver
@@ -23,64 +23,25 @@ from bedrockctl.runtime.transport import AsyncResponse
 from bedrockctl.runtime.types import Usage
 from bedrockctl.runtime.wire import WireRequest
 from bedrockctl.server.gateway import errors
+from bedrockctl.server.gateway.admission import Admission, bare_model_id, call_record, refusal_record, worst_case
 from bedrockctl.server.gateway.attribution import stamped
-from bedrockctl.server.gateway.audit import AuditLog, AuditRecord, ledger_writer
+from bedrockctl.server.gateway.audit import AuditLog, ledger_writer
 from bedrockctl.server.gateway.bounded import remember
 from bedrockctl.server.gateway.budgets import Alerter, Policy
-from bedrockctl.server.gateway.counters import Counters, Refused, Reservation, SqlCounters
+from bedrockctl.server.gateway.counters import Counters, Refused, SqlCounters
 from bedrockctl.server.gateway.guardrails import Guardrails
 from bedrockctl.server.gateway.http import request_id as http_request_id
 from bedrockctl.server.gateway.metrics import Metrics
 from bedrockctl.server.gateway.options import GatewayOptions, master_secret
 from bedrockctl.server.gateway.overshoot import OvershootGuard
 from bedrockctl.server.gateway.recovery import worker_lease
-from bedrockctl.server.gateway.routers import RouterPricing, is_router_arn, served_model
+from bedrockctl.server.gateway.routers import RouterPricing, is_router_arn
 from bedrockctl.settings import EnvironmentSettings
 from bedrockctl.store.keys import KeyRecord, KeyStore
 
 log = logging.getLogger("bedrockctl.gateway")
 APP_PROFILE = ":application-inference-profile/"
 PROVISIONED = ":provisioned-model/"
-_GEO = ("us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "us-gov.")
-
-
-@dataclass(slots=True)
-class Admission:
-    key: KeyRecord
-    protocol: str
-    operation: str
-    requested: str
-    model: str
-    client: str | None
-    request_id: str
-    started: float
-    state: CallState | None = None
-    reservation: Reservation | None = None
-    est_tokens: int = 0
-    max_tokens: int = 0  # the output limit the call was admitted with (bounds an estimated output)
-    target: Target | None = None
-    invoked: str | None = None  # the model a prompt router sent the call to, as its response names it
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _bare(model_id: str) -> str:
-    for geo in _GEO:
-        if model_id.startswith(geo):
-            return model_id[len(geo) :]
-    return model_id
-
-
-def worst_case(rates: Rates, est_input: int, max_tokens: int) -> int:
-    """The most a call can cost, in nano-USD rounded up, with ``est_input`` prompt tokens billed at the dearest
-    input rate (plain, cache read or either cache write) and ``max_tokens`` output: at the long-context rates when
-    the prompt may pass the model's threshold."""
-    threshold = rates.long_context_threshold
-    if rates.long_context is not None and threshold is not None and est_input > threshold:
-        rates = rates.long_context
-    dearest = max(rates.input, rates.cache_read, rates.cache_write, rates.cache_write_1h or 0)
-    total: int = est_input * dearest + max_tokens * rates.output  # in 10**-(scale + 3) USD
-    divisor: int = 10 ** (rates.scale - 6)
-    return -(-total // divisor)
 
 
 class Gateway:
@@ -196,7 +157,7 @@ class Gateway:
         if ck not in self._allowed:
             why = None
             wanted = canonical_model_id(model)
-            names = {wanted, _bare(wanted), model}
+            names = {wanted, bare_model_id(wanted), model}
             if key.allowed_models and not names & {canonical_model_id(m) for m in key.allowed_models}:
                 why = f"the key allows {', '.join(key.allowed_models)}"
             elif (
@@ -371,35 +332,9 @@ class Gateway:
             used = self.counters.settle(adm.reservation, actual)
             self.overshoot.settled(adm.reservation, actual, adm.key.environment)
         latency = int((time.perf_counter() - adm.started) * 1000)
-        target = adm.target
         self.metrics.observe(adm.protocol, status, latency, usage, cost)
         if self.opts.audit:
-            key = adm.key
-            self.audit.add(
-                AuditRecord(
-                    time.time(),
-                    adm.request_id,
-                    key.key_id,
-                    key.user,
-                    key.team,
-                    key.environment,
-                    adm.protocol,
-                    adm.operation,
-                    adm.requested,
-                    served_model(adm.invoked) if adm.invoked else target.model_id if target else None,
-                    target.region if target else None,
-                    usage.input_tokens,
-                    usage.output_tokens,
-                    cost,
-                    status,
-                    http_status,
-                    latency,
-                    len(adm.state.attempts) if adm.state else 0,
-                    adm.client,
-                    guardrail_units=guardrail_units,
-                ),
-                used,
-            )
+            self.audit.add(call_record(adm, usage, status, http_status, cost, latency, guardrail_units), used)
         return cost
 
     def refuse(
@@ -417,26 +352,4 @@ class Gateway:
         latency = int((time.perf_counter() - started) * 1000)
         self.metrics.observe(protocol, err.audit_status, latency, None, 0)
         if self.opts.audit:
-            self.audit.add(
-                AuditRecord(
-                    time.time(),
-                    request_id,
-                    key.key_id if key else None,
-                    key.user if key else None,
-                    key.team if key else None,
-                    key.environment if key else None,
-                    protocol,
-                    operation,
-                    model,
-                    None,
-                    None,
-                    0,
-                    0,
-                    0,
-                    err.audit_status,
-                    err.status if protocol == "bedrock" else err.openai_status,
-                    latency,
-                    0,
-                    client,
-                )
-            )
+            self.audit.add(refusal_record(key, protocol, operation, model, client, request_id, err, latency))

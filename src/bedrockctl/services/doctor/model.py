@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from bedrockctl.aws.session import Identity, Provenance, SessionFactory
+from bedrockctl.aws.provenance import Identity, Provenance
+from bedrockctl.aws.session import SessionFactory
 from bedrockctl.errors import BedrockctlError
 
 Status = Literal["pass", "warn", "fail", "skip"]

@@ -10,7 +10,8 @@ from typing import Any
 
 from bedrockctl.aws.errors import error_code, error_message
 from bedrockctl.services.doctor.model import Check, Facts, Severity, skipped_without_credentials
-from bedrockctl.services.policy import feature_actions, model_resources
+from bedrockctl.services.policy_features import feature_actions
+from bedrockctl.services.policy_resources import model_resources
 
 _ASSUMED = re.compile(r"^arn:(?P<p>aws[a-z-]*):sts::(?P<acct>\d{12}):assumed-role/(?P<role>[^/]+)/")
 _DENIED = re.compile(r"not authorized to perform:?\s+([\w-]+:[\w*]+)", re.I)

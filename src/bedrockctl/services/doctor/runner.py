@@ -22,6 +22,7 @@ from bedrockctl.services.doctor import (
     enabled,
     models,
     network,
+    network_dns,
     permissions,
     quotas,
     region,
@@ -108,7 +109,7 @@ def _tasks(facts: Facts, configured_models: list[str]) -> list[Task]:
         ("region.sts", lambda: [region.region_sts_check(facts)]),
         ("network.endpoint", lambda: [network.endpoint_check(facts)]),
         ("network.proxy", lambda: [network.proxy_check(facts)]),
-        ("network.dns", lambda: network.dns_checks(facts)),
+        ("network.dns", lambda: network_dns.dns_checks(facts)),
     ]
     for service in network.services(facts):
         tasks.append((f"network.reach[{service}]", functools.partial(_one, network.reach_check, facts, service)))
