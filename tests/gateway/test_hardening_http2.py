@@ -88,7 +88,10 @@ class H2:
             if not data:
                 return "closed"
             self.events += self.conn.receive_data(data)
-            self.flush()
+            try:
+                self.flush()  # our acknowledgements: the server may have closed already (after a GOAWAY)
+            except (BrokenPipeError, ConnectionResetError):
+                return "done" if done(self.events) else "closed"
         return "done"
 
     def status(self, sid: int) -> int | None:
