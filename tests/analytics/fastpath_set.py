@@ -100,6 +100,24 @@ BAD_LINES = [
 ]
 
 
+def trail_event(request_id: str, event_id: str) -> dict[str, Any]:
+    """A Bedrock Converse CloudTrail event (of ``ARNS[4]`` calling ``MODELS[4]``)."""
+    return {
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": ARNS[4], "accountId": "111122223333"},
+        "eventTime": "2026-10-02T04:04:28Z",
+        "eventSource": "bedrock.amazonaws.com",
+        "eventName": "Converse",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.9",
+        "userAgent": "test",
+        "requestParameters": {"modelId": MODELS[4]},
+        "requestID": request_id,
+        "eventID": event_id,
+        "recipientAccountId": "111122223333",
+    }
+
+
 def build_set(root: Path, files: int = 8, per_file: int = 120) -> None:
     """Clean gzip files (one spanning two days), files with bad lines mixed in, duplicates across files, blank lines
     and a trail file."""
@@ -135,24 +153,7 @@ def build_set(root: Path, files: int = 8, per_file: int = 120) -> None:
         path.write_bytes(gzip.compress(body))
     # the first 30 records again in another file: duplicates across files of one run
     (root / "again.jsonl").write_text("\n".join(first) + "\n")
-    trail = {
-        "Records": [
-            {
-                "eventVersion": "1.09",
-                "userIdentity": {"type": "IAMUser", "arn": ARNS[4], "accountId": "111122223333"},
-                "eventTime": "2026-10-02T04:04:28Z",
-                "eventSource": "bedrock.amazonaws.com",
-                "eventName": "Converse",
-                "awsRegion": "us-east-1",
-                "sourceIPAddress": "203.0.113.9",
-                "userAgent": "test",
-                "requestParameters": {"modelId": MODELS[4]},
-                "requestID": "req-000004",
-                "eventID": "e-1",
-                "recipientAccountId": "111122223333",
-            }
-        ]
-    }
+    trail = {"Records": [trail_event("req-000004", "e-1")]}
     (root / "trail.json.gz").write_bytes(gzip.compress(json.dumps(trail).encode()))
 
 

@@ -13,7 +13,7 @@ from bedrockctl.analytics.ingest import ingest
 from bedrockctl.analytics.reports import duckdb_runner, run_report
 from bedrockctl.analytics.store import UsageStore
 
-from .fastpath_set import ARNS, MODELS, record, stored, summary
+from .fastpath_set import record, stored, summary, trail_event
 
 
 def test_values_of_another_json_type_where_aws_writes_strings_are_stored_alike(tmp_path: Path) -> None:
@@ -94,20 +94,7 @@ TRAIL_FIELDS = [
 def test_cloudtrail_fields_of_another_json_type_never_stop_the_ingest(tmp_path: Path) -> None:
     """Every field of a Bedrock CloudTrail event replaced by each kind of JSON value, in one trail file with a good
     event: the ingest finishes, the good event is stored, and each odd one is stored or reported as bad."""
-    good = {
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "IAMUser", "arn": ARNS[4], "accountId": "111122223333"},
-        "eventTime": "2026-10-02T04:04:28Z",
-        "eventSource": "bedrock.amazonaws.com",
-        "eventName": "Converse",
-        "awsRegion": "us-east-1",
-        "sourceIPAddress": "203.0.113.9",
-        "userAgent": "test",
-        "requestParameters": {"modelId": MODELS[4]},
-        "requestID": "req-good",
-        "eventID": "e-good",
-        "recipientAccountId": "111122223333",
-    }
+    good = trail_event("req-good", "e-good")
     events, n = [good], 0
     for path in TRAIL_FIELDS:
         for value in ODD_VALUES:
